@@ -1,0 +1,1 @@
+"""HTTP dialects: thin adapters that parse, authenticate, call the core and shape answers."""

@@ -1,0 +1,35 @@
+"""The ASGI application: every dialect over one runtime, opened in the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from headwater import __version__
+from headwater.api import chartmogul, integration, partner
+from headwater.runtime import open_runtime
+from headwater.settings import Settings
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_runtime(settings) as runtime:
+            app.state.runtime = runtime
+            integration_app.state.runtime = runtime
+            yield
+
+    app = FastAPI(
+        title="headwater",
+        version=__version__,
+        description="Data-source hub: the partner API (/api/v4) and the data sources API (/v1).",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.include_router(partner.router)
+    app.include_router(chartmogul.router)
+    integration_app = integration.create_app(settings)
+    app.mount(settings.integration_prefix, integration_app)
+    return app

@@ -1,0 +1,16 @@
+"""The ``headwater`` command line. Every command takes ``--json`` and then prints one JSON object."""
+
+from __future__ import annotations
+
+from headwater.cli import apikeys, clients, runs, serve, tenants
+from headwater.cli.common import app
+
+for module in (serve, tenants, apikeys, clients, runs):
+    module.register(app)
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,57 @@
+"""The domain's vocabularies, shared by the core, the store and every dialect."""
+
+from __future__ import annotations
+
+from enum import IntEnum, StrEnum
+
+
+class ProcessorType(IntEnum):
+    PERSON = 25000
+    COMPANY = 25004
+    PHYSICAL_LOCATION = 25006
+    PARTNER_SALES = 25011
+    PARTNER_STOCK = 25012
+
+
+class DataSourceType(StrEnum):
+    FTP = "FTP"
+    SFTP = "SFTP"
+    S3 = "S3"
+
+
+class AuthenticationType(StrEnum):
+    PASSWORD = "PASSWORD"
+    CERTIFICATE = "CERTIFICATE"
+
+
+class FileImportType(StrEnum):
+    PARTY = "PARTY"
+    PRINCIPAL = "PRINCIPAL"
+
+
+class AfterImport(StrEnum):
+    KEEP = "KEEP"
+    MOVE = "MOVE"
+    DELETE = "DELETE"
+
+
+class SourceStatus(StrEnum):
+    IDLE = "idle"
+    WORKING = "working"
+
+
+class FileState(StrEnum):
+    IMPORTING = "importing"
+    IMPORTED = "imported"
+    FAILED = "failed"
+
+
+class RunOutcome(StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    PARTIAL = "partial"  # some files failed, others imported
+    FAILED = "failed"
+
+
+CUSTOM_SYSTEM = "Custom"
+SECRET_MASK = "********"

@@ -1,0 +1,114 @@
+"""headwater's one exception hierarchy.
+
+Adapters translate third-party errors (ftplib, asyncssh, botocore, SQLAlchemy) into these with
+``raise X from exc``; each HTTP dialect maps them to its own error format in one place. Messages
+never carry secrets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class HeadwaterError(Exception):
+    """Base of every error headwater raises on purpose."""
+
+    code = "Error"
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message or self.code)
+        self.message = message or self.code
+
+
+class ConfigurationError(HeadwaterError):
+    code = "ConfigurationError"
+
+
+class NotFound(HeadwaterError):
+    code = "NotFound"
+
+    def __init__(self, kind: str, key: object = None) -> None:
+        super().__init__(f"{kind} not found" if key is None else f"{kind} {key} not found")
+        self.kind = kind
+        self.key = key
+
+
+class Conflict(HeadwaterError):
+    code = "Conflict"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One validation problem: the field it concerns and a machine-readable code."""
+
+    field: str
+    code: str
+    message: str = ""
+
+
+class ValidationFailed(HeadwaterError):
+    code = "ValidationFailed"
+
+    def __init__(self, problems: list[FieldProblem]) -> None:
+        super().__init__("; ".join(p.message or f"{p.field}: {p.code}" for p in problems))
+        self.problems = problems
+
+
+class AuthenticationFailed(HeadwaterError):
+    code = "AuthenticationFailed"
+
+
+class PermissionDenied(HeadwaterError):
+    code = "PermissionDenied"
+
+
+class RateLimited(HeadwaterError):
+    code = "RateLimited"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"rate limit exceeded, retry after {retry_after}s")
+        self.retry_after = retry_after
+
+
+class SourceError(HeadwaterError):
+    """Something went wrong talking to a source's server."""
+
+    code = "SourceError"
+
+
+class HostRefused(SourceError):
+    code = "HostRefused"
+
+
+class ConnectionFailed(SourceError):
+    code = "ConnectionFailed"
+
+
+class SourceAuthenticationFailed(SourceError):
+    code = "AuthenticationFailed"
+
+
+class HostKeyChanged(SourceError):
+    code = "HostKeyChanged"
+
+
+class TransferFailed(SourceError):
+    code = "TransferFailed"
+
+
+class RemotePathRefused(SourceError):
+    code = "RemotePathRefused"
+
+
+class FileUnreadable(HeadwaterError):
+    """A file that cannot be imported at all (not CSV/XLSX, missing columns, ...)."""
+
+    code = "FileUnreadable"
+
+    def __init__(self, message: str, code: str = "FileUnreadable") -> None:
+        super().__init__(message)
+        self.code = code

@@ -1,0 +1,36 @@
+"""The parts of a running headwater, opened together and closed together."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+
+from headwater.crypto import SecretBox, load_secret_box
+from headwater.settings import Settings
+from headwater.store import migrate
+from headwater.store.database import Database
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    box: SecretBox
+    # Filled by the parts that need them (job runner, rate limiters): name -> object.
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+@asynccontextmanager
+async def open_runtime(settings: Settings, *, migrate_first: bool = True) -> AsyncIterator[Runtime]:
+    box = load_secret_box(settings)
+    if migrate_first:
+        await anyio.to_thread.run_sync(migrate.upgrade, settings.database_url)
+    db = Database(settings.database_url)
+    try:
+        yield Runtime(settings=settings, db=db, box=box)
+    finally:
+        await db.dispose()

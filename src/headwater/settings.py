@@ -1,0 +1,59 @@
+"""One typed settings object, built once at start-up and passed in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HEADWATER_", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///./headwater.db"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    # Comma-separated Fernet keys, newest first; the first encrypts, all decrypt (rotation).
+    secret_key: SecretStr | None = None
+    # Where embedded mode keeps the generated key when HEADWATER_SECRET_KEY is not set.
+    secret_key_file: Path = Path("./headwater.key")
+
+    allow_private_hosts: bool = False
+    poll_interval: float = Field(default=15 * 60, gt=0, description="seconds between polls of a source")
+    max_concurrent_runs: int = Field(default=4, ge=1)
+    run_backoff_max: float = Field(default=6 * 3600, gt=0, description="longest wait after repeated failures")
+    max_file_size: int = Field(
+        default=10 * 1024**3, gt=0, description="bytes; larger remote files are refused"
+    )
+    connect_timeout: float = Field(default=30.0, gt=0)
+
+    session_ttl: int = Field(default=8 * 3600, gt=0, description="partner session lifetime in seconds")
+    token_ttl: int = Field(default=3600, gt=0, description="OAuth2 access token lifetime in seconds")
+
+    redis_url: str | None = None
+    integration_prefix: str = "/prod"
+    rate_limit_per_second: int = Field(default=200, ge=1)
+    rate_limit_per_day: int = Field(default=100_000, ge=1)
+    chartmogul_rate_limit: str = "40/second"
+
+    run_imports: bool = True
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool = False
+
+    @field_validator("integration_prefix")
+    @classmethod
+    def _prefix_starts_with_slash(cls, value: str) -> str:
+        value = "/" + value.strip("/")
+        return value
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith("postgresql")
+
+    @property
+    def distributed(self) -> bool:
+        """Distributed mode: imports run on procrastinate workers, not in the API process."""
+        return self.is_postgres

@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy tables, the database lifecycle and tenant-scoped repositories."""

@@ -1,0 +1,102 @@
+"""Data sources, always scoped by tenant."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from headwater.clock import utcnow
+from headwater.errors import NotFound
+from headwater.store.tables import DataSource, ImportFile
+
+
+async def add(session: AsyncSession, tenant_id: int, **values: Any) -> DataSource:
+    now = utcnow()
+    source = DataSource(tenant_id=tenant_id, created_at=now, updated_at=now, **values)
+    session.add(source)
+    await session.flush()
+    return source
+
+
+async def get(
+    session: AsyncSession, tenant_id: int, source_id: int, *, owner_partner_id: int | None = None
+) -> DataSource:
+    query = select(DataSource).where(DataSource.tenant_id == tenant_id, DataSource.id == source_id)
+    if owner_partner_id is not None:
+        query = query.where(DataSource.owner_partner_id == owner_partner_id)
+    source = await session.scalar(query)
+    if source is None:
+        raise NotFound("DataSource", source_id)
+    return source
+
+
+async def get_by_uuid(session: AsyncSession, tenant_id: int, uuid: str) -> DataSource:
+    source = await session.scalar(
+        select(DataSource).where(DataSource.tenant_id == tenant_id, DataSource.uuid == uuid)
+    )
+    if source is None:
+        raise NotFound("DataSource", uuid)
+    return source
+
+
+async def list_(
+    session: AsyncSession,
+    tenant_id: int,
+    *,
+    owner_partner_id: int | None = None,
+    name: str | None = None,
+    system: str | None = None,
+) -> Sequence[DataSource]:
+    query = select(DataSource).where(DataSource.tenant_id == tenant_id)
+    if owner_partner_id is not None:
+        query = query.where(DataSource.owner_partner_id == owner_partner_id)
+    if name is not None:
+        query = query.where(DataSource.name == name)
+    if system is not None:
+        query = query.where(DataSource.system == system)
+    return (await session.scalars(query.order_by(DataSource.id))).all()
+
+
+async def name_taken(
+    session: AsyncSession, tenant_id: int, name: str, *, except_id: int | None = None
+) -> bool:
+    query = select(func.count()).where(DataSource.tenant_id == tenant_id, DataSource.name == name)
+    if except_id is not None:
+        query = query.where(DataSource.id != except_id)
+    return bool(await session.scalar(query))
+
+
+async def delete(session: AsyncSession, source: DataSource) -> None:
+    await session.delete(source)
+    await session.flush()
+
+
+async def set_status(session: AsyncSession, tenant_id: int, source_id: int, **values: Any) -> None:
+    await session.execute(
+        update(DataSource)
+        .where(DataSource.tenant_id == tenant_id, DataSource.id == source_id)
+        .values(updated_at=utcnow(), **values)
+    )
+
+
+async def processing_status(
+    session: AsyncSession, tenant_id: int, source_ids: Sequence[int]
+) -> dict[int, dict[str, int]]:
+    """Files per source counted as processed, failed and pending (ChartMogul's processing_status)."""
+    counts: dict[int, dict[str, int]] = {
+        sid: {"processed": 0, "failed": 0, "pending": 0} for sid in source_ids
+    }
+    if not source_ids:
+        return counts
+    rows = await session.execute(
+        select(ImportFile.data_source_id, ImportFile.state, func.count())
+        .where(ImportFile.tenant_id == tenant_id, ImportFile.data_source_id.in_(source_ids))
+        .group_by(ImportFile.data_source_id, ImportFile.state)
+    )
+    bucket = {"imported": "processed", "failed": "failed", "importing": "pending"}
+    for source_id, state, count in rows:
+        counts[source_id][bucket.get(state, "pending")] += count
+    return counts

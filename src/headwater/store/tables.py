@@ -1,0 +1,339 @@
+"""SQLAlchemy 2 tables. Every row below ``tenants`` carries ``tenant_id``; repositories filter on it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT identities.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+Amount = Numeric(20, 6, asdecimal=True)
+TZDateTime = DateTime(timezone=True)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Tenant(Base):
+    __tablename__ = "tenants"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime)
+
+
+def tenant_fk() -> Mapped[int]:
+    return mapped_column(Id, ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+
+
+class Touchpoint(Base):
+    __tablename__ = "touchpoints"
+    __table_args__ = (UniqueConstraint("tenant_id", "code"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = tenant_fk()
+    code: Mapped[str] = mapped_column(String(100))
+    type: Mapped[str] = mapped_column(String(20), default="REST")
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime)
+
+
+class Partner(Base):
+    __tablename__ = "partners"
+    __table_args__ = (UniqueConstraint("tenant_id", "principal"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = tenant_fk()
+    principal: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    first_name: Mapped[str | None] = mapped_column(String(200))
+    last_name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime)
+
+
+class PartnerSession(Base):
+    __tablename__ = "partner_sessions"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = tenant_fk()
+    partner_id: Mapped[int] = mapped_column(Id, ForeignKey("partners.id", ondelete="CASCADE"), index=True)
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime)
+    expires_at: Mapped[datetime] = mapped_column(TZDateTime)
+
+
+class ApiKey(Base):
+    """ChartMogul-style API key (HTTP Basic user name)."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = tenant_fk()
+    key_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+
+
+class OAuthClient(Base):
+    __tablename__ = "oauth_clients"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = tenant_fk()
+    client_id: Mapped[str] = mapped_column(String(100), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+
+
+class ClientGrant(Base):
+    """An OAuth2 client may use the area keys of each tenant it is granted."""
+
+    __tablename__ = "client_grants"
+    __table_args__ = (UniqueConstraint("client_pk", "tenant_id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    client_pk: Mapped[int] = mapped_column(Id, ForeignKey("oauth_clients.id", ondelete="CASCADE"), index=True)
+    tenant_id: Mapped[int] = tenant_fk()
+
+
+class AreaKey(Base):
+    """An ``x-api-key``: names one tenant (area) and carries its own rate limits."""
+
+    __tablename__ = "area_keys"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = tenant_fk()
+    key_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    per_second: Mapped[int | None] = mapped_column(Integer)
+    per_day: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+
+
+class DataSource(Base):
+    __tablename__ = "data_sources"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(40), unique=True)
+    tenant_id: Mapped[int] = tenant_fk()
+    owner_partner_id: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("partners.id", ondelete="SET NULL"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(500))
+    system: Mapped[str] = mapped_column(String(20))
+    data_source_type: Mapped[str | None] = mapped_column(String(10))
+    host: Mapped[str | None] = mapped_column(String(500))
+    port: Mapped[int | None] = mapped_column(Integer)
+    user: Mapped[str | None] = mapped_column(String(500))
+    password_enc: Mapped[str | None] = mapped_column(Text)
+    authentication_type: Mapped[str | None] = mapped_column(String(20))
+    private_key_enc: Mapped[str | None] = mapped_column(Text)
+    passphrase_enc: Mapped[str | None] = mapped_column(Text)
+    region: Mapped[str | None] = mapped_column(String(100))
+    endpoint_url: Mapped[str | None] = mapped_column(String(1000))
+    tls: Mapped[bool] = mapped_column(Boolean, default=False)
+    working_directory: Mapped[str | None] = mapped_column(String(1000))
+    processor_type: Mapped[int | None] = mapped_column(Integer)
+    file_import_type: Mapped[str | None] = mapped_column(String(20))
+    touchpoint_code: Mapped[str | None] = mapped_column(String(100))
+    amount_calculated: Mapped[bool] = mapped_column(Boolean, default=False)
+    reprocessing_days: Mapped[int | None] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    status: Mapped[str] = mapped_column(String(10), default="idle")
+    last_running_time: Mapped[datetime | None] = mapped_column(TZDateTime)
+    file_pattern: Mapped[str] = mapped_column(String(500), default="*")
+    exclude_pattern: Mapped[str | None] = mapped_column(String(500))
+    after_import: Mapped[str] = mapped_column(String(10), default="KEEP")
+    archive_directory: Mapped[str | None] = mapped_column(String(1000))
+    recursive: Mapped[bool] = mapped_column(Boolean, default=False)
+    host_key: Mapped[str | None] = mapped_column(Text)
+    failure_count: Mapped[int] = mapped_column(Integer, default=0)
+    next_run_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime)
+    updated_at: Mapped[datetime] = mapped_column(TZDateTime)
+
+
+def source_fk() -> Mapped[int]:
+    return mapped_column(Id, ForeignKey("data_sources.id", ondelete="CASCADE"), index=True)
+
+
+class Run(Base):
+    __tablename__ = "runs"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = tenant_fk()
+    data_source_id: Mapped[int] = source_fk()
+    trigger: Mapped[str] = mapped_column(String(20), default="schedule")
+    started_at: Mapped[datetime] = mapped_column(TZDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    files_seen: Mapped[int] = mapped_column(Integer, default=0)
+    files_imported: Mapped[int] = mapped_column(Integer, default=0)
+    files_skipped: Mapped[int] = mapped_column(Integer, default=0)
+    files_failed: Mapped[int] = mapped_column(Integer, default=0)
+    outcome: Mapped[str] = mapped_column(String(20), default="running")
+    message: Mapped[str | None] = mapped_column(Text)
+
+
+class ImportFile(Base):
+    """The ledger: one row per file path of a source, updated when the file is imported again."""
+
+    __tablename__ = "import_files"
+    __table_args__ = (UniqueConstraint("data_source_id", "path"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = tenant_fk()
+    data_source_id: Mapped[int] = source_fk()
+    run_id: Mapped[int | None] = mapped_column(Id, ForeignKey("runs.id", ondelete="SET NULL"), index=True)
+    path: Mapped[str] = mapped_column(String(2000))
+    name: Mapped[str] = mapped_column(String(1000))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    mtime: Mapped[datetime | None] = mapped_column(TZDateTime)
+    identity: Mapped[str | None] = mapped_column(String(200))
+    checksum: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(20))
+    file_type: Mapped[str | None] = mapped_column(String(10))
+    processor_type: Mapped[int | None] = mapped_column(Integer)
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    rows_ok: Mapped[int] = mapped_column(Integer, default=0)
+    rows_with_errors: Mapped[int] = mapped_column(Integer, default=0)
+    rows_skipped: Mapped[int] = mapped_column(Integer, default=0)
+    rows_rollbacked: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime)
+
+
+def file_fk() -> Mapped[int]:
+    return mapped_column(Id, ForeignKey("import_files.id", ondelete="CASCADE"), index=True)
+
+
+class ImportErrorRow(Base):
+    __tablename__ = "import_errors"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = tenant_fk()
+    import_file_id: Mapped[int] = file_fk()
+    line: Mapped[int | None] = mapped_column(Integer)
+    column: Mapped[str | None] = mapped_column(String(200))
+    code: Mapped[str] = mapped_column(String(60))
+    message: Mapped[str] = mapped_column(Text)
+
+
+class _Record:
+    """Columns every imported record keeps: where it came from."""
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(Id, ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    data_source_id: Mapped[int] = mapped_column(Id, ForeignKey("data_sources.id", ondelete="CASCADE"))
+    import_file_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("import_files.id", ondelete="CASCADE"), index=True
+    )
+    line: Mapped[int] = mapped_column(Integer)
+
+
+class PartnerSale(_Record, Base):
+    __tablename__ = "partner_sales"
+    __table_args__ = (UniqueConstraint("data_source_id", "transaction_id", "sku"),)
+    sale_date: Mapped[date] = mapped_column(Date)
+    transaction_id: Mapped[str] = mapped_column(String(200))
+    quantity: Mapped[Decimal] = mapped_column(Amount)
+    amount: Mapped[Decimal] = mapped_column(Amount)
+    total: Mapped[Decimal] = mapped_column(Amount)
+    sku: Mapped[str] = mapped_column(String(400))
+    partner_sku_code: Mapped[str | None] = mapped_column(String(200))
+    sku_code_key: Mapped[str | None] = mapped_column(String(200))
+    sku_code: Mapped[str | None] = mapped_column(String(200))
+    currency: Mapped[str | None] = mapped_column(String(10))
+    credential_principal: Mapped[str | None] = mapped_column(String(200))
+    sales_origin: Mapped[str | None] = mapped_column(String(200))
+    vendor_id: Mapped[str | None] = mapped_column(String(200))
+    descriptions: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class PartnerStock(_Record, Base):
+    __tablename__ = "partner_stock"
+    __table_args__ = (UniqueConstraint("data_source_id", "stock_date", "sku"),)
+    stock_date: Mapped[date] = mapped_column(Date)
+    quantity: Mapped[Decimal] = mapped_column(Amount)
+    amount: Mapped[Decimal | None] = mapped_column(Amount)
+    expiration_date: Mapped[date | None] = mapped_column(Date)
+    sku: Mapped[str] = mapped_column(String(400))
+    partner_sku_code: Mapped[str | None] = mapped_column(String(200))
+    sku_code_key: Mapped[str | None] = mapped_column(String(200))
+    sku_code: Mapped[str | None] = mapped_column(String(200))
+    descriptions: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Person(_Record, Base):
+    __tablename__ = "persons"
+    __table_args__ = (UniqueConstraint("data_source_id", "key"),)
+    key: Mapped[str] = mapped_column(String(400))
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    principal: Mapped[str | None] = mapped_column(String(400))
+    first_name: Mapped[str | None] = mapped_column(String(200))
+    last_name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    cellphone: Mapped[str | None] = mapped_column(String(50))
+    document_type: Mapped[str | None] = mapped_column(String(50))
+    document_number: Mapped[str | None] = mapped_column(String(100))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    gender: Mapped[str | None] = mapped_column(String(20))
+    address: Mapped[str | None] = mapped_column(String(500))
+    city: Mapped[str | None] = mapped_column(String(200))
+    postal_code: Mapped[str | None] = mapped_column(String(20))
+    country: Mapped[str | None] = mapped_column(String(100))
+
+
+class Company(_Record, Base):
+    __tablename__ = "companies"
+    __table_args__ = (UniqueConstraint("data_source_id", "key"),)
+    key: Mapped[str] = mapped_column(String(400))
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    principal: Mapped[str | None] = mapped_column(String(400))
+    name: Mapped[str | None] = mapped_column(String(500))
+    tax_id: Mapped[str | None] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(50))
+    address: Mapped[str | None] = mapped_column(String(500))
+    city: Mapped[str | None] = mapped_column(String(200))
+    postal_code: Mapped[str | None] = mapped_column(String(20))
+    country: Mapped[str | None] = mapped_column(String(100))
+
+
+class PhysicalLocation(_Record, Base):
+    __tablename__ = "physical_locations"
+    __table_args__ = (UniqueConstraint("data_source_id", "code"),)
+    code: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str | None] = mapped_column(String(500))
+    address: Mapped[str | None] = mapped_column(String(500))
+    city: Mapped[str | None] = mapped_column(String(200))
+    postal_code: Mapped[str | None] = mapped_column(String(20))
+    country: Mapped[str | None] = mapped_column(String(100))
+    latitude: Mapped[Decimal | None] = mapped_column(Numeric(10, 7))
+    longitude: Mapped[Decimal | None] = mapped_column(Numeric(10, 7))
+    company_code: Mapped[str | None] = mapped_column(String(200))
+
+
+Index("ix_runs_source_started", Run.data_source_id, Run.started_at)
+Index("ix_import_errors_file_line", ImportErrorRow.import_file_id, ImportErrorRow.line)
