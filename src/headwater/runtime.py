@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
@@ -14,13 +14,18 @@ from headwater.settings import Settings
 from headwater.store import migrate
 from headwater.store.database import Database
 
+if TYPE_CHECKING:
+    from headwater.jobs.base import JobRunner
+
 
 @dataclass
 class Runtime:
     settings: Settings
     db: Database
     box: SecretBox
-    # Filled by the parts that need them (job runner, rate limiters): name -> object.
+    # Set by ``serve`` and ``worker``: where runs requested over the APIs are executed.
+    runner: JobRunner | None = None
+    # Filled by the parts that need them (rate limiters, metrics): name -> object.
     extras: dict[str, Any] = field(default_factory=dict)
 
 
