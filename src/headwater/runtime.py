@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from headwater.crypto import SecretBox, load_secret_box
+from headwater.ratelimit import RateLimiter
 from headwater.settings import Settings
 from headwater.store import migrate
 from headwater.store.database import Database
@@ -23,6 +24,7 @@ class Runtime:
     settings: Settings
     db: Database
     box: SecretBox
+    limiter: RateLimiter
     # Set by ``serve`` and ``worker``: where runs requested over the APIs are executed.
     runner: JobRunner | None = None
     # Filled by the parts that need them (rate limiters, metrics): name -> object.
@@ -35,7 +37,9 @@ async def open_runtime(settings: Settings, *, migrate_first: bool = True) -> Asy
     if migrate_first:
         await anyio.to_thread.run_sync(migrate.upgrade, settings.database_url)
     db = Database(settings.database_url)
+    limiter = RateLimiter(settings.redis_url)
     try:
-        yield Runtime(settings=settings, db=db, box=box)
+        yield Runtime(settings=settings, db=db, box=box, limiter=limiter)
     finally:
+        await limiter.close()
         await db.dispose()

@@ -1,0 +1,51 @@
+"""The processor port: read a local file (CSV or XLSX) into batches of good records and row errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Protocol
+
+import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int | None  # 1-based line in the file, the header being line 1; None for the file as a whole
+    column: str | None
+    code: str  # InvalidDate, MissingColumn, InvalidNumber, FutureStockDate, DuplicateTransaction, ...
+    message: str
+
+
+@dataclass
+class Batch:
+    """Good rows as an Arrow table whose columns are the record table's columns (plus ``line``)."""
+
+    records: pa.Table
+    errors: list[RowError] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ProcessOptions:
+    amount_calculated: bool = False
+    file_import_type: str = "PARTY"
+    today: date | None = None  # for "stock date not in the future"; None: the current UTC date
+    batch_rows: int = 50_000
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """What the reader found out about the file, for the ledger."""
+
+    file_type: str  # CSV or EXCEL
+
+
+class Processor(Protocol):
+    processor_type: int
+
+    def read(self, path: Path, options: ProcessOptions) -> tuple[FileInfo, Iterator[Batch]]:
+        """Blocking (the engine runs it in a thread). Raises ``FileUnreadable`` for a file that cannot be
+        read at all (not CSV/XLSX, required columns missing); bad rows become ``RowError``s instead."""
+        ...
