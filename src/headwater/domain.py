@@ -41,9 +41,11 @@ class SourceStatus(StrEnum):
 
 
 class FileState(StrEnum):
-    IMPORTING = "importing"
     IMPORTED = "imported"
+    # The file itself cannot be imported (unreadable, too large): tried again only when it changes.
     FAILED = "failed"
+    # The file's transaction was rolled back (database error, shutdown): tried again at the next run.
+    ROLLED_BACK = "rolledback"
 
 
 class RunOutcome(StrEnum):

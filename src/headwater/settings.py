@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     chartmogul_rate_limit: str = "40/second"
 
     run_imports: bool = True
+    # auto: in-process on SQLite, procrastinate workers on PostgreSQL.
+    runner: Literal["auto", "embedded", "distributed"] = "auto"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False
 
@@ -56,4 +58,6 @@ class Settings(BaseSettings):
     @property
     def distributed(self) -> bool:
         """Distributed mode: imports run on procrastinate workers, not in the API process."""
-        return self.is_postgres
+        if self.runner == "auto":
+            return self.is_postgres
+        return self.runner == "distributed"

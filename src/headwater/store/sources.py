@@ -33,6 +33,14 @@ async def get(
     return source
 
 
+async def get_for_operator(session: AsyncSession, source_id: int) -> DataSource:
+    """Any tenant's source, by id: for operator commands on the local machine, never for an API."""
+    source = await session.get(DataSource, source_id)
+    if source is None:
+        raise NotFound("DataSource", source_id)
+    return source
+
+
 async def get_by_uuid(session: AsyncSession, tenant_id: int, uuid: str) -> DataSource:
     source = await session.scalar(
         select(DataSource).where(DataSource.tenant_id == tenant_id, DataSource.uuid == uuid)
@@ -96,7 +104,7 @@ async def processing_status(
         .where(ImportFile.tenant_id == tenant_id, ImportFile.data_source_id.in_(source_ids))
         .group_by(ImportFile.data_source_id, ImportFile.state)
     )
-    bucket = {"imported": "processed", "failed": "failed", "importing": "pending"}
+    bucket = {"imported": "processed", "failed": "failed", "rolledback": "pending"}
     for source_id, state, count in rows:
         counts[source_id][bucket.get(state, "pending")] += count
     return counts

@@ -1,0 +1,181 @@
+"""Runs, the file ledger and row errors, always scoped by tenant."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from headwater.clock import as_utc, utcnow
+from headwater.errors import NotFound
+from headwater.store.tables import DataSource, ImportErrorRow, ImportFile, Run
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    file_id: int
+    size: int | None
+    mtime: datetime | None
+    identity: str | None
+    checksum: str | None
+    state: str
+
+
+async def ledger(session: AsyncSession, tenant_id: int, source_id: int) -> dict[str, LedgerEntry]:
+    """Every file the source has seen, in one query, keyed by path."""
+    rows = await session.execute(
+        select(
+            ImportFile.path,
+            ImportFile.id,
+            ImportFile.size,
+            ImportFile.mtime,
+            ImportFile.identity,
+            ImportFile.checksum,
+            ImportFile.state,
+        ).where(ImportFile.tenant_id == tenant_id, ImportFile.data_source_id == source_id)
+    )
+    return {
+        path: LedgerEntry(file_id, size, None if mtime is None else as_utc(mtime), identity, checksum, state)
+        for path, file_id, size, mtime, identity, checksum, state in rows
+    }
+
+
+async def start_run(session: AsyncSession, tenant_id: int, source_id: int, trigger: str) -> Run:
+    run = Run(
+        tenant_id=tenant_id, data_source_id=source_id, trigger=trigger, started_at=utcnow(), outcome="running"
+    )
+    session.add(run)
+    await session.flush()
+    return run
+
+
+async def finish_run(session: AsyncSession, tenant_id: int, run_id: int, **values: Any) -> None:
+    await session.execute(
+        update(Run).where(Run.tenant_id == tenant_id, Run.id == run_id).values(finished_at=utcnow(), **values)
+    )
+
+
+async def claim_file(
+    session: AsyncSession,
+    tenant_id: int,
+    source_id: int,
+    path: str,
+    **values: Any,
+) -> ImportFile:
+    """The ledger row for ``path``, created or reset for a new import inside the caller's transaction."""
+    row = await session.scalar(
+        select(ImportFile)
+        .where(
+            ImportFile.tenant_id == tenant_id, ImportFile.data_source_id == source_id, ImportFile.path == path
+        )
+        .with_for_update()
+    )
+    if row is None:
+        row = ImportFile(
+            tenant_id=tenant_id, data_source_id=source_id, path=path, created_at=utcnow(), **values
+        )
+        session.add(row)
+    else:
+        for key, value in values.items():
+            setattr(row, key, value)
+    await session.flush()
+    return row
+
+
+async def clear_errors(session: AsyncSession, tenant_id: int, file_id: int) -> None:
+    await session.execute(
+        delete(ImportErrorRow).where(
+            ImportErrorRow.tenant_id == tenant_id, ImportErrorRow.import_file_id == file_id
+        )
+    )
+
+
+async def add_errors(session: AsyncSession, tenant_id: int, file_id: int, errors: Sequence[Any]) -> None:
+    """Store row errors (``processors.base.RowError``) in batches."""
+    if not errors:
+        return
+    rows = [
+        {
+            "tenant_id": tenant_id,
+            "import_file_id": file_id,
+            "line": error.line,
+            "column": error.column,
+            "code": error.code,
+            "message": error.message[:2000],
+        }
+        for error in errors
+    ]
+    for start in range(0, len(rows), 5000):
+        await session.execute(insert(ImportErrorRow), rows[start : start + 5000])
+
+
+async def get_file(
+    session: AsyncSession, tenant_id: int, file_id: int, *, source_id: int | None = None
+) -> ImportFile:
+    query = select(ImportFile).where(ImportFile.tenant_id == tenant_id, ImportFile.id == file_id)
+    if source_id is not None:
+        query = query.where(ImportFile.data_source_id == source_id)
+    row = await session.scalar(query)
+    if row is None:
+        raise NotFound("ImportFile", file_id)
+    return row
+
+
+async def list_files(session: AsyncSession, tenant_id: int, source_id: int) -> Sequence[ImportFile]:
+    return (
+        await session.scalars(
+            select(ImportFile)
+            .where(ImportFile.tenant_id == tenant_id, ImportFile.data_source_id == source_id)
+            .order_by(ImportFile.id)
+        )
+    ).all()
+
+
+async def list_errors(
+    session: AsyncSession, tenant_id: int, file_id: int, *, limit: int = 1000, offset: int = 0
+) -> Sequence[ImportErrorRow]:
+    return (
+        await session.scalars(
+            select(ImportErrorRow)
+            .where(ImportErrorRow.tenant_id == tenant_id, ImportErrorRow.import_file_id == file_id)
+            .order_by(ImportErrorRow.id)
+            .limit(limit)
+            .offset(offset)
+        )
+    ).all()
+
+
+async def list_runs(
+    session: AsyncSession, tenant_id: int, source_id: int, *, limit: int = 100
+) -> Sequence[Run]:
+    return (
+        await session.scalars(
+            select(Run)
+            .where(Run.tenant_id == tenant_id, Run.data_source_id == source_id)
+            .order_by(Run.id.desc())
+            .limit(limit)
+        )
+    ).all()
+
+
+async def due_sources(session: AsyncSession, now: datetime) -> list[tuple[int, int]]:
+    """Active pull sources whose next poll is due. Deliberately across tenants: the scheduler serves all."""
+    rows = await session.execute(
+        select(DataSource.tenant_id, DataSource.id)
+        .where(
+            DataSource.active.is_(True),
+            DataSource.data_source_type.is_not(None),
+            (DataSource.next_run_at.is_(None)) | (DataSource.next_run_at <= now),
+        )
+        .order_by(DataSource.next_run_at.nulls_first(), DataSource.id)
+    )
+    return [(tenant_id, source_id) for tenant_id, source_id in rows]
+
+
+async def reset_working(session: AsyncSession) -> None:
+    """At start-up of the embedded runner: no run of this process can still be under way."""
+    await session.execute(update(DataSource).where(DataSource.status == "working").values(status="idle"))
