@@ -1,0 +1,241 @@
+"""Who is calling: touchpoints (code + token) and partners (session or principal + password).
+
+Plain async Python; the dialects read the credentials off the request and call these. Each failure
+is its own ``AuthenticationFailed`` variant so that a dialect can tell them apart.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Generic, TypeVar
+
+import anyio
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from headwater.clock import utcnow
+from headwater.credentials import plain_text
+from headwater.crypto import SecretBox, hash_secret, new_token, verify_secret
+from headwater.errors import AuthenticationFailed, HeadwaterError
+from headwater.store import credentials as store
+from headwater.store.tables import Partner
+
+
+class InvalidTouchpoint(AuthenticationFailed):
+    """Missing or wrong touchpoint code or token."""
+
+    code = "InvalidToken"
+
+
+class NotLoggedIn(AuthenticationFailed):
+    """No live partner session (none given, expired or ended)."""
+
+    code = "NotLoggedIn"
+
+
+class InvalidCredentials(AuthenticationFailed):
+    """Wrong principal or password."""
+
+    code = "InvalidCredentials"
+
+
+class AlreadyLoggedIn(HeadwaterError):
+    code = "PartyAlreadyLoggedin"
+
+
+@dataclass(frozen=True)
+class TouchpointContext:
+    tenant_id: int
+    touchpoint_id: int
+    code: str
+
+
+@dataclass(frozen=True)
+class PartnerContext:
+    tenant_id: int
+    partner_id: int
+    principal: str
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    # The session the partner came with; None when authenticated by HTTP Basic.
+    session_id: int | None = None
+
+
+@dataclass(frozen=True)
+class NewSession:
+    partner: PartnerContext
+    token: str = field(repr=False)
+    expires_at: datetime
+
+
+T = TypeVar("T")
+
+
+class VerifiedCache(Generic[T]):
+    """Recently verified secrets by keyed digest, so argon2 runs once per ``ttl`` and not per request.
+
+    Only successes are kept, never the secrets themselves; a revoked credential stays usable for at
+    most ``ttl`` seconds in this process.
+    """
+
+    def __init__(self, ttl: float = 60.0, max_entries: int = 10_000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: OrderedDict[str, tuple[float, T]] = OrderedDict()
+
+    def get(self, key: str) -> T | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        expires, value = entry
+        if expires <= time.monotonic():
+            del self._entries[key]
+            return None
+        return value
+
+    def put(self, key: str, value: T) -> None:
+        self._entries[key] = (time.monotonic() + self.ttl, value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+@dataclass
+class AuthCache:
+    touchpoints: VerifiedCache[TouchpointContext] = field(default_factory=VerifiedCache)
+    partners: VerifiedCache[PartnerContext] = field(default_factory=VerifiedCache)
+
+
+@functools.cache
+def _decoy_hash() -> str:
+    """Checked when the principal is unknown, so that unknown and known principals take as long."""
+    return hash_secret(new_token())
+
+
+def _usable(value: str | None, max_length: int = 1000) -> bool:
+    return bool(value) and len(value or "") <= max_length and plain_text(value or "")
+
+
+async def _verify(hashed: str, secret: str) -> bool:
+    return await anyio.to_thread.run_sync(verify_secret, hashed, secret)
+
+
+async def authenticate_touchpoint(
+    session: AsyncSession,
+    box: SecretBox,
+    code: str | None,
+    token: str | None,
+    *,
+    cache: VerifiedCache[TouchpointContext] | None = None,
+) -> TouchpointContext:
+    """The tenant a touchpoint code and token belong to; ``InvalidTouchpoint`` otherwise."""
+    if code is None or token is None or not _usable(code, 100) or not _usable(token):
+        raise InvalidTouchpoint("touchpoint code and token are required and must match")
+    digests = box.digests(token)
+    key = f"{code}\x00{digests[0]}"
+    if cache is not None and (known := cache.get(key)) is not None:
+        return known
+    touchpoint = await store.find_touchpoint(session, code, digests)
+    if touchpoint is None or not await _verify(touchpoint.token_hash, token):
+        raise InvalidTouchpoint("touchpoint code and token are required and must match")
+    context = TouchpointContext(tenant_id=touchpoint.tenant_id, touchpoint_id=touchpoint.id, code=code)
+    if cache is not None:
+        cache.put(key, context)
+    return context
+
+
+def _context(partner: Partner, session_id: int | None = None) -> PartnerContext:
+    return PartnerContext(
+        tenant_id=partner.tenant_id,
+        partner_id=partner.id,
+        principal=partner.principal,
+        first_name=partner.first_name,
+        last_name=partner.last_name,
+        email=partner.email,
+        session_id=session_id,
+    )
+
+
+async def _check_password(session: AsyncSession, tenant_id: int, principal: str, password: str) -> Partner:
+    if not _usable(principal, 200) or not _usable(password):
+        raise InvalidCredentials("principal or password is wrong")
+    partner = await store.find_partner_by_principal(session, tenant_id, principal)
+    hashed = partner.password_hash if partner is not None else await anyio.to_thread.run_sync(_decoy_hash)
+    if not await _verify(hashed, password) or partner is None:
+        raise InvalidCredentials("principal or password is wrong")
+    return partner
+
+
+async def partner_from_basic(
+    session: AsyncSession,
+    box: SecretBox,
+    tenant_id: int,
+    principal: str,
+    password: str,
+    *,
+    cache: VerifiedCache[PartnerContext] | None = None,
+) -> PartnerContext:
+    """The partner named by HTTP Basic credentials; ``InvalidCredentials`` otherwise."""
+    key = box.digest(f"{tenant_id}\x00{principal}\x00{password}")
+    if cache is not None and (known := cache.get(key)) is not None:
+        return known
+    context = _context(await _check_password(session, tenant_id, principal, password))
+    if cache is not None:
+        cache.put(key, context)
+    return context
+
+
+async def partner_from_session(
+    session: AsyncSession, box: SecretBox, tenant_id: int, token: str | None
+) -> PartnerContext:
+    """The partner of a live session of this tenant; ``NotLoggedIn`` otherwise."""
+    if token is None or not _usable(token):
+        raise NotLoggedIn("no partner is logged in")
+    row = await store.find_session(session, tenant_id, box.digests(token), now=utcnow())
+    if row is None:
+        raise NotLoggedIn("no partner is logged in")
+    partner = await store.get_partner(session, tenant_id, row.partner_id)
+    return _context(partner, row.id)
+
+
+async def login_partner(
+    session: AsyncSession,
+    box: SecretBox,
+    tenant_id: int,
+    principal: str,
+    password: str,
+    *,
+    ttl_seconds: int,
+    current_token: str | None = None,
+) -> NewSession:
+    """Open a session; ``AlreadyLoggedIn`` when ``current_token`` is still a live session."""
+    if current_token is not None:
+        try:
+            await partner_from_session(session, box, tenant_id, current_token)
+        except NotLoggedIn:
+            pass
+        else:
+            raise AlreadyLoggedIn("a partner is already logged in; log out first")
+    partner = await _check_password(session, tenant_id, principal, password)
+    now = utcnow()
+    await store.delete_expired_sessions(session, tenant_id, now=now)
+    token = new_token()
+    expires_at = now + timedelta(seconds=ttl_seconds)
+    row = await store.create_session(
+        session, tenant_id, partner.id, token_digest=box.digest(token), expires_at=expires_at
+    )
+    return NewSession(partner=_context(partner, row.id), token=token, expires_at=expires_at)
+
+
+async def logout(session: AsyncSession, box: SecretBox, tenant_id: int, token: str | None) -> None:
+    """End the session; ``NotLoggedIn`` when there is none."""
+    partner = await partner_from_session(session, box, tenant_id, token)
+    assert partner.session_id is not None
+    await store.delete_session(session, tenant_id, partner.session_id)

@@ -1,0 +1,179 @@
+"""Tenants and their credentials: touchpoints, partners and partner sessions.
+
+Tenants are the top of the hierarchy, so their functions take no tenant. Everything else takes the
+tenant, except ``find_touchpoint``: a touchpoint's code and token are what *tell* which tenant a request
+belongs to, so that one lookup is by the token's keyed digest, which is unique across all tenants.
+Tokens and passwords arrive here already hashed; this module stores and finds, it does not decide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from headwater.clock import utcnow
+from headwater.errors import Conflict, NotFound
+from headwater.store.tables import Partner, PartnerSession, Tenant, Touchpoint
+
+
+async def create_tenant(session: AsyncSession, name: str) -> Tenant:
+    if await session.scalar(select(Tenant.id).where(Tenant.name == name)) is not None:
+        raise Conflict("name", f"a tenant named {name!r} already exists")
+    tenant = Tenant(name=name, created_at=utcnow())
+    session.add(tenant)
+    await session.flush()
+    return tenant
+
+
+async def list_tenants(session: AsyncSession) -> Sequence[Tenant]:
+    return (await session.scalars(select(Tenant).order_by(Tenant.id))).all()
+
+
+async def count_tenants(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(Tenant)) or 0)
+
+
+async def get_tenant_by_name(session: AsyncSession, name: str) -> Tenant:
+    tenant = await session.scalar(select(Tenant).where(Tenant.name == name))
+    if tenant is None:
+        raise NotFound("Tenant", name)
+    return tenant
+
+
+async def create_touchpoint(
+    session: AsyncSession, tenant_id: int, code: str, *, token_digest: str, token_hash: str
+) -> Touchpoint:
+    taken = await session.scalar(
+        select(Touchpoint.id).where(Touchpoint.tenant_id == tenant_id, Touchpoint.code == code)
+    )
+    if taken is not None:
+        raise Conflict("code", f"the tenant already has a touchpoint {code!r}")
+    touchpoint = Touchpoint(
+        tenant_id=tenant_id,
+        code=code,
+        type="REST",
+        token_digest=token_digest,
+        token_hash=token_hash,
+        created_at=utcnow(),
+    )
+    session.add(touchpoint)
+    await session.flush()
+    return touchpoint
+
+
+async def list_touchpoints(session: AsyncSession, tenant_id: int) -> Sequence[Touchpoint]:
+    return (
+        await session.scalars(
+            select(Touchpoint).where(Touchpoint.tenant_id == tenant_id).order_by(Touchpoint.id)
+        )
+    ).all()
+
+
+async def find_touchpoint(
+    session: AsyncSession, code: str, token_digests: Sequence[str]
+) -> Touchpoint | None:
+    """The touchpoint with this code whose token has one of these digests, in whichever tenant."""
+    if not token_digests:
+        return None
+    found: Touchpoint | None = await session.scalar(
+        select(Touchpoint).where(Touchpoint.code == code, Touchpoint.token_digest.in_(token_digests))
+    )
+    return found
+
+
+async def create_partner(
+    session: AsyncSession,
+    tenant_id: int,
+    principal: str,
+    *,
+    password_hash: str,
+    first_name: str | None = None,
+    last_name: str | None = None,
+    email: str | None = None,
+) -> Partner:
+    taken = await session.scalar(
+        select(Partner.id).where(Partner.tenant_id == tenant_id, Partner.principal == principal)
+    )
+    if taken is not None:
+        raise Conflict("principal", f"the tenant already has a partner {principal!r}")
+    partner = Partner(
+        tenant_id=tenant_id,
+        principal=principal,
+        password_hash=password_hash,
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
+        created_at=utcnow(),
+    )
+    session.add(partner)
+    await session.flush()
+    return partner
+
+
+async def list_partners(session: AsyncSession, tenant_id: int) -> Sequence[Partner]:
+    return (
+        await session.scalars(select(Partner).where(Partner.tenant_id == tenant_id).order_by(Partner.id))
+    ).all()
+
+
+async def find_partner_by_principal(session: AsyncSession, tenant_id: int, principal: str) -> Partner | None:
+    found: Partner | None = await session.scalar(
+        select(Partner).where(Partner.tenant_id == tenant_id, Partner.principal == principal)
+    )
+    return found
+
+
+async def get_partner(session: AsyncSession, tenant_id: int, partner_id: int) -> Partner:
+    partner = await session.scalar(
+        select(Partner).where(Partner.tenant_id == tenant_id, Partner.id == partner_id)
+    )
+    if partner is None:
+        raise NotFound("Partner", partner_id)
+    return partner
+
+
+async def create_session(
+    session: AsyncSession, tenant_id: int, partner_id: int, *, token_digest: str, expires_at: datetime
+) -> PartnerSession:
+    row = PartnerSession(
+        tenant_id=tenant_id,
+        partner_id=partner_id,
+        token_digest=token_digest,
+        created_at=utcnow(),
+        expires_at=expires_at,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def find_session(
+    session: AsyncSession, tenant_id: int, token_digests: Sequence[str], *, now: datetime
+) -> PartnerSession | None:
+    """The tenant's unexpired session whose token has one of these digests."""
+    if not token_digests:
+        return None
+    found: PartnerSession | None = await session.scalar(
+        select(PartnerSession).where(
+            PartnerSession.tenant_id == tenant_id,
+            PartnerSession.token_digest.in_(token_digests),
+            PartnerSession.expires_at > now,
+        )
+    )
+    return found
+
+
+async def delete_session(session: AsyncSession, tenant_id: int, session_id: int) -> None:
+    await session.execute(
+        delete(PartnerSession).where(PartnerSession.tenant_id == tenant_id, PartnerSession.id == session_id)
+    )
+
+
+async def delete_expired_sessions(session: AsyncSession, tenant_id: int, *, now: datetime) -> int:
+    result = await session.execute(
+        delete(PartnerSession).where(PartnerSession.tenant_id == tenant_id, PartnerSession.expires_at <= now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
