@@ -80,6 +80,17 @@ def _present(payload: Mapping[str, Any], key: str) -> bool:
     return value is not None and not (isinstance(value, str) and value.strip() == "")
 
 
+def _storable(value: str) -> bool:
+    """No NUL (PostgreSQL refuses it in text) and no lone surrogates (not encodable as UTF-8)."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _capital(name: str) -> str:
     return name[0].upper() + name[1:]
 
@@ -104,7 +115,7 @@ class _Checker:
                 self.required(key)
             return None
         value = self.payload[key]
-        if not isinstance(value, str) or len(value) > max_length:
+        if not isinstance(value, str) or len(value) > max_length or not _storable(value):
             self.invalid(key, f"must be a text of at most {max_length} characters")
             return None
         return value
@@ -123,7 +134,10 @@ class _Checker:
         if value is None:
             return None
         if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            value = int(value)
+            try:
+                value = int(value)
+            except ValueError:  # digits int() refuses (superscripts) or too many of them
+                pass
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             self.invalid(key, f"must be a whole number from {low} to {high}")
             return None
@@ -213,7 +227,7 @@ async def validate_pull_source(
             if isinstance(raw_processor, bool):
                 raise ValueError
             processor_type = ProcessorType(int(raw_processor)).value
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, OverflowError):
             check.invalid("processorType", "must be 25000, 25004, 25006, 25011 or 25012")
 
     file_import_type = check.choice("fileImportType", [t.value for t in FileImportType], required=False)
@@ -257,8 +271,12 @@ async def validate_pull_source(
     region = check.text("region", required=is_s3, max_length=100)
     endpoint_url = check.text("endpointUrl", required=False, max_length=1000)
     if endpoint_url is not None:
-        parsed = urlparse(endpoint_url)
-        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        try:
+            parsed = urlparse(endpoint_url)
+            usable = parsed.scheme in ("http", "https") and bool(parsed.hostname)
+        except ValueError:  # e.g. an unclosed IPv6 bracket
+            usable = False
+        if not usable:
             check.invalid("endpointUrl", "must be an http or https URL")
             endpoint_url = None
     tls = check.boolean("tls", False)
