@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from headwater.cli import apikeys, clients, runs, serve, tenants
+from headwater.cli import apikeys, clients, runs, serve, tenants, worker
 from headwater.cli.common import app
 
-for module in (serve, tenants, apikeys, clients, runs):
+for module in (serve, tenants, apikeys, clients, runs, worker):
     module.register(app)
 
 

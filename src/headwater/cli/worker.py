@@ -1,0 +1,110 @@
+"""``headwater worker`` (take import runs from the PostgreSQL queue) and ``headwater status`` (the queue)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+import typer
+
+from headwater.cli.common import DatabaseUrlOption, JsonOption, build_settings, emit_rows, fail, with_runtime
+from headwater.errors import HeadwaterError, NotFound
+from headwater.logging import configure_logging
+from headwater.runtime import Runtime
+from headwater.settings import Settings
+from headwater.store import sources as source_store
+
+NOT_DISTRIBUTED = "the job queue needs PostgreSQL: set HEADWATER_DATABASE_URL=postgresql+asyncpg://…"
+
+
+def _queue_settings(database_url: str | None, as_json: bool = False) -> Settings:
+    settings = build_settings(database_url)
+    if not settings.is_postgres:
+        raise fail(NOT_DISTRIBUTED, as_json, exit_code=2)
+    return settings
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def worker(
+        concurrency: Annotated[
+            int, typer.Option(min=1, help="Runs this process does at once (one per source at most).")
+        ] = 2,
+        database_url: DatabaseUrlOption = None,
+        heartbeat_interval: Annotated[
+            float, typer.Option(min=0.1, help="Seconds between this worker's heartbeats.")
+        ] = 10.0,
+        stalled_after: Annotated[
+            float,
+            typer.Option(
+                min=0.5, help="Seconds of silence after which a worker's runs go back to the queue."
+            ),
+        ] = 60.0,
+        shutdown_timeout: Annotated[
+            float,
+            typer.Option(min=0, help="On SIGTERM, seconds to let runs finish before they are requeued."),
+        ] = 30.0,
+        metrics_port: Annotated[
+            int | None,
+            typer.Option(help="Serve Prometheus metrics of this worker on this port.", show_default=False),
+        ] = None,
+    ) -> None:
+        """Take import runs from the queue until SIGTERM (distributed mode)."""
+        from headwater.jobs.distributed import WorkerTuning, run_worker
+
+        settings = _queue_settings(database_url)
+        configure_logging(settings)
+        if heartbeat_interval >= stalled_after:
+            raise fail("--stalled-after must be longer than --heartbeat-interval", False, exit_code=2)
+        if metrics_port is not None:
+            from prometheus_client import start_http_server
+
+            from headwater.metrics import REGISTRY
+
+            start_http_server(metrics_port, addr=settings.host, registry=REGISTRY)
+        tuning = WorkerTuning(heartbeat_interval=heartbeat_interval, stalled_after=stalled_after)
+        try:
+            asyncio.run(
+                run_worker(
+                    settings, concurrency=concurrency, tuning=tuning, shutdown_timeout=shutdown_timeout
+                )
+            )
+        except HeadwaterError as exc:
+            raise fail(exc, False) from exc
+
+    @app.command()
+    def status(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) -> None:
+        """The job queue: pending, running and failed runs per source."""
+        settings = _queue_settings(database_url, as_json)
+
+        async def work(runtime: Runtime) -> list[dict[str, Any]]:
+            from headwater.jobs.distributed import build_app, queue_status
+
+            async with build_app(runtime.settings, pool_size=2).open_async() as queue:
+                entries = await queue_status(queue)
+            rows: list[dict[str, Any]] = []
+            async with runtime.db.session() as session:
+                for entry in entries:
+                    try:
+                        name: str | None = (
+                            await source_store.get_for_operator(session, entry.source_id)
+                        ).name
+                    except NotFound:
+                        name = None  # deleted since its run was queued
+                    rows.append(
+                        {
+                            "sourceId": entry.source_id,
+                            "tenantId": entry.tenant_id,
+                            "name": name,
+                            "pending": entry.pending,
+                            "running": entry.running,
+                            "failed": entry.failed,
+                        }
+                    )
+            return rows
+
+        try:
+            rows = with_runtime(settings, work)
+        except HeadwaterError as exc:
+            raise fail(exc, as_json) from exc
+        emit_rows("sources", rows, as_json, title="job queue")
