@@ -46,6 +46,11 @@ class RateLimiter:
         reset = getattr(self.storage, "close", None)
         if reset is not None:
             await reset()
+        # The Redis storage of ``limits`` has no close of its own: release its client's connections.
+        client = getattr(getattr(self.storage, "bridge", None), "storage", None)
+        pool = getattr(client, "connection_pool", None)
+        if pool is not None:
+            pool.disconnect()
 
 
 def limit(text: str) -> RateLimitItem:
