@@ -24,6 +24,8 @@ from headwater.runtime import Runtime, open_runtime
 from headwater.settings import Settings
 from headwater.store.tables import Base
 
+pytest_plugins = ["tests.servers"]
+
 PG_ADMIN_DSN = os.environ.get("HEADWATER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 SECRET_KEY = Fernet.generate_key().decode()
