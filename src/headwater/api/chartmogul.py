@@ -1,7 +1,344 @@
-"""Placeholder router; replaced by the dialect's implementation."""
+"""The data sources API in ChartMogul's v1 dialect, under ``/v1``.
+
+Clients authenticate with HTTP Basic: an API key as the user name and an empty password (the key
+repeated as the password is accepted too). Answers and errors take ChartMogul's shapes, so that
+ChartMogul's own client libraries work unchanged; ``ChartMogulRoute`` is the one place where errors
+become those shapes.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import base64
+import binascii
+import functools
+import json
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from limits import RateLimitItem
+from starlette.exceptions import HTTPException
+
+from headwater import apikeys, sources
+from headwater.api.deps import RuntimeDep
+from headwater.clock import iso_millis
+from headwater.domain import CUSTOM_SYSTEM, SourceStatus
+from headwater.errors import (
+    AuthenticationFailed,
+    Conflict,
+    FieldProblem,
+    HeadwaterError,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    ValidationFailed,
+)
+from headwater.logging import get_logger
+from headwater.metrics import HTTP_REQUESTS, RATE_LIMITED
+from headwater.ratelimit import limit
+from headwater.store import sources as source_store
+from headwater.store.tables import DataSource
+
+DIALECT = "chartmogul"
+MAX_NAME_LENGTH = 500
+NAME_REQUIRED = "A name is required for each data source."
+
+# ChartMogul's documented defaults; headwater has no such settings, so every source shows these.
+AUTO_CHURN_SUBSCRIPTION_SETTING: Mapping[str, Any] = {"enabled": False, "interval": None}
+_INVOICE_HANDLING = {
+    "create_subscription_when_invoice_is": "open",
+    "update_subscription_when_invoice_is": "open",
+    "prevent_subscription_for_invoice_voided": True,
+    "prevent_subscription_for_invoice_refunded": False,
+    "prevent_subscription_for_invoice_written_off": True,
+}
+INVOICE_HANDLING_SETTING: Mapping[str, Any] = {
+    "manual": _INVOICE_HANDLING,
+    "automatic": _INVOICE_HANDLING,
+}
+
+log = get_logger(__name__)
+
+
+class BadRequest(HeadwaterError):
+    """Input this dialect cannot read at all: a 400 naming the parameter, when there is one."""
+
+    code = "BadRequest"
+
+    def __init__(self, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
+
+
+def _error(
+    status: int, message: str, param: str | None = None, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse({"code": status, "message": message, "param": param}, status, headers=headers)
+
+
+def _field_errors(problems: Sequence[FieldProblem]) -> JSONResponse:
+    return JSONResponse({"errors": {p.field: p.message for p in problems}}, 422)
+
+
+def _invalid_parameter(exc: RequestValidationError) -> JSONResponse:
+    for error in exc.errors():
+        location = error.get("loc", ())
+        if location and isinstance(location[-1], str):
+            return _error(400, f'Parameter "{location[-1]}" is invalid', location[-1])
+    return _error(400, "The request is invalid")
+
+
+def error_response(exc: Exception) -> Response:
+    """Every error of this dialect, in ChartMogul's format."""
+    if isinstance(exc, AuthenticationFailed):
+        return _error(
+            401, "No valid API key provided", headers={"WWW-Authenticate": 'Basic realm="headwater"'}
+        )
+    if isinstance(exc, RateLimited):
+        RATE_LIMITED.labels(dialect=DIALECT).inc()
+        return _error(
+            429,
+            "Your request rate has exceeded our rate limit.",
+            headers={"Retry-After": str(exc.retry_after)},
+        )
+    if isinstance(exc, NotFound):
+        return _error(404, "Data source not found" if exc.kind == "DataSource" else "Not found")
+    if isinstance(exc, Conflict):
+        return _field_errors([FieldProblem(exc.field, "Conflict", exc.message)])
+    if isinstance(exc, ValidationFailed):
+        return _field_errors(exc.problems)
+    if isinstance(exc, BadRequest):
+        return _error(400, exc.message, exc.param)
+    if isinstance(exc, RequestValidationError):
+        return _invalid_parameter(exc)
+    if isinstance(exc, PermissionDenied):
+        return _error(403, "Forbidden")
+    if isinstance(exc, HTTPException):
+        return _error(exc.status_code, str(exc.detail))
+    log.error("chartmogul_request_failed", error=type(exc).__name__, exc_info=exc)
+    return _error(500, "Internal server error")
+
+
+class ChartMogulRoute(APIRoute):
+    """Turns whatever a handler or its dependencies raise into this dialect's answer."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                response = await handler(request)
+            except Exception as exc:
+                response = error_response(exc)
+            HTTP_REQUESTS.labels(dialect=DIALECT, status=str(response.status_code)).inc()
+            return response
+
+        return handle
+
+
+router = APIRouter(prefix="/v1", route_class=ChartMogulRoute, tags=["data sources (ChartMogul v1)"])
+
+
+def basic_api_key(authorization: str | None) -> str | None:
+    """The API key of an HTTP Basic header: the user name, with an empty password or the key again."""
+    scheme, _, encoded = (authorization or "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+    user, _, password = decoded.partition(":")
+    if password and password != user:
+        return None
+    return user or None
+
+
+@functools.lru_cache(maxsize=8)
+def _budget(text: str) -> tuple[RateLimitItem, ...]:
+    return (limit(text),)
+
+
+async def authenticated_tenant(request: Request, runtime: RuntimeDep) -> int:
+    """The caller's tenant, once its key is known and its request budget not spent."""
+    key = basic_api_key(request.headers.get("authorization"))
+    async with runtime.db.session() as session:
+        tenant_id = await apikeys.authenticate(session, runtime.box, key)
+    await runtime.limiter.check(DIALECT, str(tenant_id), _budget(runtime.settings.chartmogul_rate_limit))
+    return tenant_id
+
+
+TenantDep = Annotated[int, Depends(authenticated_tenant)]
+
+
+@dataclass(frozen=True)
+class Extras:
+    """The optional parts of a data source that the caller asked for."""
+
+    processing_status: bool = False
+    auto_churn_subscription_setting: bool = False
+    invoice_handling_setting: bool = False
+
+
+def extras(
+    with_processing_status: Annotated[bool, Query()] = False,
+    with_auto_churn_subscription_setting: Annotated[bool, Query()] = False,
+    with_invoice_handling_setting: Annotated[bool, Query()] = False,
+) -> Extras:
+    return Extras(with_processing_status, with_auto_churn_subscription_setting, with_invoice_handling_setting)
+
+
+ExtrasDep = Annotated[Extras, Depends(extras)]
+
+
+def _storable(text: str) -> bool:
+    """Text a database can compare: PostgreSQL refuses NUL characters and lone surrogates."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def view(
+    source: DataSource,
+    extras: Extras = Extras(),
+    processing_status: Mapping[str, int] | None = None,
+) -> dict[str, Any]:
+    """A data source as ChartMogul shows one."""
+    status = source.status if source.status in (SourceStatus.IDLE, SourceStatus.WORKING) else "idle"
+    shown: dict[str, Any] = {
+        "uuid": source.uuid,
+        "name": source.name,
+        "system": source.data_source_type or source.system or CUSTOM_SYSTEM,
+        "created_at": iso_millis(source.created_at),
+        "status": str(status),
+    }
+    if extras.processing_status:
+        shown["processing_status"] = dict(processing_status or {"processed": 0, "failed": 0, "pending": 0})
+    if extras.auto_churn_subscription_setting:
+        shown["auto_churn_subscription_setting"] = dict(AUTO_CHURN_SUBSCRIPTION_SETTING)
+    if extras.invoice_handling_setting:
+        shown["invoice_handling_setting"] = {k: dict(v) for k, v in INVOICE_HANDLING_SETTING.items()}
+    return shown
+
+
+async def _json_object(request: Request) -> Mapping[str, Any]:
+    body = await request.body()
+    if not body.strip():
+        return {}
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise BadRequest("The request body is not valid JSON") from exc
+    if not isinstance(payload, dict):
+        raise BadRequest("The request body must be a JSON object")
+    return payload
+
+
+def _source_name(payload: Mapping[str, Any]) -> str:
+    if "name" not in payload:
+        raise BadRequest('Parameter "name" is missing', "name")
+    name = payload["name"]
+    if name is None or (isinstance(name, str) and not name.strip()):
+        raise ValidationFailed([FieldProblem("name", "NameRequired", NAME_REQUIRED)])
+    if not isinstance(name, str) or len(name) > MAX_NAME_LENGTH or not _storable(name):
+        raise ValidationFailed(
+            [FieldProblem("name", "InvalidName", f"Must be a text of at most {MAX_NAME_LENGTH} characters.")]
+        )
+    return name
+
+
+_NAME_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["name"],
+                "properties": {"name": {"type": "string", "maxLength": MAX_NAME_LENGTH}},
+            }
+        }
+    },
+}
+
+
+@router.get("/ping", summary="Check the API key")
+async def ping(tenant_id: TenantDep) -> dict[str, str]:
+    return {"data": "pong!"}
+
+
+@router.post(
+    "/data_sources",
+    status_code=201,
+    summary="Create a source (upload-only, system Custom)",
+    openapi_extra={"requestBody": _NAME_BODY},
+)
+async def create_data_source(request: Request, runtime: RuntimeDep, tenant_id: TenantDep) -> JSONResponse:
+    name = _source_name(await _json_object(request))
+    async with runtime.db.session() as session:
+        source = await sources.create_custom_source(session, tenant_id, name)
+        shown = view(source)
+    return JSONResponse(shown, status_code=201)
+
+
+@router.get("/data_sources", summary="List the sources of the account")
+async def list_data_sources(
+    runtime: RuntimeDep,
+    tenant_id: TenantDep,
+    wanted: ExtrasDep,
+    name: str | None = None,
+    system: str | None = None,
+) -> dict[str, list[dict[str, Any]]]:
+    if not all(_storable(text) for text in (name, system) if text is not None):
+        return {"data_sources": []}
+    async with runtime.db.session() as session:
+        found = await source_store.list_(session, tenant_id, name=name, system=system)
+        counts = (
+            await source_store.processing_status(session, tenant_id, [s.id for s in found])
+            if wanted.processing_status
+            else {}
+        )
+    return {"data_sources": [view(source, wanted, counts.get(source.id)) for source in found]}
+
+
+@router.get("/data_sources/{uuid}", summary="Retrieve a source")
+async def retrieve_data_source(
+    uuid: str, runtime: RuntimeDep, tenant_id: TenantDep, wanted: ExtrasDep
+) -> dict[str, Any]:
+    if not _storable(uuid):
+        raise NotFound("DataSource")
+    async with runtime.db.session() as session:
+        source = await source_store.get_by_uuid(session, tenant_id, uuid)
+        counts = (
+            (await source_store.processing_status(session, tenant_id, [source.id]))[source.id]
+            if wanted.processing_status
+            else None
+        )
+    return view(source, wanted, counts)
+
+
+@router.delete("/data_sources/{uuid}", status_code=204, summary="Delete a source and all its data")
+async def delete_data_source(uuid: str, runtime: RuntimeDep, tenant_id: TenantDep) -> Response:
+    if not _storable(uuid):
+        raise NotFound("DataSource")
+    async with runtime.db.session() as session:
+        source = await source_store.get_by_uuid(session, tenant_id, uuid)
+        await source_store.delete(session, source)
+    return Response(status_code=204)
+
+
+@router.api_route(
+    "/{path:path}",
+    methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+    include_in_schema=False,
+)
+async def unknown_endpoint(path: str) -> Response:
+    """Paths this dialect does not have still answer in its format."""
+    raise NotFound("Endpoint")
