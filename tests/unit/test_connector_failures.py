@@ -1,0 +1,84 @@
+"""Third-party errors become headwater source errors with a clear message and no secret in it."""
+
+from __future__ import annotations
+
+import ftplib
+import socket
+
+import asyncssh
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
+
+from headwater.connectors.failures import translate
+from headwater.errors import ConnectionFailed, SourceAuthenticationFailed, SourceError, TransferFailed
+
+SECRET = "Very-Secret-Pa55"
+WHERE = "FTP server example.com:21"
+
+
+def _translate(exc: BaseException, step: str = "connect") -> SourceError:
+    return translate(exc, step=step, where=WHERE, secrets=[SECRET, None, ""])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        ftplib.error_perm(f"530 Login incorrect for password {SECRET}"),
+        asyncssh.PermissionDenied(f"denied {SECRET}"),
+        PermissionError(f"Permission denied {SECRET}"),
+        NoCredentialsError(),
+        ClientError({"Error": {"Code": "SignatureDoesNotMatch", "Message": SECRET}}, "ListObjectsV2"),
+        asyncssh.KeyImportError(f"bad key {SECRET}"),
+    ],
+)
+def test_refused_credentials_become_authentication_failures_without_the_secret(exc: BaseException) -> None:
+    error = _translate(exc)
+    assert isinstance(error, SourceAuthenticationFailed)
+    assert SECRET not in str(error)
+    assert SECRET not in repr(error)
+    assert WHERE in str(error)
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        ConnectionRefusedError(111, "Connection refused"),
+        TimeoutError("timed out"),
+        socket.gaierror(-2, "Name or service not known"),
+        EOFError(),
+        ftplib.error_temp("421 Too many connections"),
+        asyncssh.ConnectionLost("lost"),
+        EndpointConnectionError(endpoint_url="http://x"),
+        FileNotFoundError("/missing"),
+    ],
+)
+def test_unreachable_servers_become_connection_failures(exc: BaseException) -> None:
+    assert isinstance(_translate(exc, "list"), ConnectionFailed)
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        ConnectionResetError(104, "reset"),
+        EOFError(),
+        FileNotFoundError("x"),
+        ftplib.error_perm("550 No such file"),
+    ],
+)
+def test_failures_while_transferring_become_transfer_failures(exc: BaseException) -> None:
+    assert isinstance(_translate(exc, "transfer"), TransferFailed)
+
+
+def test_a_vanished_file_is_reported_as_such() -> None:
+    assert "no longer exists" in str(_translate(FileNotFoundError("x"), "transfer"))
+
+
+def test_a_server_echoing_the_secret_is_scrubbed() -> None:
+    error = _translate(ftplib.error_reply(f"200 hello {SECRET}"), "transfer")
+    assert SECRET not in str(error)
+    assert "********" in str(error)
+
+
+def test_headwater_errors_pass_through_unchanged() -> None:
+    original = TransferFailed("too large")
+    assert _translate(original) is original
