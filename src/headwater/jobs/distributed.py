@@ -42,7 +42,7 @@ _SCHEMA_LOCK = 0x68_77_71_01
 _RECOVERY_LOCK = 0x68_77_71_02
 
 # A run that fails for a reason headwater did not foresee (database restarted, network gone) is tried
-# again after 4, 8, 16, 32 and 64 seconds. Failures of the source's own server are not exceptions:
+# again after 2, 4, 8, 16 and 32 seconds. Failures of the source's own server are not exceptions:
 # the run records them and the source backs off until its next poll.
 RUN_RETRY = RetryStrategy(max_attempts=5, exponential_wait=2)
 
