@@ -1,0 +1,125 @@
+"""``headwater apikey create`` and ``headwater apikey revoke``, as an operator runs them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from headwater import apikeys
+from headwater.apikeys import InvalidApiKey
+from headwater.cli import app
+from headwater.clock import utcnow
+from headwater.runtime import open_runtime
+from headwater.settings import Settings
+from headwater.store.tables import Tenant
+from tests.conftest import SECRET_KEY, make_settings
+
+ISO_MILLIS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """A migrated SQLite database with the tenant ``acme``; the CLI finds the same secret key."""
+    monkeypatch.setenv("HEADWATER_SECRET_KEY", SECRET_KEY)
+    settings = make_settings(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'headwater.db'}")
+
+    async def add_tenant() -> None:
+        async with open_runtime(settings) as runtime, runtime.db.session() as session:
+            session.add(Tenant(name="acme", created_at=utcnow()))
+
+    asyncio.run(add_tenant())
+    return settings
+
+
+def headwater(settings: Settings, *args: str, stdin: str | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(
+        app, [*args, "--database-url", settings.database_url], input=stdin, catch_exceptions=False
+    )
+    return result.exit_code, result.stdout
+
+
+def tenant_of(settings: Settings, key: str) -> int:
+    async def authenticate() -> int:
+        async with open_runtime(settings, migrate_first=False) as runtime, runtime.db.session() as session:
+            return await apikeys.authenticate(session, runtime.box, key)
+
+    return asyncio.run(authenticate())
+
+
+def create_key(settings: Settings) -> dict[str, Any]:
+    code, out = headwater(settings, "apikey", "create", "--tenant", "acme", "--json")
+    assert code == 0, out
+    shown: dict[str, Any] = json.loads(out)
+    return shown
+
+
+def test_create_prints_one_json_object_with_a_key_that_authenticates(settings: Settings) -> None:
+    shown = create_key(settings)
+    assert set(shown) == {"tenant", "key", "prefix", "createdAt"}
+    assert shown["tenant"] == "acme"
+    assert shown["key"].startswith("hwk_")
+    assert shown["key"].startswith(shown["prefix"])
+    assert len(shown["prefix"]) < len(shown["key"])
+    assert ISO_MILLIS.match(shown["createdAt"])
+    assert tenant_of(settings, shown["key"]) >= 1
+
+
+def test_each_create_issues_a_different_key(settings: Settings) -> None:
+    assert create_key(settings)["key"] != create_key(settings)["key"]
+
+
+def test_create_without_json_prints_the_key_in_a_table(settings: Settings) -> None:
+    code, out = headwater(settings, "apikey", "create", "--tenant", "acme")
+    assert code == 0
+    assert "hwk_" in out
+    assert "shown only this once" in out
+
+
+def test_create_for_an_unknown_tenant_fails_with_a_clear_error(settings: Settings) -> None:
+    code, out = headwater(settings, "apikey", "create", "--tenant", "nobody", "--json")
+    assert code != 0
+    assert json.loads(out) == {"error": {"code": "NotFound", "message": "Tenant nobody not found"}}
+
+
+def test_revoke_prints_what_was_revoked_and_the_key_stops_working(settings: Settings) -> None:
+    key = create_key(settings)["key"]
+    code, out = headwater(settings, "apikey", "revoke", key, "--json")
+    assert code == 0, out
+    shown = json.loads(out)
+    assert set(shown) == {"tenant", "prefix", "revokedAt"}
+    assert shown["tenant"] == "acme"
+    assert key.startswith(shown["prefix"])
+    assert ISO_MILLIS.match(shown["revokedAt"])
+    assert key not in out
+    with pytest.raises(InvalidApiKey):
+        tenant_of(settings, key)
+
+
+def test_revoke_reads_the_key_from_standard_input(settings: Settings) -> None:
+    key = create_key(settings)["key"]
+    code, out = headwater(settings, "apikey", "revoke", "-", "--json", stdin=key + "\n")
+    assert code == 0, out
+    with pytest.raises(InvalidApiKey):
+        tenant_of(settings, key)
+
+
+def test_revoking_twice_keeps_the_first_revocation(settings: Settings) -> None:
+    key = create_key(settings)["key"]
+    first = json.loads(headwater(settings, "apikey", "revoke", key, "--json")[1])
+    code, out = headwater(settings, "apikey", "revoke", key, "--json")
+    assert code == 0
+    assert json.loads(out)["revokedAt"] == first["revokedAt"]
+
+
+def test_revoke_of_an_unknown_key_fails_without_echoing_it(settings: Settings) -> None:
+    create_key(settings)
+    code, out = headwater(settings, "apikey", "revoke", "hwk_mistyped-secret", "--json")
+    assert code != 0
+    assert json.loads(out) == {"error": {"code": "NotFound", "message": "API key not found"}}
+    assert "mistyped" not in out
