@@ -8,8 +8,6 @@ become those shapes.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
 import json
 from collections.abc import Callable, Coroutine, Mapping, Sequence
@@ -20,6 +18,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from limits import RateLimitItem
 from starlette.exceptions import HTTPException
 
@@ -94,7 +93,8 @@ def _invalid_parameter(exc: RequestValidationError) -> JSONResponse:
 
 def error_response(exc: Exception) -> Response:
     """Every error of this dialect, in ChartMogul's format."""
-    if isinstance(exc, AuthenticationFailed):
+    # HTTPBasic itself answers an unreadable Authorization header with a 401.
+    if isinstance(exc, AuthenticationFailed) or (isinstance(exc, HTTPException) and exc.status_code == 401):
         return _error(
             401, "No valid API key provided", headers={"WWW-Authenticate": 'Basic realm="headwater"'}
         )
@@ -143,19 +143,12 @@ class ChartMogulRoute(APIRoute):
 router = APIRouter(prefix="/v1", route_class=ChartMogulRoute, tags=["data sources (ChartMogul v1)"])
 
 
-def basic_api_key(authorization: str | None) -> str | None:
-    """The API key of an HTTP Basic header: the user name, with an empty password or the key again."""
-    scheme, _, encoded = (authorization or "").partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, ValueError):
-        return None
-    user, _, password = decoded.partition(":")
-    if password and password != user:
-        return None
-    return user or None
+_basic = HTTPBasic(
+    auto_error=False,
+    realm="headwater",
+    description="The API key as the user name and an empty password.",
+)
+BasicCredentials = Annotated[HTTPBasicCredentials | None, Depends(_basic)]
 
 
 @functools.lru_cache(maxsize=8)
@@ -163,9 +156,14 @@ def _budget(text: str) -> tuple[RateLimitItem, ...]:
     return (limit(text),)
 
 
-async def authenticated_tenant(request: Request, runtime: RuntimeDep) -> int:
-    """The caller's tenant, once its key is known and its request budget not spent."""
-    key = basic_api_key(request.headers.get("authorization"))
+async def authenticated_tenant(runtime: RuntimeDep, credentials: BasicCredentials) -> int:
+    """The caller's tenant, once its key is known and its request budget not spent.
+
+    The key is the user name; the password is empty, or the key again.
+    """
+    key = None
+    if credentials is not None and credentials.password in ("", credentials.username):
+        key = credentials.username
     async with runtime.db.session() as session:
         tenant_id = await apikeys.authenticate(session, runtime.box, key)
     await runtime.limiter.check(DIALECT, str(tenant_id), _budget(runtime.settings.chartmogul_rate_limit))
@@ -184,7 +182,7 @@ class Extras:
     invoice_handling_setting: bool = False
 
 
-def extras(
+def requested_extras(
     with_processing_status: Annotated[bool, Query()] = False,
     with_auto_churn_subscription_setting: Annotated[bool, Query()] = False,
     with_invoice_handling_setting: Annotated[bool, Query()] = False,
@@ -192,7 +190,7 @@ def extras(
     return Extras(with_processing_status, with_auto_churn_subscription_setting, with_invoice_handling_setting)
 
 
-ExtrasDep = Annotated[Extras, Depends(extras)]
+ExtrasDep = Annotated[Extras, Depends(requested_extras)]
 
 
 def _storable(text: str) -> bool:
