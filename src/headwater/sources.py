@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
+import anyio
 import asyncssh
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -262,7 +263,8 @@ async def validate_pull_source(
         private_key = check.text("privateKeyFile", required=True, max_length=20000)
         passphrase = check.text("passphrase", required=False, max_length=1000)
         if private_key is not None:
-            problem = _valid_private_key(private_key, passphrase)
+            # Opening an encrypted key runs its KDF for up to a second: not on the event loop.
+            problem = await anyio.to_thread.run_sync(_valid_private_key, private_key, passphrase)
             if problem == "InvalidPassphrase":
                 check.invalid("passphrase", "does not open the private key")
             elif problem:
