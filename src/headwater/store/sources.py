@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from headwater.clock import utcnow
-from headwater.errors import NotFound
+from headwater.errors import Conflict, NotFound
 from headwater.store.tables import DataSource, ImportFile
 
 
@@ -17,7 +18,11 @@ async def add(session: AsyncSession, tenant_id: int, **values: Any) -> DataSourc
     now = utcnow()
     source = DataSource(tenant_id=tenant_id, created_at=now, updated_at=now, **values)
     session.add(source)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        # Two requests raced for one name: the unique constraint decides, the caller sees a conflict.
+        raise Conflict("name", "Has already been taken.") from exc
     return source
 
 
