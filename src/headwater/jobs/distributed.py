@@ -20,7 +20,7 @@ from typing import Any, cast
 
 import psycopg
 import psycopg.conninfo
-from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
+from procrastinate import App, JobContext, PsycopgConnector
 from procrastinate import exceptions as queue_errors
 from procrastinate.jobs import Job, Status
 from procrastinate.schema import SchemaManager
@@ -42,9 +42,15 @@ _SCHEMA_LOCK = 0x68_77_71_01
 _RECOVERY_LOCK = 0x68_77_71_02
 
 # A run that fails for a reason headwater did not foresee (database restarted, network gone) is tried
-# again after 2, 4, 8, 16 and 32 seconds. Failures of the source's own server are not exceptions:
-# the run records them and the source backs off until its next poll.
-RUN_RETRY = RetryStrategy(max_attempts=5, exponential_wait=2)
+# again after 2, 4, 8, 16 and 32 seconds. Failures of the source's own server are not exceptions: the
+# run records them and the source backs off until its next poll. The retry is a new job rather than
+# procrastinate's retry of the same one: putting the same job back in the queue fails while another run
+# of the source already waits there (the queueing lock), and would leave the job stuck as "doing".
+MAX_RETRIES = 5
+
+
+def retry_delay(attempt: int) -> int:
+    return int(2**attempt)
 
 
 @dataclass(frozen=True)
@@ -110,7 +116,6 @@ def build_app(settings: Settings, *, pool_size: int = 4) -> App:
         name=RUN_TASK,
         queue=QUEUE,
         pass_context=True,
-        retry=RUN_RETRY,
     )(run_source_task)
     schedule = app.task(name=SCHEDULE_TASK, queue=QUEUE, pass_context=True)(enqueue_due_sources)
     app.periodic(cron="* * * * *", periodic_id="due-sources")(schedule)
@@ -130,7 +135,7 @@ def _tuning_of(context: JobContext) -> WorkerTuning:
 
 
 async def run_source_task(
-    context: JobContext, tenant_id: int, source_id: int, trigger: str = "schedule"
+    context: JobContext, tenant_id: int, source_id: int, trigger: str = "schedule", attempt: int = 0
 ) -> None:
     """The job: one run of one source."""
     from headwater.imports import run_source
@@ -141,6 +146,23 @@ async def run_source_task(
     except HeadwaterError as exc:
         # The source is gone, inactive or not a pull source: trying again would not help.
         log.warning("run not started", tenant_id=tenant_id, source_id=source_id, error=exc.message)
+    except asyncio.CancelledError:
+        # The worker is shutting down: the file under way rolled back; another worker takes the run.
+        await defer_run(context.app, tenant_id, source_id, trigger, attempt=attempt)
+        raise
+    except Exception:
+        if attempt >= MAX_RETRIES:
+            raise  # the job ends as failed: ``headwater status`` shows it
+        delay = retry_delay(attempt + 1)
+        queued = await defer_run(context.app, tenant_id, source_id, trigger, attempt=attempt + 1, delay=delay)
+        log.warning(
+            "run failed, tried again later" if queued else "run failed, another run of the source waits",
+            tenant_id=tenant_id,
+            source_id=source_id,
+            attempt=attempt + 1,
+            delay=delay,
+            exc_info=True,
+        )
 
 
 async def enqueue_due_sources(context: JobContext, timestamp: int) -> None:
@@ -156,12 +178,20 @@ def _lock(source_id: int) -> str:
     return f"source-{source_id}"
 
 
-async def defer_run(app: App, tenant_id: int, source_id: int, trigger: str) -> bool:
-    """Queue a run; False when one is already waiting in the queue for this source."""
+async def defer_run(
+    app: App, tenant_id: int, source_id: int, trigger: str, *, attempt: int = 0, delay: int = 0
+) -> bool:
+    """Queue a run (after ``delay`` seconds); False when one already waits in the queue for this source."""
+    lock = _lock(source_id)
+    deferrer = app.configure_task(
+        RUN_TASK,
+        queue=QUEUE,
+        lock=lock,
+        queueing_lock=lock,
+        schedule_in={"seconds": delay} if delay else None,
+    )
     try:
-        await app.configure_task(
-            RUN_TASK, queue=QUEUE, lock=_lock(source_id), queueing_lock=_lock(source_id)
-        ).defer_async(tenant_id=tenant_id, source_id=source_id, trigger=trigger)
+        await deferrer.defer_async(tenant_id=tenant_id, source_id=source_id, trigger=trigger, attempt=attempt)
     except queue_errors.AlreadyEnqueued:
         return False
     return True

@@ -1,0 +1,297 @@
+"""Distributed mode on the real PostgreSQL: the queue, worker processes, crashes and the embedded fallback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from procrastinate import App
+
+from headwater.jobs.distributed import (
+    QUEUE,
+    ProcrastinateRunner,
+    build_app,
+    defer_run,
+    enqueue_due,
+    queue_status,
+    recover_stalled_jobs,
+)
+from headwater.runtime import Runtime, open_runtime
+from headwater.settings import Settings
+from tests.conftest import _truncate_postgres, make_settings
+from tests.integration.worker_support import (
+    WorkerProcess,
+    clear_queue,
+    create_sftp_source,
+    headwater_command,
+    provision_tenant,
+    queue_counts,
+    running_workers,
+    sales_csv,
+    scalar,
+    wait_until,
+    worker_env,
+)
+from tests.servers import SftpServerInfo
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def queue_url(postgres_url: str) -> Iterator[str]:
+    """The run's PostgreSQL database with headwater's tables and the queue both empty."""
+    clear_queue(postgres_url)
+    _truncate_postgres(postgres_url)
+    yield postgres_url
+    clear_queue(postgres_url)
+    _truncate_postgres(postgres_url)
+
+
+@pytest.fixture
+def pg_settings(tmp_path: Path, queue_url: str) -> Settings:
+    return make_settings(tmp_path, queue_url)
+
+
+@pytest.fixture
+async def pg_runtime(pg_settings: Settings) -> AsyncIterator[Runtime]:
+    async with open_runtime(pg_settings) as runtime:
+        yield runtime
+
+
+@pytest.fixture
+async def queue(pg_settings: Settings) -> AsyncIterator[App]:
+    async with build_app(pg_settings).open_async() as app:
+        yield app
+
+
+# -- the queue, without worker processes -----------------------------------------------------------
+
+
+async def test_a_source_has_at_most_one_run_waiting_in_the_queue(pg_runtime: Runtime, queue: App) -> None:
+    runner = ProcrastinateRunner(pg_runtime, app=queue)
+    assert await runner.request_run(1, 7) is True
+    assert await runner.request_run(1, 7) is False
+    assert await runner.request_run(1, 8, trigger="api") is True
+    status = {entry.source_id: entry for entry in await queue_status(queue)}
+    assert (status[7].pending, status[7].running, status[7].tenant_id) == (1, 0, 1)
+    assert status[8].pending == 1
+
+
+async def test_a_run_of_a_worker_that_stopped_beating_goes_back_to_the_queue(queue: App) -> None:
+    await _defer(queue, 5)
+    dead_worker = await queue.job_manager.register_worker()
+    taken = await queue.job_manager.fetch_job(queues=[QUEUE], worker_id=dead_worker)
+    assert taken is not None
+
+    assert await recover_stalled_jobs(queue, stalled_after=60) == []  # its heartbeat is fresh
+    assert await recover_stalled_jobs(queue, stalled_after=0) == [taken.id]
+
+    [job] = await queue.job_manager.list_jobs_async(id=taken.id)
+    assert (job.status, job.attempts) == ("todo", 1)
+
+
+async def test_a_dead_run_is_dropped_when_its_source_already_has_one_waiting(queue: App) -> None:
+    await _defer(queue, 5)
+    dead_worker = await queue.job_manager.register_worker()
+    taken = await queue.job_manager.fetch_job(queues=[QUEUE], worker_id=dead_worker)
+    assert taken is not None
+    await _defer(queue, 5)  # the queueing lock allows one waiting beside the one under way
+
+    assert await recover_stalled_jobs(queue, stalled_after=0) == []
+
+    [entry] = await queue_status(queue)
+    assert (entry.pending, entry.running, entry.failed) == (1, 0, 1)
+
+
+async def _defer(queue: App, source_id: int) -> None:
+    assert await defer_run(queue, 1, source_id, "manual")
+
+
+async def test_the_schedule_enqueues_due_sources_except_those_under_way(
+    pg_runtime: Runtime, queue: App, sftp_server: SftpServerInfo
+) -> None:
+    tenant_id = await provision_tenant(pg_runtime)
+    first, second, third = [
+        await create_sftp_source(pg_runtime, tenant_id, sftp_server, f"/due-{n}") for n in range(3)
+    ]
+    runner = ProcrastinateRunner(pg_runtime, app=queue)
+    await runner.request_run(tenant_id, third)
+    worker = await queue.job_manager.register_worker()
+    assert await queue.job_manager.fetch_job(queues=[QUEUE], worker_id=worker) is not None
+
+    assert await enqueue_due(queue, pg_runtime) == 2
+
+    status = {entry.source_id: entry for entry in await queue_status(queue)}
+    assert {source_id: (e.pending, e.running) for source_id, e in status.items()} == {
+        first: (1, 0),
+        second: (1, 0),
+        third: (0, 1),
+    }
+
+
+def test_status_shows_the_queue_per_source_as_json(queue_url: str, tmp_path: Path) -> None:
+    import asyncio
+
+    async def enqueue() -> None:
+        async with build_app(make_settings(tmp_path, queue_url)).open_async() as app:
+            await defer_run(app, 3, 42, "manual")
+
+    asyncio.run(enqueue())
+    shown = subprocess.run(
+        [*headwater_command(), "status", "--json"],
+        env=worker_env(queue_url),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert json.loads(shown.stdout) == {
+        "sources": [{"sourceId": 42, "tenantId": 3, "name": None, "pending": 1, "running": 0, "failed": 0}]
+    }
+
+
+# -- worker processes ------------------------------------------------------------------------------
+
+SOURCES = 20
+FILES_PER_SOURCE = 3
+ROWS_PER_FILE = 25
+
+
+async def test_two_workers_import_every_file_of_twenty_sources_exactly_once(
+    pg_runtime: Runtime, queue: App, sftp_server: SftpServerInfo, queue_url: str, tmp_path: Path
+) -> None:
+    tenant_id = await provision_tenant(pg_runtime)
+    source_ids = []
+    for n in range(SOURCES):
+        for f in range(FILES_PER_SOURCE):
+            sftp_server.put(f"s{n}/sales-{f}.csv", sales_csv(f"s{n}f{f}", ROWS_PER_FILE))
+        source_ids.append(await create_sftp_source(pg_runtime, tenant_id, sftp_server, f"/s{n}"))
+    runner = ProcrastinateRunner(pg_runtime, app=queue)
+    for source_id in source_ids:
+        await runner.request_run(tenant_id, source_id, trigger="manual")
+    expected_files = SOURCES * FILES_PER_SOURCE
+
+    with running_workers(queue_url, tmp_path, 2) as workers:
+
+        async def all_imported_and_queue_idle() -> bool:
+            imported = await scalar(pg_runtime, "SELECT count(*) FROM import_files WHERE state = 'imported'")
+            counts = await queue_counts(queue_url)
+            return bool(imported == expected_files and not counts.get("todo") and not counts.get("doing"))
+
+        await wait_until(all_imported_and_queue_idle, "every file imported", workers=workers)
+        # A second round finds nothing new.
+        for source_id in source_ids:
+            await runner.request_run(tenant_id, source_id, trigger="manual")
+        await wait_until(all_imported_and_queue_idle, "the second round done", workers=workers)
+
+    files = await scalar(pg_runtime, "SELECT count(*) FROM import_files")
+    per_path = await scalar(
+        pg_runtime,
+        "SELECT max(n) FROM (SELECT count(*) AS n FROM import_files GROUP BY data_source_id, path) t",
+    )
+    rows = await scalar(pg_runtime, "SELECT count(*) FROM partner_sales")
+    distinct_rows = await scalar(
+        pg_runtime, "SELECT count(DISTINCT (import_file_id, line)) FROM partner_sales"
+    )
+    skipped = await scalar(pg_runtime, "SELECT coalesce(sum(rows_skipped), 0) FROM import_files")
+    assert (files, per_path) == (expected_files, 1)
+    assert rows == distinct_rows == expected_files * ROWS_PER_FILE
+    assert skipped == 0
+    assert await scalar(pg_runtime, "SELECT count(*) FROM data_sources WHERE status <> 'idle'") == 0
+    assert (await queue_counts(queue_url)).get("failed", 0) == 0
+
+
+LARGE_FILE_ROWS = 300_000
+
+
+async def test_a_worker_killed_mid_file_leaves_every_row_exactly_once_after_a_restart(
+    pg_runtime: Runtime, sftp_server: SftpServerInfo, queue: App, queue_url: str, tmp_path: Path
+) -> None:
+    tenant_id = await provision_tenant(pg_runtime)
+    sftp_server.put("big/sales-large.csv", sales_csv("large", LARGE_FILE_ROWS))
+    source_id = await create_sftp_source(pg_runtime, tenant_id, sftp_server, "/big")
+    await ProcrastinateRunner(pg_runtime, app=queue).request_run(tenant_id, source_id)
+
+    doomed = WorkerProcess(queue_url, tmp_path / "doomed.log", concurrency=1)
+    try:
+
+        async def writing_rows() -> bool:
+            # The file's transaction holds this lock from its first row until it commits or rolls back.
+            return bool(
+                await scalar(
+                    pg_runtime,
+                    "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                    "WHERE c.relname = 'partner_sales' AND l.mode = 'RowExclusiveLock' AND l.pid <> pg_backend_pid()",
+                )
+            )
+
+        await wait_until(writing_rows, "the worker writing the large file's rows", workers=[doomed])
+        doomed.kill()
+    finally:
+        doomed.stop()
+
+    async def rolled_back() -> bool:
+        return not await writing_rows()
+
+    await wait_until(rolled_back, "the killed worker's transaction rolled back")
+    assert await scalar(pg_runtime, "SELECT count(*) FROM partner_sales") == 0
+    assert (await queue_counts(queue_url)).get("doing") == 1  # stranded until a worker notices
+
+    with running_workers(queue_url, tmp_path, 1) as workers:
+
+        async def imported() -> bool:
+            state = await scalar(
+                pg_runtime, "SELECT state FROM import_files WHERE path LIKE '%sales-large.csv'"
+            )
+            counts = await queue_counts(queue_url)
+            return bool(state == "imported" and not counts.get("todo") and not counts.get("doing"))
+
+        await wait_until(imported, "the large file imported after the restart", workers=workers, timeout=60)
+
+    rows = await scalar(pg_runtime, "SELECT count(*) FROM partner_sales")
+    distinct_lines = await scalar(pg_runtime, "SELECT count(DISTINCT line) FROM partner_sales")
+    assert rows == distinct_lines == LARGE_FILE_ROWS
+    assert await scalar(pg_runtime, "SELECT rows_ok FROM import_files") == LARGE_FILE_ROWS
+
+
+async def test_a_worker_stops_cleanly_on_sigterm(queue_url: str, queue: App, tmp_path: Path) -> None:
+    worker = WorkerProcess(queue_url, tmp_path / "worker.log")
+
+    async def registered() -> bool:
+        return bool(await _worker_count(queue))
+
+    await wait_until(registered, "the worker registered", workers=[worker])
+    assert worker.stop() == 0, worker.output()
+    assert await _worker_count(queue) == 0
+
+
+async def _worker_count(queue: App) -> int:
+    connector = queue.connector
+    async with connector.pool.connection() as connection:  # type: ignore[attr-defined]
+        cursor = await connection.execute("SELECT count(*) FROM procrastinate_workers")
+        row = await cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+# -- embedded mode ----------------------------------------------------------------------------------
+
+
+async def test_embedded_mode_still_imports_in_process_on_sqlite(
+    sqlite_settings: Settings, sftp_server: SftpServerInfo
+) -> None:
+    from headwater.jobs.embedded import EmbeddedRunner
+    from headwater.jobs.select import make_runner
+
+    sftp_server.put("in/sales.csv", sales_csv("embedded", 40))
+    async with open_runtime(sqlite_settings) as runtime:
+        runner = make_runner(runtime)
+        assert isinstance(runner, EmbeddedRunner)
+        tenant_id = await provision_tenant(runtime)
+        source_id = await create_sftp_source(runtime, tenant_id, sftp_server, "/in")
+        assert await runner.request_run(tenant_id, source_id)
+        await runner.wait_idle()
+        assert await scalar(runtime, "SELECT count(*) FROM partner_sales") == 40
+        assert await scalar(runtime, "SELECT state FROM import_files") == "imported"
