@@ -22,13 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import asyncssh
-import boto3
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from moto.server import ThreadedMotoServer
 
 from headwater.connectors.base import ConnectionConfig
 
@@ -69,6 +67,11 @@ class FtpServerInfo:
     password: str
     root: Path
     tls: bool
+    _thread: _FtpServerThread = field(repr=False)
+
+    def stop(self) -> None:
+        """Stop the server now, dropping every connection (it is stopped at the end of the test anyway)."""
+        self._thread.stop()
 
     def put(self, relative: str, data: bytes, mtime: dt.datetime | None = None) -> Path:
         """Place a file under the server's root (``relative`` may contain directories)."""
@@ -113,13 +116,17 @@ def _run_ftp(
     root.mkdir(parents=True, exist_ok=True)
     authorizer = DummyAuthorizer()
     authorizer.add_user(USER, PASSWORD, str(root), perm="elradfmwMT")
-    handler = type("TestHandler", (handler_base,), {"authorizer": authorizer, **handler_options})
+    # No delay after a failed login (pyftpdlib waits 3 s to slow down password guessing).
+    options = {"authorizer": authorizer, "auth_failed_timeout": 0.01, **handler_options}
+    handler = type("TestHandler", (handler_base,), options)
     server = FTPServer((LOOPBACK, 0), handler)
     port = server.socket.getsockname()[1]
     thread = _FtpServerThread(server)
     thread.start()
     try:
-        yield FtpServerInfo(host=LOOPBACK, port=port, user=USER, password=PASSWORD, root=root, tls=tls)
+        yield FtpServerInfo(
+            host=LOOPBACK, port=port, user=USER, password=PASSWORD, root=root, tls=tls, _thread=thread
+        )
     finally:
         thread.stop()
 
@@ -185,9 +192,11 @@ class SftpServerInfo:
     user: str
     password: str
     root: Path
-    # OpenSSH private key text (unencrypted) and PKCS#8 PEM encrypted with KEY_PASSPHRASE; both authorized.
+    # Authorized client keys: OpenSSH text unencrypted, and encrypted with KEY_PASSPHRASE as PKCS#8 PEM
+    # and in OpenSSH's own format.
     private_key: str
     encrypted_private_key: str
+    encrypted_openssh_private_key: str
     passphrase: str
     _server: _SftpServer = field(repr=False)
 
@@ -198,6 +207,10 @@ class SftpServerInfo:
 
     def put(self, relative: str, data: bytes, mtime: dt.datetime | None = None) -> Path:
         return _place(self.root, relative, data, mtime)
+
+    def stop(self) -> None:
+        """Stop the server now, dropping every connection (it is stopped at the end of the test anyway)."""
+        self._server.stop()
 
     def restart_with_new_host_key(self) -> str:
         """Stop the server and start it again on the same port with a new host key; returns the new key."""
@@ -269,6 +282,8 @@ class _SftpServer:
         self._in_loop(self._listen())
 
     def stop(self) -> None:
+        if self._loop.is_closed():
+            return
         try:
             self._in_loop(self._close())
         finally:
@@ -305,20 +320,37 @@ class _SftpServer:
         self.connections.clear()
 
 
+@dataclass(frozen=True)
+class _ClientKeys:
+    plain: asyncssh.SSHKey
+    protected: asyncssh.SSHKey
+    plain_text: str
+    protected_pkcs8: str
+    protected_openssh: str
+
+
 @pytest.fixture(scope="session")
-def sftp_client_keys() -> tuple[asyncssh.SSHKey, asyncssh.SSHKey]:
-    return asyncssh.generate_private_key("ssh-ed25519"), asyncssh.generate_private_key("ssh-ed25519")
+def sftp_client_keys() -> _ClientKeys:
+    """Client keys made once per run: encrypting in OpenSSH's format is deliberately slow (bcrypt)."""
+    plain = asyncssh.generate_private_key("ssh-ed25519")
+    protected = asyncssh.generate_private_key("ssh-ed25519")
+    return _ClientKeys(
+        plain=plain,
+        protected=protected,
+        plain_text=plain.export_private_key("openssh").decode(),
+        protected_pkcs8=protected.export_private_key("pkcs8-pem", KEY_PASSPHRASE).decode(),
+        # 50 rounds: the fewest bcrypt accepts without a warning, to keep the test quick.
+        protected_openssh=protected.export_private_key("openssh", KEY_PASSPHRASE, rounds=50).decode(),
+    )
 
 
 @pytest.fixture
-def sftp_server(
-    tmp_path: Path, sftp_client_keys: tuple[asyncssh.SSHKey, asyncssh.SSHKey]
-) -> Iterator[SftpServerInfo]:
+def sftp_server(tmp_path: Path, sftp_client_keys: _ClientKeys) -> Iterator[SftpServerInfo]:
     """An SFTP server accepting USER / PASSWORD and two client keys, one of them passphrase-protected."""
-    plain_key, protected_key = sftp_client_keys
+    keys = sftp_client_keys
     root = tmp_path / "sftp-root"
     root.mkdir()
-    server = _SftpServer(root, asyncssh.generate_private_key("ssh-ed25519"), [plain_key, protected_key])
+    server = _SftpServer(root, asyncssh.generate_private_key("ssh-ed25519"), [keys.plain, keys.protected])
     server.start()
     try:
         yield SftpServerInfo(
@@ -327,8 +359,9 @@ def sftp_server(
             user=USER,
             password=PASSWORD,
             root=root,
-            private_key=plain_key.export_private_key("openssh").decode(),
-            encrypted_private_key=protected_key.export_private_key("pkcs8-pem", KEY_PASSPHRASE).decode(),
+            private_key=keys.plain_text,
+            encrypted_private_key=keys.protected_pkcs8,
+            encrypted_openssh_private_key=keys.protected_openssh,
             passphrase=KEY_PASSPHRASE,
             _server=server,
         )
@@ -382,6 +415,9 @@ class _Moto:
 @pytest.fixture(scope="session")
 def moto_s3() -> Iterator[_Moto]:
     """moto's S3 in server mode and a boto3 client for it, once per test run."""
+    import boto3  # imported here: only S3 tests pay for loading moto and boto3
+    from moto.server import ThreadedMotoServer
+
     server = ThreadedMotoServer(ip_address=LOOPBACK, port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

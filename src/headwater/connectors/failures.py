@@ -49,8 +49,9 @@ _AUTH_CODES = frozenset(
 
 
 def scrub(text: str, secrets: Iterable[str | None]) -> str:
+    # Secrets shorter than four characters would mask ordinary words, not protect anything.
     for secret in secrets:
-        if secret:
+        if secret and len(secret) >= 4:
             text = text.replace(secret, _MASK)
     return text
 
