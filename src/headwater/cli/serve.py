@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Annotated
 
 import typer
 import uvicorn
 
-from headwater.cli.common import DatabaseUrlOption, JsonOption, build_settings, emit
+from headwater.bootstrap import bootstrap, instructions
+from headwater.cli.common import DatabaseUrlOption, JsonOption, build_settings, emit, with_runtime
 from headwater.logging import configure_logging
 from headwater.store import migrate as migrations
+
+_SECRET_QUERY = re.compile(r"(?i)([?&](?:token|password|secret|api_key|apikey|key)=)[^&\s]*")
+
+
+class _RedactQuerySecrets(logging.Filter):
+    """Access-log lines show the request target; a touchpoint token in the query must not be logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _SECRET_QUERY.sub(r"\1***", arg) if isinstance(arg, str) else arg for arg in record.args
+            )
+        return True
 
 
 def register(app: typer.Typer) -> None:
@@ -24,6 +40,14 @@ def register(app: typer.Typer) -> None:
 
         settings = build_settings(database_url, host=host, port=port)
         configure_logging(settings)
+        logging.getLogger("uvicorn.access").addFilter(_RedactQuerySecrets())
+        migrations.upgrade(settings.database_url)
+        first = with_runtime(settings, bootstrap)
+        if first is not None:
+            # Printed for the operator, once; deliberately not through the logger.
+            shown_host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+            shown_host = f"[{shown_host}]" if ":" in shown_host else shown_host
+            typer.echo(instructions(first, f"http://{shown_host}:{settings.port}"))
         uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
 
     @app.command()
