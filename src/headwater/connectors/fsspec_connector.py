@@ -50,6 +50,7 @@ class FsspecConnector:
 
     protocol = "remote"
     default_port = 0
+    chunk_size = CHUNK_SIZE
 
     def __init__(self, config: ConnectionConfig, settings: Settings) -> None:
         self.config = config
@@ -78,7 +79,7 @@ class FsspecConnector:
     def _stream(self, fs: Any, full_path: str, sink: SizeCappedSink) -> None:
         """Copy one remote file into ``sink`` chunk by chunk; blocking."""
         with fs.open(full_path, "rb") as remote:
-            while chunk := remote.read(CHUNK_SIZE):
+            while chunk := remote.read(self.chunk_size):
                 sink.write(chunk)
 
     def _find_options(self) -> dict[str, Any]:

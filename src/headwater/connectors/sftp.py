@@ -23,6 +23,9 @@ def openssh_public_key(key: asyncssh.SSHKey) -> str:
 class SftpConnector(FsspecConnector):
     protocol = "SFTP"
     default_port = 22
+    # asyncssh splits each read into parallel requests: a larger read keeps more data in flight per
+    # round trip, which is what throughput over a distant link depends on.
+    chunk_size = 8 * 1024 * 1024
     _host_key: str | None = None
 
     @property
@@ -46,6 +49,8 @@ class SftpConnector(FsspecConnector):
             "config": None,
             "connect_timeout": self.settings.connect_timeout,
             "login_timeout": self.settings.connect_timeout,
+            # AES-GCM first (hardware-accelerated: about twice chacha20's throughput here), then the defaults.
+            "encryption_algs": "^aes128-gcm@openssh.com,aes256-gcm@openssh.com",
         }
         if self.config.user is not None:
             options["username"] = self.config.user
