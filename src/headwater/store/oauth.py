@@ -1,0 +1,141 @@
+"""OAuth2 clients, their grants and the area keys (``x-api-key``) of the integration API.
+
+A client id and an area key are what *tell* which client or tenant a request belongs to, so those two
+lookups go across tenants by a unique value; everything else is scoped by tenant. Secrets arrive here
+already hashed or digested: this module stores and finds, it does not decide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from headwater.clock import utcnow
+from headwater.errors import NotFound
+from headwater.store.tables import AreaKey, ClientGrant, OAuthClient, Tenant
+
+
+@dataclass(frozen=True)
+class GrantedArea:
+    """An area key a client may use: the key's tenant and its own limits (None: the defaults)."""
+
+    key_id: int
+    tenant_id: int
+    per_second: int | None
+    per_day: int | None
+
+
+async def tenant_by_name(session: AsyncSession, name: str) -> Tenant:
+    tenant = await session.scalar(select(Tenant).where(Tenant.name == name))
+    if tenant is None:
+        raise NotFound("Tenant", name)
+    return tenant
+
+
+async def tenant_names(session: AsyncSession, tenant_ids: Sequence[int]) -> list[str]:
+    rows = await session.scalars(select(Tenant.name).where(Tenant.id.in_(tenant_ids)).order_by(Tenant.id))
+    return list(rows)
+
+
+async def add_client(
+    session: AsyncSession, tenant_id: int, *, client_id: str, secret_hash: str
+) -> OAuthClient:
+    client = OAuthClient(
+        tenant_id=tenant_id, client_id=client_id, secret_hash=secret_hash, created_at=utcnow()
+    )
+    session.add(client)
+    await session.flush()
+    return client
+
+
+async def client_by_client_id(
+    session: AsyncSession, client_id: str, *, include_revoked: bool = False
+) -> OAuthClient | None:
+    query = select(OAuthClient).where(OAuthClient.client_id == client_id)
+    if not include_revoked:
+        query = query.where(OAuthClient.revoked_at.is_(None))
+    return await session.scalar(query)
+
+
+async def revoke_client(session: AsyncSession, client: OAuthClient, *, at: datetime | None = None) -> None:
+    if client.revoked_at is None:
+        client.revoked_at = at or utcnow()
+        await session.flush()
+
+
+async def grant(session: AsyncSession, client: OAuthClient, tenant_id: int) -> None:
+    """Let the client use the area keys of ``tenant_id``; granting twice changes nothing."""
+    found = await session.scalar(
+        select(ClientGrant.id).where(ClientGrant.client_pk == client.id, ClientGrant.tenant_id == tenant_id)
+    )
+    if found is None:
+        session.add(ClientGrant(client_pk=client.id, tenant_id=tenant_id))
+        await session.flush()
+
+
+async def granted_tenant_ids(session: AsyncSession, client: OAuthClient) -> list[int]:
+    rows = await session.scalars(
+        select(ClientGrant.tenant_id)
+        .where(ClientGrant.client_pk == client.id)
+        .order_by(ClientGrant.tenant_id)
+    )
+    return list(rows)
+
+
+async def add_area_key(
+    session: AsyncSession,
+    tenant_id: int,
+    *,
+    key_digest: str,
+    prefix: str,
+    per_second: int | None,
+    per_day: int | None,
+) -> AreaKey:
+    key = AreaKey(
+        tenant_id=tenant_id,
+        key_digest=key_digest,
+        prefix=prefix,
+        per_second=per_second,
+        per_day=per_day,
+        created_at=utcnow(),
+    )
+    session.add(key)
+    await session.flush()
+    return key
+
+
+async def granted_area(
+    session: AsyncSession, client_id: str, key_digests: Sequence[str]
+) -> GrantedArea | None:
+    """The live area key stored under any of ``key_digests``, if the live client is granted its tenant.
+
+    One query: the area key, the client and the grant between them must all hold.
+    """
+    row = (
+        await session.execute(
+            select(AreaKey.id, AreaKey.tenant_id, AreaKey.per_second, AreaKey.per_day)
+            .join(ClientGrant, ClientGrant.tenant_id == AreaKey.tenant_id)
+            .join(OAuthClient, OAuthClient.id == ClientGrant.client_pk)
+            .where(
+                AreaKey.key_digest.in_(key_digests),
+                AreaKey.revoked_at.is_(None),
+                OAuthClient.client_id == client_id,
+                OAuthClient.revoked_at.is_(None),
+            )
+            .limit(1)
+        )
+    ).first()
+    if row is None:
+        return None
+    return GrantedArea(key_id=row.id, tenant_id=row.tenant_id, per_second=row.per_second, per_day=row.per_day)
+
+
+async def live_client(session: AsyncSession, client_id: str) -> bool:
+    found = await session.scalar(
+        select(OAuthClient.id).where(OAuthClient.client_id == client_id, OAuthClient.revoked_at.is_(None))
+    )
+    return found is not None
