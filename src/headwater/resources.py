@@ -1,0 +1,550 @@
+"""The resources the integration API serves: what each exposes, how it filters, pages and shows.
+
+Every resource is a table of the tenant's, seen under camelCase field names. Lists take filters on
+their scalar fields (``{field}=`` exact, ``{field}Match=`` with ``*`` wildcards on text, ``{field}From=``
+and ``{field}To=`` on dates and times) and pagination (``maxNumRows``, ``firstRow``). A shown row leaves
+out its null fields; a data source is shown as ``sources.describe`` shows it, secrets masked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from headwater.clock import as_utc, iso_millis
+from headwater.credentials import plain_text
+from headwater.errors import HeadwaterError, NotFound
+from headwater.sources import describe
+from headwater.store import resources as store
+from headwater.store.resources import Condition
+from headwater.store.tables import (
+    Base,
+    Company,
+    DataSource,
+    ImportErrorRow,
+    ImportFile,
+    PartnerSale,
+    PartnerStock,
+    Person,
+    PhysicalLocation,
+    Run,
+)
+
+MAX_ROWS = 1000
+MAX_ID = 2**63 - 1
+MAX_FILTER_LENGTH = 1000
+
+
+class InvalidFilter(HeadwaterError):
+    code = "invalid_filter"
+
+
+class MaxNumRowsTooLarge(HeadwaterError):
+    code = "maxNumRows_too_large"
+
+
+class InvalidPagination(HeadwaterError):
+    code = "invalid_pagination"
+
+
+class Kind(StrEnum):
+    TEXT = "text"
+    INTEGER = "integer"
+    NUMBER = "number"
+    BOOL = "bool"
+    DATE = "date"
+    DATETIME = "datetime"
+    # Shown, never filtered on: masked secrets and free-form extras.
+    OPAQUE = "opaque"
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    column: str
+    kind: Kind
+
+    @property
+    def filters(self) -> dict[str, str]:
+        """Query parameter -> operator, for this field."""
+        if self.kind is Kind.OPAQUE:
+            return {}
+        found = {self.name: "eq"}
+        if self.kind is Kind.TEXT:
+            found[self.name + "Match"] = "match"
+        if self.kind in (Kind.DATE, Kind.DATETIME):
+            found[self.name + "From"] = "from"
+            found[self.name + "To"] = "to"
+        return found
+
+
+@dataclass(frozen=True)
+class Resource:
+    name: str
+    # Names the resource in ``not_found_<kind>``.
+    kind: str
+    model: type[Base]
+    fields: tuple[Field, ...]
+    # Subordinate resource name -> the column of the subordinate that points at this resource.
+    subordinates: Mapping[str, str] = field(default_factory=dict)
+    show: Callable[[Resource, Any], dict[str, Any]] | None = None
+
+    @cached_property
+    def filters(self) -> dict[str, tuple[Field, str]]:
+        """Query parameter -> the field it filters on and how."""
+        return {p: (f, op) for f in self.fields for p, op in f.filters.items()}
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _fields(*specs: tuple[str, Kind] | tuple[str, Kind, str]) -> tuple[Field, ...]:
+    return tuple(Field(s[0], s[2] if len(s) == 3 else _snake(s[0]), s[1]) for s in specs)
+
+
+TEXT, INT, NUM, BOOL, DATE, TIME, MASKED = (
+    Kind.TEXT,
+    Kind.INTEGER,
+    Kind.NUMBER,
+    Kind.BOOL,
+    Kind.DATE,
+    Kind.DATETIME,
+    Kind.OPAQUE,
+)
+
+_RECORD = (("id", INT), ("dataSourceId", INT), ("importFileId", INT), ("line", INT))
+_SKU = (("sku", TEXT), ("partnerSkuCode", TEXT), ("skuCodeKey", TEXT), ("skuCode", TEXT))
+_PLACE = (("address", TEXT), ("city", TEXT), ("postalCode", TEXT), ("country", TEXT))
+_RECORD_SUBORDINATES = {
+    "partnerSales": "import_file_id",
+    "partnerStock": "import_file_id",
+    "persons": "import_file_id",
+    "companies": "import_file_id",
+    "physicalLocations": "import_file_id",
+}
+
+
+# --- showing rows -------------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso_millis(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def _show_columns(resource: Resource, row: Any) -> dict[str, Any]:
+    shown: dict[str, Any] = {}
+    for f in resource.fields:
+        value = getattr(row, f.column)
+        if value is not None:
+            shown[f.name] = _plain(value)
+    return shown
+
+
+def _show_record_with_descriptions(resource: Resource, row: Any) -> dict[str, Any]:
+    """Description columns (``description1`` ...) are shown as fields of their own."""
+    shown = _show_columns(resource, row)
+    extras = row.descriptions
+    if isinstance(extras, dict):
+        for key, value in extras.items():
+            if isinstance(key, str) and key not in shown and value is not None:
+                shown[key] = value
+    return shown
+
+
+def _show_source(resource: Resource, row: Any) -> dict[str, Any]:
+    return {key: _plain(value) for key, value in describe(row).items() if value is not None}
+
+
+def show(resource: Resource, row: Any) -> dict[str, Any]:
+    return (resource.show or _show_columns)(resource, row)
+
+
+# --- the registry -------------------------------------------------------------------------------
+
+_DATA_SOURCE_FIELDS = _fields(
+    ("id", INT),
+    ("uuid", TEXT),
+    ("name", TEXT),
+    ("system", TEXT),
+    ("host", TEXT),
+    ("port", INT),
+    ("user", TEXT),
+    ("password", MASKED, "password_enc"),
+    ("workingDirectory", TEXT),
+    ("processorType", INT),
+    ("fileImportType", TEXT),
+    ("dataSourceType", TEXT),
+    ("touchpointCode", TEXT),
+    ("authenticationType", TEXT),
+    ("active", BOOL),
+    ("privateKeyFile", MASKED, "private_key_enc"),
+    ("passphrase", MASKED, "passphrase_enc"),
+    ("region", TEXT),
+    ("endpointUrl", TEXT),
+    ("tls", BOOL),
+    ("reprocessingDays", INT),
+    ("lastRunningTime", TIME),
+    ("amountCalculated", BOOL),
+    ("status", TEXT),
+    ("filePattern", TEXT),
+    ("excludePattern", TEXT),
+    ("afterImport", TEXT),
+    ("archiveDirectory", TEXT),
+    ("recursive", BOOL),
+    ("createdAt", TIME),
+)
+
+RESOURCES: dict[str, Resource] = {
+    r.name: r
+    for r in (
+        Resource(
+            "dataSources",
+            "DataSource",
+            DataSource,
+            _DATA_SOURCE_FIELDS,
+            {
+                "runs": "data_source_id",
+                "importFiles": "data_source_id",
+                **{name: "data_source_id" for name in _RECORD_SUBORDINATES},
+            },
+            show=_show_source,
+        ),
+        Resource(
+            "runs",
+            "Run",
+            Run,
+            _fields(
+                ("id", INT),
+                ("dataSourceId", INT),
+                ("trigger", TEXT),
+                ("startedAt", TIME),
+                ("finishedAt", TIME),
+                ("filesSeen", INT),
+                ("filesImported", INT),
+                ("filesSkipped", INT),
+                ("filesFailed", INT),
+                ("outcome", TEXT),
+                ("message", TEXT),
+            ),
+            {"importFiles": "run_id"},
+        ),
+        Resource(
+            "importFiles",
+            "ImportFile",
+            ImportFile,
+            _fields(
+                ("id", INT),
+                ("dataSourceId", INT),
+                ("runId", INT),
+                ("path", TEXT),
+                ("name", TEXT),
+                ("size", INT),
+                ("mtime", TIME),
+                ("checksum", TEXT),
+                ("state", TEXT),
+                ("fileType", TEXT),
+                ("processorType", INT),
+                ("rows", INT),
+                ("rowsOk", INT),
+                ("rowsWithErrors", INT),
+                ("rowsSkipped", INT),
+                ("rowsRollbacked", INT),
+                ("error", TEXT),
+                ("startedAt", TIME),
+                ("finishedAt", TIME),
+                ("createdAt", TIME),
+            ),
+            {"importErrors": "import_file_id", **_RECORD_SUBORDINATES},
+        ),
+        Resource(
+            "importErrors",
+            "ImportError",
+            ImportErrorRow,
+            _fields(
+                ("id", INT),
+                ("importFileId", INT),
+                ("line", INT),
+                ("column", TEXT),
+                ("code", TEXT),
+                ("message", TEXT),
+            ),
+        ),
+        Resource(
+            "partnerSales",
+            "PartnerSale",
+            PartnerSale,
+            _fields(
+                *_RECORD,
+                ("saleDate", DATE),
+                ("transactionId", TEXT),
+                ("quantity", NUM),
+                ("amount", NUM),
+                ("total", NUM),
+                *_SKU,
+                ("currency", TEXT),
+                ("credentialPrincipal", TEXT),
+                ("salesOrigin", TEXT),
+                ("vendorId", TEXT),
+            ),
+            show=_show_record_with_descriptions,
+        ),
+        Resource(
+            "partnerStock",
+            "PartnerStock",
+            PartnerStock,
+            _fields(
+                *_RECORD,
+                ("stockDate", DATE),
+                ("quantity", NUM),
+                ("amount", NUM),
+                ("expirationDate", DATE),
+                *_SKU,
+            ),
+            show=_show_record_with_descriptions,
+        ),
+        Resource(
+            "persons",
+            "Person",
+            Person,
+            _fields(
+                *_RECORD,
+                ("externalId", TEXT),
+                ("principal", TEXT),
+                ("firstName", TEXT),
+                ("lastName", TEXT),
+                ("email", TEXT),
+                ("cellphone", TEXT),
+                ("documentType", TEXT),
+                ("documentNumber", TEXT),
+                ("birthDate", DATE),
+                ("gender", TEXT),
+                *_PLACE,
+            ),
+        ),
+        Resource(
+            "companies",
+            "Company",
+            Company,
+            _fields(
+                *_RECORD,
+                ("externalId", TEXT),
+                ("principal", TEXT),
+                ("name", TEXT),
+                ("taxId", TEXT),
+                ("email", TEXT),
+                ("phone", TEXT),
+                *_PLACE,
+            ),
+        ),
+        Resource(
+            "physicalLocations",
+            "PhysicalLocation",
+            PhysicalLocation,
+            _fields(
+                *_RECORD,
+                ("code", TEXT),
+                ("name", TEXT),
+                *_PLACE,
+                ("latitude", NUM),
+                ("longitude", NUM),
+                ("companyCode", TEXT),
+            ),
+        ),
+    )
+}
+
+
+# --- reading the query --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Page:
+    conditions: list[Condition]
+    first_row: int = 0
+    max_rows: int = MAX_ROWS
+
+
+def _whole_number(parameter: str, raw: str) -> int:
+    text = raw.strip()
+    if not re.fullmatch(r"[+-]?[0-9]{1,19}", text):
+        raise InvalidPagination(f"{parameter} must be a whole number")
+    return int(text)
+
+
+def _parse_value(f: Field, parameter: str, raw: str) -> Any:
+    def refuse(what: str) -> InvalidFilter:
+        return InvalidFilter(f"{parameter}: {what}")
+
+    if len(raw) > MAX_FILTER_LENGTH or not plain_text(raw):
+        raise refuse("the value is too long or not printable text")
+    match f.kind:
+        case Kind.TEXT:
+            return raw
+        case Kind.INTEGER:
+            if not re.fullmatch(r"[+-]?[0-9]{1,19}", raw.strip()) or abs(int(raw)) > MAX_ID:
+                raise refuse("must be a whole number")
+            return int(raw)
+        case Kind.NUMBER:
+            try:
+                number = Decimal(raw.strip())
+            except InvalidOperation:
+                raise refuse("must be a number") from None
+            if not number.is_finite() or abs(number.adjusted()) > 20:
+                raise refuse("must be a number")
+            return number
+        case Kind.BOOL:
+            if raw.lower() not in ("true", "false"):
+                raise refuse("must be true or false")
+            return raw.lower() == "true"
+        case Kind.DATE:
+            if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", raw):
+                raise refuse("must be a date, yyyy-MM-dd")
+            try:
+                return date.fromisoformat(raw)
+            except ValueError:
+                raise refuse("must be a date, yyyy-MM-dd") from None
+        case Kind.DATETIME:
+            try:
+                if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", raw):
+                    return date.fromisoformat(raw)
+                if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9:.,+\-Z]+", raw):
+                    raise ValueError
+                return as_utc(datetime.fromisoformat(raw))
+            except (ValueError, OverflowError):
+                raise refuse("must be an ISO 8601 date or time") from None
+    raise refuse("cannot be filtered on")
+
+
+def _condition(f: Field, operator: str, value: Any) -> Condition:
+    """A date given for a time means the whole day: from its start, to its end."""
+    if f.kind is Kind.DATETIME and isinstance(value, date) and not isinstance(value, datetime):
+        start = datetime.combine(value, time.min, tzinfo=UTC)
+        if operator == "to":
+            return Condition(f.column, "lt", start + timedelta(days=1))
+        if operator == "eq":
+            raise InvalidFilter(
+                f"{f.name}: an exact time needs a time of day (use {f.name}From and {f.name}To)"
+            )
+        value = start
+    operator = {"from": "ge", "to": "le"}.get(operator, operator)
+    return Condition(f.column, operator, value)  # type: ignore[arg-type]
+
+
+def read_query(resource: Resource, parameters: Iterable[tuple[str, str]]) -> Page:
+    """Filters and pagination from the query parameters; an unknown parameter is an ``InvalidFilter``."""
+    conditions: list[Condition] = []
+    first_row, max_rows = 0, MAX_ROWS
+    for parameter, raw in parameters:
+        if parameter == "maxNumRows":
+            max_rows = _whole_number(parameter, raw)
+            if max_rows > MAX_ROWS:
+                raise MaxNumRowsTooLarge(f"maxNumRows must be at most {MAX_ROWS}")
+            if max_rows < 1:
+                raise InvalidPagination("maxNumRows must be at least 1")
+        elif parameter == "firstRow":
+            first_row = _whole_number(parameter, raw)
+            if not 0 <= first_row <= MAX_ID:
+                raise InvalidPagination("firstRow must be 0 or more")
+        else:
+            found = resource.filters.get(parameter)
+            if found is None:
+                raise InvalidFilter(f"{resource.name} cannot be filtered on {parameter[:100]!r}")
+            f, operator = found
+            conditions.append(_condition(f, operator, _parse_value(f, parameter, raw)))
+    return Page(conditions, first_row, max_rows)
+
+
+# --- the operations -----------------------------------------------------------------------------
+
+
+def resource(name: str) -> Resource:
+    found = RESOURCES.get(name)
+    if found is None:
+        raise NotFound("Resource", name)
+    return found
+
+
+async def get_row(session: AsyncSession, tenant_id: int, resource: Resource, row_id: int) -> Any:
+    row = (
+        None
+        if not 1 <= row_id <= MAX_ID
+        else await store.fetch_one(session, tenant_id, resource.model, row_id)
+    )
+    if row is None:
+        raise NotFound(resource.kind, row_id)
+    return row
+
+
+async def get_one(session: AsyncSession, tenant_id: int, resource: Resource, row_id: int) -> dict[str, Any]:
+    return show(resource, await get_row(session, tenant_id, resource, row_id))
+
+
+async def list_rows(
+    session: AsyncSession, tenant_id: int, resource: Resource, parameters: Iterable[tuple[str, str]]
+) -> list[dict[str, Any]]:
+    page = read_query(resource, parameters)
+    rows = await store.fetch_page(
+        session, tenant_id, resource.model, page.conditions, first_row=page.first_row, max_rows=page.max_rows
+    )
+    return [show(resource, row) for row in rows]
+
+
+async def list_subordinates(
+    session: AsyncSession,
+    tenant_id: int,
+    parent: Resource,
+    parent_id: int,
+    subordinate: str,
+    parameters: Iterable[tuple[str, str]],
+) -> list[dict[str, Any]]:
+    """The subordinate rows of one of the tenant's rows; ``NotFound`` when the parent is not the tenant's."""
+    column = parent.subordinates.get(subordinate)
+    if column is None:
+        raise NotFound("Resource", f"{parent.name}/{subordinate}")
+    await get_row(session, tenant_id, parent, parent_id)
+    child = RESOURCES[subordinate]
+    page = read_query(child, parameters)
+    rows = await store.fetch_page(
+        session,
+        tenant_id,
+        child.model,
+        [Condition(column, "eq", parent_id), *page.conditions],
+        first_row=page.first_row,
+        max_rows=page.max_rows,
+    )
+    return [show(child, row) for row in rows]
+
+
+__all__ = [
+    "MAX_ROWS",
+    "RESOURCES",
+    "Field",
+    "InvalidFilter",
+    "InvalidPagination",
+    "Kind",
+    "MaxNumRowsTooLarge",
+    "Page",
+    "Resource",
+    "get_one",
+    "get_row",
+    "list_rows",
+    "list_subordinates",
+    "read_query",
+    "resource",
+    "show",
+]

@@ -1,0 +1,88 @@
+"""One query builder for every resource the integration API lists: tenant-scoped, filtered, paged.
+
+Conditions arrive already checked and typed (``headwater.resources`` parses them); this module turns
+them into SQL. Rows come back in id order, so that paging with an offset through a table that only
+grows never repeats or skips a row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.schema import Column, Table
+
+from headwater.store.tables import Base
+
+Operator = Literal["eq", "match", "ge", "le", "lt"]
+_LIKE_ESCAPE = "\\"
+
+
+@dataclass(frozen=True)
+class Condition:
+    column: str
+    operator: Operator
+    value: Any
+
+
+def like_pattern(wildcards: str) -> str:
+    """``*`` matches any run of characters; ``%``, ``_`` and the escape itself match only themselves."""
+    escaped = (
+        wildcards.replace(_LIKE_ESCAPE, _LIKE_ESCAPE * 2)
+        .replace("%", _LIKE_ESCAPE + "%")
+        .replace("_", _LIKE_ESCAPE + "_")
+    )
+    return escaped.replace("*", "%")
+
+
+def _table(model: type[Base]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def _clause(column: Column[Any], condition: Condition) -> ColumnElement[bool]:
+    clause: ColumnElement[bool]
+    match condition.operator:
+        case "eq":
+            clause = column == condition.value
+        case "match":
+            # Case-insensitive on both databases (SQLite's LIKE already is, PostgreSQL's is not).
+            clause = column.ilike(like_pattern(str(condition.value)), escape=_LIKE_ESCAPE)
+        case "ge":
+            clause = column >= condition.value
+        case "le":
+            clause = column <= condition.value
+        case "lt":
+            clause = column < condition.value
+    return clause
+
+
+def _scoped(model: type[Base], tenant_id: int, conditions: Sequence[Condition]) -> Select[Any]:
+    table = _table(model)
+    query = select(model).where(table.c.tenant_id == tenant_id)
+    for condition in conditions:
+        query = query.where(_clause(table.c[condition.column], condition))
+    return query
+
+
+async def fetch_one(session: AsyncSession, tenant_id: int, model: type[Base], row_id: int) -> Any | None:
+    return await session.scalar(_scoped(model, tenant_id, [Condition("id", "eq", row_id)]))
+
+
+async def fetch_page(
+    session: AsyncSession,
+    tenant_id: int,
+    model: type[Base],
+    conditions: Sequence[Condition],
+    *,
+    first_row: int,
+    max_rows: int,
+) -> Sequence[Any]:
+    query = (
+        _scoped(model, tenant_id, conditions).order_by(_table(model).c.id).offset(first_row).limit(max_rows)
+    )
+    return (await session.scalars(query)).all()
