@@ -1,11 +1,747 @@
-"""Placeholder app; replaced by the integration dialect's implementation."""
+"""The integration API: Thetis IMS conventions (seed 004) under ``/prod``, its token server at ``/oauth2/token``.
+
+Two layers answer, as the contract describes. The "web server" refuses what never reaches the
+application with the usual status codes: 403 for a missing, expired or wrong token or an ungranted
+``x-api-key``, 429 past a key's limits, 404/405 for unknown routes. Everything that reaches the
+application answers 200: the result (bare JSON, null fields left out) or a message
+``{"messageCode", "messageType": "ERROR", "messageText"}``, also for an unexpected failure, which is
+logged with its stack trace under a request id.
+
+Handlers open their own transaction (``async with runtime.db.session()``): the route class turns
+errors into answers, so only a transaction inside the handler sees the exception and rolls back.
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import base64
+import binascii
+import json
+import re
+import tempfile
+import uuid
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any, BinaryIO, Literal, cast
+from urllib.parse import unquote_plus
 
+import anyio
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+from fastapi.security import APIKeyHeader, OAuth2
+from pydantic import BaseModel, Field
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from headwater import __version__, areakeys, oauth, resources
+from headwater.api.deps import RuntimeDep
+from headwater.domain import CUSTOM_SYSTEM
+from headwater.errors import (
+    AuthenticationFailed,
+    Conflict,
+    HeadwaterError,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    ValidationFailed,
+)
+from headwater.logging import get_logger
+from headwater.runtime import Runtime
 from headwater.settings import Settings
+from headwater.sources import create_pull_source, update_pull_source
+
+TOKEN_PATH = "/oauth2/token"
+MAX_ID = resources.MAX_ID
+SPOOL_IN_MEMORY = 1024 * 1024
+
+log = get_logger(__name__)
+
+
+# --- the application's own refusals -------------------------------------------------------------
+
+
+class InvalidJson(HeadwaterError):
+    code = "invalid_json"
+
+
+class MissingFile(HeadwaterError):
+    code = "missing_file"
+
+
+class MissingName(HeadwaterError):
+    code = "missing_name"
+
+
+class InvalidAttribute(HeadwaterError):
+    code = "invalid_attribute"
+
+
+class NotPullSource(HeadwaterError):
+    code = "not_pull_source"
+
+
+class RunsDisabled(HeadwaterError):
+    code = "runs_disabled"
+
+
+class RunAlreadyRequested(HeadwaterError):
+    code = "run_already_requested"
+
+
+class GatewayFailure(Exception):
+    """Something broke before the request reached the application (e.g. the store during authentication)."""
+
+
+# --- every answer of this dialect, made here ----------------------------------------------------
+
+
+def _json(data: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return Response(body, status_code=status_code, media_type="application/json", headers=headers)
+
+
+def _message(code: str, text: str, **extra: str) -> Response:
+    return _json({"messageCode": code, "messageType": "ERROR", "messageText": text, **extra})
+
+
+def _field_code(code: str) -> str:
+    """``InvalidProcessorType`` -> ``invalid_processorType``; ``HostRequired`` -> ``missing_host``."""
+    if code.startswith("Invalid") and len(code) > len("Invalid"):
+        rest = code[len("Invalid") :]
+        return "invalid_" + rest[0].lower() + rest[1:]
+    if code.endswith("Required") and len(code) > len("Required"):
+        rest = code[: -len("Required")]
+        return "missing_" + rest[0].lower() + rest[1:]
+    return _snake(code)
+
+
+def _snake(code: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", code).lower()
+
+
+def _answer(request: Request, exc: Exception) -> Response:
+    """The one place where this dialect turns an error into an answer."""
+    # The web server's refusals: the request never reached the application.
+    if isinstance(exc, AuthenticationFailed | PermissionDenied):
+        return _json({"message": "Forbidden"}, 403)
+    if isinstance(exc, RateLimited):
+        return _json({"message": "Too Many Requests"}, 429, {"Retry-After": str(exc.retry_after)})
+    if isinstance(exc, StarletteHTTPException):
+        return _json({"message": str(exc.detail)}, exc.status_code)
+    if isinstance(exc, GatewayFailure):
+        log.error("integration_gateway_failure", path=request.url.path, exc_info=exc.__cause__ or exc)
+        return _json({"message": "Internal server error"}, 500)
+    # The application's answers: HTTP 200 with a message.
+    if isinstance(exc, NotFound):
+        return _message(f"not_found_{exc.kind.replace(' ', '')}", exc.message)
+    if isinstance(exc, ValidationFailed):
+        return _message(_field_code(exc.problems[0].code), exc.message)
+    if isinstance(exc, Conflict):
+        return _message(f"duplicate_{exc.field}", f"{exc.field}: {exc.message}")
+    if isinstance(exc, HeadwaterError):
+        code = exc.code if "_" in exc.code or exc.code.islower() else _snake(exc.code)
+        return _message(code, exc.message)
+    if isinstance(exc, RequestValidationError):
+        locations = [error.get("loc", ()) for error in exc.errors()]
+        if any(loc[:2] == ("path", "id") for loc in locations):
+            return _message("invalid_id", "the id must be a whole number from 1 to 9223372036854775807")
+        return _message("invalid_request", "the request's parameters are not valid")
+    request_id = uuid.uuid4().hex
+    log.error("integration_internal_error", request_id=request_id, path=request.url.path, exc_info=exc)
+    return _message(
+        "internal_error", f"an internal error occurred (request {request_id})", requestId=request_id
+    )
+
+
+class IntegrationRoute(APIRoute):
+    """Route class of the integration dialect: whatever goes wrong becomes this dialect's answer."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def answered(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except Exception as exc:  # every failure gets the contract's answer, see _answer
+                return _answer(request, exc)
+
+        return answered
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    return _answer(request, exc)
+
+
+# --- authentication: the web server's part ------------------------------------------------------
+
+_client_scheme = OAuth2(
+    flows=OAuthFlows(clientCredentials=OAuthFlowClientCredentials(tokenUrl=TOKEN_PATH, scopes={})),
+    scheme_name="clientCredentials",
+    description="An access token from POST /oauth2/token (client credentials), as `Authorization: Bearer`.",
+    auto_error=False,
+)
+_area_scheme = APIKeyHeader(
+    name="x-api-key",
+    scheme_name="areaKey",
+    description="The key of the area (tenant) the request is about; the client must be granted it.",
+    auto_error=False,
+)
+
+
+async def current_area(
+    runtime: RuntimeDep,
+    authorization: Annotated[str | None, Depends(_client_scheme)] = None,
+    api_key: Annotated[str | None, Depends(_area_scheme)] = None,
+) -> oauth.Area:
+    scheme, _, token = (authorization or "").partition(" ")
+    bearer = token.strip() if scheme.lower() == "bearer" else None
+    try:
+        async with runtime.db.session() as session:
+            area = await oauth.authorize(session, runtime.box, bearer, api_key)
+        await areakeys.spend(runtime.limiter, area, runtime.settings)
+    except HeadwaterError:
+        raise
+    except Exception as exc:
+        raise GatewayFailure("authentication could not be completed") from exc
+    return area
+
+
+AreaDep = Annotated[oauth.Area, Depends(current_area)]
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="The resource's id.")]
+
+
+# --- request bodies -----------------------------------------------------------------------------
+
+
+async def _json_body(request: Request) -> Any:
+    raw = await request.body()
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidJson("the body is not valid JSON") from exc
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    value = await _json_body(request)
+    if not isinstance(value, dict):
+        raise InvalidJson("the body must be a JSON object")
+    return value
+
+
+class DataSourceBody(BaseModel):
+    """A pull source's fields (documentation only: the core validates, unknown fields are ignored)."""
+
+    host: str = Field(
+        description="Server name or address; the bucket name for S3.", examples=["ftp.example.com"]
+    )
+    user: str = Field(description="User name; the access key id for S3.")
+    password: str | None = Field(None, description='Password; "********" keeps the stored one.')
+    workingDirectory: str = Field(description="Remote folder; the key prefix for S3.", examples=["/sales"])
+    processorType: Literal[25000, 25004, 25006, 25011, 25012]
+    fileImportType: Literal["PARTY", "PRINCIPAL"] | None = None
+    authenticationType: Literal["PASSWORD", "CERTIFICATE"]
+    dataSourceType: Literal["FTP", "SFTP", "S3"]
+    touchpointCode: str = Field(description="A touchpoint code of the tenant.")
+    amountCalculated: bool | None = None
+    port: int | None = Field(None, ge=1, le=65535)
+    privateKeyFile: str | None = Field(None, description="PEM or OpenSSH private key text (CERTIFICATE).")
+    passphrase: str | None = None
+    region: str | None = Field(None, description="Required for S3.")
+    endpointUrl: str | None = Field(None, description="S3-compatible endpoint (MinIO, Ceph).")
+    tls: bool | None = Field(None, description="FTPS: FTP over TLS.")
+    reprocessingDays: int | None = Field(None, ge=-1, le=36500)
+    active: bool | None = None
+    name: str | None = None
+    filePattern: str | None = None
+    excludePattern: str | None = None
+    afterImport: Literal["KEEP", "MOVE", "DELETE"] | None = None
+    archiveDirectory: str | None = None
+    recursive: bool | None = None
+
+
+WRITABLE_ATTRIBUTES = tuple(DataSourceBody.model_fields)
+
+
+def _body_schema(schema: dict[str, Any], *, required: bool = True) -> dict[str, Any]:
+    return {"requestBody": {"required": required, "content": {"application/json": {"schema": schema}}}}
+
+
+def _patch_schema() -> dict[str, Any]:
+    schema = DataSourceBody.model_json_schema()
+    schema.pop("required", None)
+    schema["title"] = "DataSourcePatch"
+    return schema
+
+
+# --- the OpenAPI description --------------------------------------------------------------------
+
+_KIND_SCHEMAS: dict[resources.Kind, dict[str, Any]] = {
+    resources.Kind.TEXT: {"type": "string"},
+    resources.Kind.INTEGER: {"type": "integer"},
+    resources.Kind.NUMBER: {"type": "number"},
+    resources.Kind.BOOL: {"type": "boolean"},
+    resources.Kind.DATE: {"type": "string", "format": "date"},
+    resources.Kind.DATETIME: {"type": "string", "format": "date-time"},
+    resources.Kind.OPAQUE: {"type": "string", "description": 'Masked: "********" when set.'},
+}
+_MESSAGE_SCHEMA = {
+    "type": "object",
+    "description": "An application error (answered with HTTP 200).",
+    "required": ["messageCode", "messageType", "messageText"],
+    "properties": {
+        "messageCode": {"type": "string", "examples": ["not_found_DataSource"]},
+        "messageType": {"type": "string", "enum": ["ERROR"]},
+        "messageText": {"type": "string"},
+        "requestId": {"type": "string", "description": "Set on internal errors: quote it to the operator."},
+    },
+}
+_GATEWAY_SCHEMA = {"type": "object", "properties": {"message": {"type": "string"}}}
+
+
+def _schema_name(resource: resources.Resource) -> str:
+    return resource.kind
+
+
+def _resource_schema(resource: resources.Resource) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "description": "Fields whose value is null are left out; new fields may appear.",
+        "properties": {f.name: dict(_KIND_SCHEMAS[f.kind]) for f in resource.fields},
+    }
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _answers(result: dict[str, Any], description: str) -> dict[int | str, dict[str, Any]]:
+    gateway = {"application/json": {"schema": _ref("GatewayMessage")}}
+    return {
+        200: {
+            "description": description + ", or an application error message",
+            "content": {"application/json": {"schema": {"anyOf": [result, _ref("Message")]}}},
+        },
+        403: {
+            "description": "Missing, expired or wrong token, or an x-api-key not granted",
+            "content": gateway,
+        },
+        429: {
+            "description": "Past the x-api-key's limit per second or per day",
+            "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}},
+            "content": gateway,
+        },
+        "4XX": {"description": "Refused by the web server", "content": gateway},
+    }
+
+
+def _list_parameters(resource: resources.Resource) -> list[dict[str, Any]]:
+    parameters: list[dict[str, Any]] = [
+        {
+            "name": "maxNumRows",
+            "in": "query",
+            "required": False,
+            "description": f"At most this many rows (default and maximum {resources.MAX_ROWS}).",
+            "schema": {"type": "integer", "minimum": 1, "maximum": resources.MAX_ROWS},
+        },
+        {
+            "name": "firstRow",
+            "in": "query",
+            "required": False,
+            "description": "The 0-based position of the first row, in id order.",
+            "schema": {"type": "integer", "minimum": 0},
+        },
+    ]
+    for parameter, (f, operator) in resource.filters.items():
+        if operator == "match":
+            schema: dict[str, Any] = {"type": "string"}
+            description = f"{f.name} matches; * stands for any characters."
+        elif operator in ("from", "to"):
+            schema = {"type": "string", "format": "date" if f.kind is resources.Kind.DATE else "date-time"}
+            description = f"{f.name} {'on or after' if operator == 'from' else 'on or before'} this."
+        else:
+            schema = dict(_KIND_SCHEMAS[f.kind])
+            description = f"{f.name} equals this."
+        parameters.append(
+            {
+                "name": parameter,
+                "in": "query",
+                "required": False,
+                "description": description,
+                "schema": schema,
+            }
+        )
+    return parameters
+
+
+def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    def build() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+            servers=app.servers,
+        )
+        components = document.setdefault("components", {})
+        schemas = components.setdefault("schemas", {})
+        for resource in resources.RESOURCES.values():
+            schemas[_schema_name(resource)] = _resource_schema(resource)
+        schemas["Message"] = _MESSAGE_SCHEMA
+        schemas["GatewayMessage"] = _GATEWAY_SCHEMA
+        # Both credentials together on every operation (FastAPI would list them as alternatives).
+        for operations in document.get("paths", {}).values():
+            for operation in operations.values():
+                operation["security"] = [{"clientCredentials": [], "areaKey": []}]
+        app.openapi_schema = document
+        return document
+
+    return build
+
+
+# --- the token server (mounted at the root of the whole app) ------------------------------------
+
+
+def _token_error(error: str, description: str, status_code: int = 400) -> Response:
+    headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+    if status_code == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="headwater", charset="UTF-8"'
+    return _json({"error": error, "error_description": description}, status_code, headers)
+
+
+class _MalformedRequest(Exception):
+    pass
+
+
+def _client_credentials(request: Request, form: dict[str, str]) -> tuple[str | None, str | None]:
+    """From HTTP Basic (RFC 6749 2.3.1: form-encoded, then base64) or from the form body."""
+    authorization = request.headers.get("authorization")
+    in_form = "client_id" in form or "client_secret" in form
+    if authorization:
+        scheme, _, encoded = authorization.partition(" ")
+        if scheme.lower() != "basic":
+            raise _MalformedRequest("only HTTP Basic client authentication is supported")
+        if in_form:
+            raise _MalformedRequest("the client authenticated in more than one way")
+        try:
+            decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+            raise _MalformedRequest("malformed HTTP Basic credentials") from exc
+        client_id, colon, secret = decoded.partition(":")
+        if not colon:
+            raise _MalformedRequest("malformed HTTP Basic credentials")
+        return unquote_plus(client_id), unquote_plus(secret)
+    return form.get("client_id"), form.get("client_secret")
+
+
+class TokenAnswer(BaseModel):
+    access_token: str
+    token_type: Literal["Bearer"]
+    expires_in: int
+
+
+oauth_router = APIRouter(tags=["oauth2"])
+
+
+@oauth_router.post(
+    TOKEN_PATH,
+    summary="Get an access token (OAuth2 client credentials)",
+    response_model=TokenAnswer,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["grant_type"],
+                        "properties": {
+                            "grant_type": {"type": "string", "enum": ["client_credentials"]},
+                            "client_id": {"type": "string", "description": "Instead of HTTP Basic."},
+                            "client_secret": {"type": "string", "description": "Instead of HTTP Basic."},
+                        },
+                    }
+                }
+            },
+        }
+    },
+    responses={
+        400: {"description": "invalid_request or unsupported_grant_type (RFC 6749 5.2)"},
+        401: {"description": "invalid_client (RFC 6749 5.2)"},
+    },
+)
+async def token(request: Request, runtime: RuntimeDep) -> Response:
+    try:
+        async with request.form(max_files=0, max_fields=20) as received:
+            form = {key: value for key, value in received.items() if isinstance(value, str)}
+        grant_type = form.get("grant_type")
+        if not grant_type:
+            return _token_error("invalid_request", "grant_type is required")
+        if grant_type != "client_credentials":
+            return _token_error("unsupported_grant_type", "only client_credentials is supported")
+        client_id, secret = _client_credentials(request, form)
+    except (_MalformedRequest, StarletteHTTPException, ValueError) as exc:
+        return _token_error(
+            "invalid_request", str(exc) if isinstance(exc, _MalformedRequest) else "malformed form"
+        )
+    if not client_id:
+        return _token_error("invalid_client", "client authentication is required", 401)
+    try:
+        async with runtime.db.session() as session:
+            issued = await oauth.issue_token(
+                session, runtime.box, client_id, secret, ttl_seconds=runtime.settings.token_ttl
+            )
+    except oauth.InvalidClient:
+        return _token_error("invalid_client", "unknown client or wrong secret", 401)
+    return _json(
+        {
+            "access_token": issued.access_token,
+            "token_type": issued.token_type,
+            "expires_in": issued.expires_in,
+        },
+        headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+    )
+
+
+# --- resources ----------------------------------------------------------------------------------
+
+DATA_SOURCES = resources.RESOURCES["dataSources"]
+IMPORT_FILES = resources.RESOURCES["importFiles"]
+
+
+def _add_reading_routes(router: APIRouter, resource: resources.Resource) -> None:
+    item = _ref(_schema_name(resource))
+    listing = {"type": "array", "items": item}
+
+    async def list_all(request: Request, area: AreaDep, runtime: RuntimeDep) -> Response:
+        async with runtime.db.session() as session:
+            rows = await resources.list_rows(
+                session, area.tenant_id, resource, request.query_params.multi_items()
+            )
+        return _json(rows)
+
+    async def get_one(id: IdPath, area: AreaDep, runtime: RuntimeDep) -> Response:
+        async with runtime.db.session() as session:
+            return _json(await resources.get_one(session, area.tenant_id, resource, id))
+
+    router.add_api_route(
+        f"/{resource.name}",
+        list_all,
+        methods=["GET"],
+        summary=f"List {resource.name}",
+        operation_id=f"list_{resource.name}",
+        responses=_answers(listing, f"The {resource.name}, in id order"),
+        openapi_extra={"parameters": _list_parameters(resource)},
+    )
+    router.add_api_route(
+        f"/{resource.name}/{{id}}",
+        get_one,
+        methods=["GET"],
+        summary=f"Get one of the {resource.name}",
+        operation_id=f"get_{resource.name}",
+        responses=_answers(item, f"The {resource.kind}"),
+    )
+    for name in resource.subordinates:
+        _add_subordinate_route(router, resource, name)
+
+
+def _add_subordinate_route(router: APIRouter, parent: resources.Resource, name: str) -> None:
+    child = resources.RESOURCES[name]
+
+    async def list_subordinates(id: IdPath, request: Request, area: AreaDep, runtime: RuntimeDep) -> Response:
+        async with runtime.db.session() as session:
+            rows = await resources.list_subordinates(
+                session, area.tenant_id, parent, id, name, request.query_params.multi_items()
+            )
+        return _json(rows)
+
+    router.add_api_route(
+        f"/{parent.name}/{{id}}/{name}",
+        list_subordinates,
+        methods=["GET"],
+        summary=f"List the {name} of one of the {parent.name}",
+        operation_id=f"list_{parent.name}_{name}",
+        responses=_answers({"type": "array", "items": _ref(_schema_name(child))}, f"The {name}, in id order"),
+        openapi_extra={"parameters": _list_parameters(child)},
+    )
+
+
+def _add_data_source_routes(router: APIRouter) -> None:
+    source = _ref(_schema_name(DATA_SOURCES))
+
+    @router.post(
+        "/dataSources",
+        summary="Create a pull source (the partner API's fields)",
+        operation_id="create_dataSources",
+        responses=_answers(source, "The new data source"),
+        openapi_extra=_body_schema(DataSourceBody.model_json_schema()),
+    )
+    async def create(request: Request, area: AreaDep, runtime: RuntimeDep) -> Response:
+        body = await _json_object(request)
+        async with runtime.db.session() as session:
+            created = await create_pull_source(session, area.tenant_id, body, runtime.box)
+            return _json(resources.show(DATA_SOURCES, created))
+
+    async def change(area: oauth.Area, runtime: Runtime, source_id: int, changes: dict[str, Any]) -> Response:
+        async with runtime.db.session() as session:
+            found = await resources.get_row(session, area.tenant_id, DATA_SOURCES, source_id)
+            if found.system == CUSTOM_SYSTEM:
+                raise NotPullSource("an upload-only source has no server settings to change")
+            updated = await update_pull_source(
+                session, area.tenant_id, found, changes, runtime.box, partial=True
+            )
+            return _json(resources.show(DATA_SOURCES, updated))
+
+    @router.patch(
+        "/dataSources/{id}",
+        summary="Change some attributes of a pull source",
+        operation_id="patch_dataSources",
+        responses=_answers(source, "The changed data source"),
+        openapi_extra=_body_schema(_patch_schema()),
+    )
+    async def patch(id: IdPath, request: Request, area: AreaDep, runtime: RuntimeDep) -> Response:
+        return await change(area, runtime, id, await _json_object(request))
+
+    @router.put(
+        "/dataSources/{id}/{attribute}",
+        summary="Set one attribute of a pull source (the body is its new JSON value)",
+        operation_id="put_dataSources_attribute",
+        responses=_answers(source, "The changed data source"),
+        openapi_extra=_body_schema({}),
+    )
+    async def put_attribute(
+        id: IdPath,
+        attribute: Annotated[str, Path(json_schema_extra={"enum": list(WRITABLE_ATTRIBUTES)})],
+        request: Request,
+        area: AreaDep,
+        runtime: RuntimeDep,
+    ) -> Response:
+        if attribute not in WRITABLE_ATTRIBUTES:
+            raise InvalidAttribute(f"{attribute[:100]!r} is not an attribute that can be set")
+        return await change(area, runtime, id, {attribute: await _json_body(request)})
+
+    @router.post(
+        "/dataSources/{id}/runs",
+        summary="Start a run of a pull source now",
+        operation_id="create_dataSources_runs",
+        responses=_answers(
+            {
+                "type": "object",
+                "properties": {
+                    "dataSourceId": {"type": "integer"},
+                    "trigger": {"type": "string"},
+                    "outcome": {"type": "string", "enum": ["requested"]},
+                },
+            },
+            "The run is requested; it appears under runs when it starts",
+        ),
+    )
+    async def start_run(id: IdPath, area: AreaDep, runtime: RuntimeDep) -> Response:
+        if runtime.runner is None:
+            raise RunsDisabled("imports are disabled on this installation")
+        async with runtime.db.session() as session:
+            found = await resources.get_row(session, area.tenant_id, DATA_SOURCES, id)
+            if found.system == CUSTOM_SYSTEM:
+                raise NotPullSource("an upload-only source has no server to pull from")
+        if not await runtime.runner.request_run(area.tenant_id, id, trigger="api"):
+            raise RunAlreadyRequested("a run of this data source is already queued or under way")
+        return _json({"dataSourceId": id, "trigger": "api", "outcome": "requested"})
+
+    @router.post(
+        "/dataSources/{id}/importFiles",
+        summary="Upload a file and import it into the data source",
+        operation_id="create_dataSources_importFiles",
+        responses=_answers(_ref(_schema_name(IMPORT_FILES)), "The imported file"),
+        openapi_extra={
+            "parameters": [
+                {
+                    "name": "name",
+                    "in": "query",
+                    "required": False,
+                    "description": "The file's name (required with a raw body; multipart takes the part's file name).",
+                    "schema": {"type": "string"},
+                }
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["file"],
+                            "properties": {"file": {"type": "string", "format": "binary"}},
+                        }
+                    },
+                },
+            },
+        },
+    )
+    async def upload(
+        id: IdPath,
+        request: Request,
+        area: AreaDep,
+        runtime: RuntimeDep,
+        name: Annotated[str | None, Query(include_in_schema=False)] = None,
+    ) -> Response:
+        from headwater import imports  # the import engine: only uploads need it
+
+        async with runtime.db.session() as session:
+            await resources.get_row(session, area.tenant_id, DATA_SOURCES, id)
+        content_type = request.headers.get("content-type", "").lower()
+        if content_type.startswith("multipart/form-data"):
+            async with request.form(max_files=1, max_fields=10) as form:
+                part = form.get("file")
+                if not isinstance(part, UploadFile):
+                    raise MissingFile("a multipart upload needs a part named file")
+                row = await imports.import_upload(
+                    runtime,
+                    area.tenant_id,
+                    source_id=id,
+                    name=part.filename or name or "upload",
+                    processor_type=None,
+                    data=part.file,
+                )
+        else:
+            if not name:
+                raise MissingName("the name query parameter names the uploaded file")
+            with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
+                async for chunk in request.stream():
+                    await anyio.to_thread.run_sync(spool.write, chunk)
+                spool.seek(0)
+                row = await imports.import_upload(
+                    runtime,
+                    area.tenant_id,
+                    source_id=id,
+                    name=name,
+                    processor_type=None,
+                    data=cast(BinaryIO, spool),
+                )
+        return _json(resources.show(IMPORT_FILES, row))
 
 
 def create_app(settings: Settings) -> FastAPI:
-    return FastAPI(title="headwater integration API")
+    """The ``/prod`` sub-application; the lifespan of the whole app sets ``state.runtime``."""
+    app = FastAPI(
+        title="headwater integration API",
+        version=__version__,
+        description=(
+            "Thetis IMS conventions: get a token at POST /oauth2/token (client credentials), then send "
+            "`Authorization: Bearer <token>` and `x-api-key` on every request. Application errors answer "
+            "HTTP 200 with a message; fields whose value is null are left out."
+        ),
+        servers=[{"url": settings.integration_prefix}],
+    )
+    router = APIRouter(route_class=IntegrationRoute)
+    _add_data_source_routes(router)
+    for resource in resources.RESOURCES.values():
+        _add_reading_routes(router, resource)
+    app.include_router(router)
+    app.add_exception_handler(StarletteHTTPException, _http_exception)
+    app.openapi = _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+__all__ = ["create_app", "oauth_router"]
