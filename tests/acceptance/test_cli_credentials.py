@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 from typer.testing import CliRunner
 
 from headwater.cli import app
@@ -105,3 +106,24 @@ def test_what_the_commands_print_is_enough_to_use_the_partner_api(cli: Cli, tmp_
             return created.status_code
 
     assert asyncio.run(use_the_api()) == 201
+
+
+def test_serve_prints_the_first_start_credentials_once(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    served: list[tuple[str, int]] = []
+    # Only the server loop is left out: the test is about what happens before it starts.
+    monkeypatch.setattr(
+        "headwater.cli.serve.uvicorn.run", lambda app, host, port, **_: served.append((host, port))
+    )
+    try:
+        first = cli.runner.invoke(app, ["serve", "--port", "8123"])
+        second = cli.runner.invoke(app, ["serve", "--port", "8123"])
+    finally:
+        structlog.reset_defaults()
+    assert first.exit_code == 0 and second.exit_code == 0, first.stderr
+    assert served == [("127.0.0.1", 8123)] * 2
+    assert "first start" in first.stdout
+    assert "http://127.0.0.1:8123/api/v4/login?touchpoint=default&token=" in first.stdout
+    assert "first start" not in second.stdout
+    assert [t["name"] for t in cli("tenant", "list")["tenants"]] == ["default"]
