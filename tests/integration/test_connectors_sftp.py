@@ -155,3 +155,12 @@ async def test_server_going_away_mid_download_fails_the_transfer(
         async with connector_for(sftp_server.config("/in"), settings) as connector:
             await connector.download("big.bin", sink)
     assert len(sink.getvalue()) < 16 * 1024 * 1024
+
+
+async def test_listed_names_with_control_characters_are_skipped(
+    sftp_server: SftpServerInfo, settings: Settings
+) -> None:
+    sftp_server.put("in/good.csv", b"1\n")
+    sftp_server.put("in/evil\r\nDELE x.csv", b"2\n")
+    async with connector_for(sftp_server.config("/in"), settings) as connector:
+        assert [f.path for f in await connector.list_files()] == ["good.csv"]

@@ -7,7 +7,6 @@ so every call runs in a worker thread, one at a time per connection.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, Self, TypeVar
@@ -19,9 +18,10 @@ from headwater.connectors.base import ConnectionConfig, RemoteFile
 from headwater.connectors.failures import Step, translate
 from headwater.connectors.paths import checked_directory, checked_relative, is_selected, join
 from headwater.errors import ConnectionFailed, RemotePathRefused, SourceError, TransferFailed
+from headwater.logging import get_logger
 from headwater.settings import Settings
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 T = TypeVar("T")
 
@@ -131,7 +131,7 @@ class FsspecConnector:
             async with self._lock:
                 await anyio.to_thread.run_sync(self._close, fs)
         except Exception as exc:  # the work is done; a failing goodbye is not worth failing the run for
-            log.debug("closing %s failed: %s", self.where, type(exc).__name__)
+            log.debug("closing the connection failed", server=self.where, error=type(exc).__name__)
 
     async def list_files(self) -> list[RemoteFile]:
         root = self._root()
@@ -158,7 +158,7 @@ class FsspecConnector:
                     )
                 relative = checked_relative(name[len(prefix) :])
             except RemotePathRefused as refused:
-                log.warning("skipping a listed file on %s: %s", self.where, refused.message)
+                log.warning("skipping a listed file", server=self.where, reason=refused.message)
                 continue
             if not is_selected(relative, self.config):
                 continue
