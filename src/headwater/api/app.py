@@ -8,7 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from headwater import __version__
-from headwater.api import chartmogul, integration, partner
+from headwater.api import chartmogul, integration, ops, partner
+from headwater.jobs.select import make_runner
 from headwater.runtime import open_runtime
 from headwater.settings import Settings
 
@@ -19,7 +20,14 @@ def create_app(settings: Settings) -> FastAPI:
         async with open_runtime(settings) as runtime:
             app.state.runtime = runtime
             integration_app.state.runtime = runtime
-            yield
+            if settings.run_imports:
+                runtime.runner = make_runner(runtime)
+                await runtime.runner.start()
+            try:
+                yield
+            finally:
+                if runtime.runner is not None:
+                    await runtime.runner.stop()
 
     app = FastAPI(
         title="headwater",
@@ -30,6 +38,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.include_router(partner.router)
     app.include_router(chartmogul.router)
+    app.include_router(integration.oauth_router)
+    app.include_router(ops.router)
+    app.add_middleware(ops.RequestMetrics, integration_prefix=settings.integration_prefix)
     integration_app = integration.create_app(settings)
     app.mount(settings.integration_prefix, integration_app)
     return app
