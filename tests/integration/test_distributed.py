@@ -2,25 +2,39 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
 import subprocess
+import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from procrastinate import App
+from procrastinate import App, JobContext
+from procrastinate.jobs import Job
+from structlog.testing import capture_logs
 
+from headwater.crypto import load_secret_box
 from headwater.jobs.distributed import (
+    MAX_RETRIES,
     QUEUE,
+    RUN_TASK,
     ProcrastinateRunner,
     build_app,
     defer_run,
     enqueue_due,
     queue_status,
     recover_stalled_jobs,
+    retry_delay,
+    run_source_task,
 )
+from headwater.ratelimit import RateLimiter
 from headwater.runtime import Runtime, open_runtime
 from headwater.settings import Settings
+from headwater.store.database import Database
 from tests.conftest import _truncate_postgres, make_settings
 from tests.integration.worker_support import (
     WorkerProcess,
@@ -108,6 +122,75 @@ async def test_a_dead_run_is_dropped_when_its_source_already_has_one_waiting(que
 
 async def _defer(queue: App, source_id: int) -> None:
     assert await defer_run(queue, 1, source_id, "manual")
+
+
+@asynccontextmanager
+async def _runtime_on(settings: Settings, url: str) -> AsyncIterator[Runtime]:
+    """A runtime whose database is ``url``, opened without migrating (it may not answer at all)."""
+    runtime = Runtime(
+        settings=settings, db=Database(url), box=load_secret_box(settings), limiter=RateLimiter()
+    )
+    try:
+        yield runtime
+    finally:
+        await runtime.db.dispose()
+
+
+def _context(queue: App, runtime: Runtime) -> JobContext:
+    job = Job(id=1, queue=QUEUE, lock=None, queueing_lock=None, task_name=RUN_TASK)
+    return JobContext(
+        app=queue,
+        job=job,
+        start_timestamp=time.time(),
+        additional_context={"runtime": runtime},
+        abort_reason=lambda: None,
+    )
+
+
+async def _waiting_runs(queue: App) -> list[Job]:
+    return list(await queue.job_manager.list_jobs_async(queue=QUEUE, task=RUN_TASK, status="todo"))
+
+
+async def test_a_run_failing_unexpectedly_is_queued_again_with_a_growing_delay(
+    queue: App, pg_settings: Settings
+) -> None:
+    missing = "postgresql+asyncpg://postgres@127.0.0.1:5432/headwater_no_such_database"
+    async with _runtime_on(pg_settings, missing) as broken:
+        before = datetime.now(UTC)
+        with capture_logs() as logged:
+            await run_source_task(
+                _context(queue, broken), tenant_id=1, source_id=9, trigger="manual", attempt=2
+            )
+        after = datetime.now(UTC)
+
+        [retry] = await _waiting_runs(queue)
+        assert retry.task_kwargs == {"tenant_id": 1, "source_id": 9, "trigger": "manual", "attempt": 3}
+        assert retry.scheduled_at is not None
+        wait = timedelta(seconds=retry_delay(3))
+        assert before + wait <= retry.scheduled_at <= after + wait
+        assert [entry["event"] for entry in logged] == ["run failed, tried again later"]
+
+        with capture_logs(), pytest.raises(Exception, match="headwater_no_such_database"):
+            await run_source_task(_context(queue, broken), tenant_id=1, source_id=10, attempt=MAX_RETRIES)
+        assert [job.task_kwargs["source_id"] for job in await _waiting_runs(queue)] == [9]
+
+
+async def test_a_run_cancelled_by_a_shutdown_goes_back_to_the_queue(
+    queue: App, pg_settings: Settings
+) -> None:
+    with socket.socket() as silent:  # accepts connections, never answers: the run hangs connecting
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        hanging = f"postgresql+asyncpg://postgres@127.0.0.1:{silent.getsockname()[1]}/headwater"
+        async with _runtime_on(pg_settings, hanging) as stuck:
+            run = asyncio.create_task(run_source_task(_context(queue, stuck), tenant_id=1, source_id=11))
+            await asyncio.sleep(0)
+            run.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await run
+
+    [again] = await _waiting_runs(queue)
+    assert again.task_kwargs == {"tenant_id": 1, "source_id": 11, "trigger": "schedule", "attempt": 0}
 
 
 async def test_the_schedule_enqueues_due_sources_except_those_under_way(
@@ -204,7 +287,7 @@ async def test_two_workers_import_every_file_of_twenty_sources_exactly_once(
     assert (await queue_counts(queue_url)).get("failed", 0) == 0
 
 
-LARGE_FILE_ROWS = 300_000
+LARGE_FILE_ROWS = 100_000
 
 
 async def test_a_worker_killed_mid_file_leaves_every_row_exactly_once_after_a_restart(
