@@ -42,14 +42,14 @@ def test_error_answers_repeat_a_key_in_order() -> None:
         response.body
         == b'{"errors": {"partnerDataSource": "HostRequired", "partnerDataSource": "UserRequired"}}'
     )
-    assert json.loads(response.body, object_pairs_hook=list) == [
+    assert json.loads(bytes(response.body), object_pairs_hook=list) == [
         ("errors", [("partnerDataSource", "HostRequired"), ("partnerDataSource", "UserRequired")])
     ]
 
 
 def test_error_answers_escape_what_they_carry() -> None:
     response = error_response(400, [('a"b', 'c"\\d')])
-    assert json.loads(response.body) == {"errors": {'a"b': 'c"\\d'}}
+    assert json.loads(bytes(response.body)) == {"errors": {'a"b': 'c"\\d'}}
 
 
 def _app_raising(error: Exception) -> FastAPI:
