@@ -51,6 +51,14 @@ class Settings(BaseSettings):
         value = "/" + value.strip("/")
         return value
 
+    @field_validator("chartmogul_rate_limit")
+    @classmethod
+    def _limit_parses(cls, value: str) -> str:
+        from limits import parse
+
+        parse(value)  # raises ValueError on "40 per sec" and the like, at start-up
+        return value
+
     @property
     def is_postgres(self) -> bool:
         return self.database_url.startswith("postgresql")
