@@ -1,1 +1,45 @@
-"""Processors: one module per processor type; each reads a file into validated record batches."""
+"""Processors: one module per processor type; each reads a file into validated record batches.
+
+``processor_for(processor_type)`` gives the processor; its ``record_table`` is the table its
+batches fill (the batches' columns are that table's, plus ``line``).
+"""
+
+from __future__ import annotations
+
+from headwater.domain import ProcessorType
+from headwater.errors import FieldProblem, ValidationFailed
+from headwater.processors.common import TableProcessor
+from headwater.processors.companies import CompaniesProcessor
+from headwater.processors.locations import LocationsProcessor
+from headwater.processors.persons import PersonsProcessor
+from headwater.processors.sales import SalesProcessor
+from headwater.processors.stock import StockProcessor
+
+_PROCESSORS: dict[int, TableProcessor] = {
+    processor.processor_type: processor
+    for processor in (
+        SalesProcessor(),
+        StockProcessor(),
+        PersonsProcessor(),
+        CompaniesProcessor(),
+        LocationsProcessor(),
+    )
+}
+
+
+def processor_for(processor_type: int) -> TableProcessor:
+    try:
+        return _PROCESSORS[int(processor_type)]
+    except KeyError:
+        raise ValidationFailed(
+            [
+                FieldProblem(
+                    "processorType",
+                    "UnknownProcessorType",
+                    f"unknown processorType {processor_type}; known: {', '.join(map(str, sorted(_PROCESSORS)))}",
+                )
+            ]
+        ) from None
+
+
+__all__ = ["ProcessorType", "TableProcessor", "processor_for"]

@@ -1,0 +1,300 @@
+"""Writing imported records, inside the caller's transaction (one file, one transaction).
+
+A batch first lands in a temporary staging table (PostgreSQL: ``COPY``; SQLite: ``executemany``),
+then one ``INSERT ... SELECT ... ON CONFLICT`` moves it into the record table:
+
+- partner sales are never overwritten: a sale whose (source, transactionId, sku) another file already
+  imported is skipped; the same sale twice in one file is a ``DuplicateTransaction`` error on the later
+  row (within a batch it is found here, across batches of the file through the conflict);
+- stock, persons, companies and locations are upserted on their key; within a batch the last row of a
+  key wins, so one statement never touches a row twice.
+
+Nothing here commits: the caller's transaction decides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+from asyncpg.exceptions import UniqueViolationError  # type: ignore[import-untyped]
+from sqlalchemy import Table, TextClause, func, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from headwater.domain import ProcessorType
+from headwater.errors import FieldProblem, ValidationFailed
+from headwater.processors.base import RowError
+from headwater.store.tables import (
+    Company,
+    PartnerSale,
+    PartnerStock,
+    Person,
+    PhysicalLocation,
+)
+
+LINE = "line"
+_OWNER_COLUMNS = ("tenant_id", "data_source_id", "import_file_id")
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    inserted: int  # rows written (upserts count every accepted row, also one a later row replaced)
+    skipped: int = 0  # sales another file already imported
+    errors: list[RowError] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Target:
+    table: Table
+    keys: tuple[str, ...]  # the conflict key, after data_source_id
+    upsert: bool
+
+
+def _target(table: Any, keys: tuple[str, ...], upsert: bool) -> _Target:
+    return _Target(table.__table__, keys, upsert)
+
+
+_TARGETS: dict[int, _Target] = {
+    ProcessorType.PARTNER_SALES: _target(PartnerSale, ("transaction_id", "sku"), upsert=False),
+    ProcessorType.PARTNER_STOCK: _target(PartnerStock, ("stock_date", "sku"), upsert=True),
+    ProcessorType.PERSON: _target(Person, ("key",), upsert=True),
+    ProcessorType.COMPANY: _target(Company, ("key",), upsert=True),
+    ProcessorType.PHYSICAL_LOCATION: _target(PhysicalLocation, ("code",), upsert=True),
+}
+
+
+def _target_for(processor_type: int) -> _Target:
+    try:
+        return _TARGETS[int(processor_type)]
+    except KeyError:
+        raise ValidationFailed(
+            [FieldProblem("processorType", "UnknownProcessorType", f"unknown processorType {processor_type}")]
+        ) from None
+
+
+async def write_batch(
+    session: AsyncSession,
+    processor_type: int,
+    tenant_id: int,
+    source_id: int,
+    file_id: int,
+    batch_table: pa.Table,
+) -> WriteResult:
+    """Write one batch of a file's good rows (the processor's record columns plus ``line``)."""
+    target = _target_for(processor_type)
+    if batch_table.num_rows == 0:
+        return WriteResult(0)
+    errors: list[RowError] = []
+    rows = batch_table.num_rows
+    if target.upsert:
+        staged = _last_row_per_key(batch_table, target.keys)
+    else:
+        staged, errors = _first_row_per_key(batch_table, target.keys)
+    columns = [name for name in staged.schema.names if name in target.table.columns]
+    connection = await session.connection()
+    owner = {"tenant_id": tenant_id, "source_id": source_id, "file_id": file_id}
+    if await _copy_directly(session, connection, target, columns, staged, owner):
+        return WriteResult(rows if target.upsert else staged.num_rows, 0, errors)
+    stage = await _stage(connection, target, columns, staged)
+    result = await connection.execute(_insert_sql(target, columns, stage), owner)
+    if target.upsert:
+        return WriteResult(rows)
+    inserted = int(result.rowcount)
+    skipped = 0
+    if inserted < staged.num_rows:
+        conflicts = await connection.execute(_conflicts_sql(target, stage), owner)
+        for line, other_file, other_line in conflicts.all():
+            if other_file == file_id:
+                errors.append(_duplicate(line, other_line))
+            else:
+                skipped += 1
+    errors.sort(key=lambda error: error.line or 0)
+    return WriteResult(inserted, skipped, errors)
+
+
+def _duplicate(line: int, earlier: int) -> RowError:
+    return RowError(
+        line,
+        "transactionId",
+        "DuplicateTransaction",
+        f"the same transactionId and sku are already in line {earlier} of this file",
+    )
+
+
+def _first_row_per_key(table: pa.Table, keys: tuple[str, ...]) -> tuple[pa.Table, list[RowError]]:
+    """Keep each key's first row; the later ones repeat it."""
+    firsts = table.group_by(list(keys), use_threads=False).aggregate([(LINE, "min")])
+    if firsts.num_rows == table.num_rows:
+        return table, []
+    keep = pc.is_in(table[LINE], firsts[f"{LINE}_min"])
+    repeated = table.filter(pc.invert(keep)).select([*keys, LINE]).join(firsts, list(keys))
+    pairs = zip(repeated[LINE].to_pylist(), repeated[f"{LINE}_min"].to_pylist(), strict=True)
+    return table.filter(keep), [_duplicate(line, first) for line, first in pairs]
+
+
+def _last_row_per_key(table: pa.Table, keys: tuple[str, ...]) -> pa.Table:
+    lasts = table.group_by(list(keys), use_threads=False).aggregate([(LINE, "max")])
+    if lasts.num_rows == table.num_rows:
+        return table
+    return table.filter(pc.is_in(table[LINE], lasts[f"{LINE}_max"]))
+
+
+# --- PostgreSQL: COPY straight in while no key conflicts --------------------------------------------
+
+
+def _is_postgres(connection: AsyncConnection) -> bool:
+    return connection.dialect.name == "postgresql"
+
+
+async def _copy_directly(
+    session: AsyncSession,
+    connection: AsyncConnection,
+    target: _Target,
+    columns: list[str],
+    table: pa.Table,
+    owner: dict[str, int],
+) -> bool:
+    """COPY the batch into the record table itself, the fast way for new rows. When a row meets an
+    existing key the COPY is undone (to a savepoint) and False says to go through staging instead;
+    a file that met one conflict goes through staging from then on."""
+    if not _is_postgres(connection):
+        return False
+    conflicting: set[int] = session.info.setdefault("headwater_conflicting_files", set())
+    if owner["file_id"] in conflicting:
+        return False
+    await connection.exec_driver_sql("SELECT 1")  # opens the driver's transaction before raw use
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection
+    size = table.num_rows
+    owned = table.select(columns)
+    for name, key in zip(_OWNER_COLUMNS, ("tenant_id", "source_id", "file_id"), strict=True):
+        owned = owned.append_column(name, pa.repeat(pa.scalar(owner[key], pa.int64()), size))
+    await driver.execute("SAVEPOINT headwater_batch")
+    try:
+        await driver.copy_to_table(
+            target.table.name, source=_csv_bytes(owned), columns=owned.schema.names, format="csv"
+        )
+    except UniqueViolationError:
+        await driver.execute("ROLLBACK TO SAVEPOINT headwater_batch")
+        conflicting.add(owner["file_id"])
+        return False
+    await driver.execute("RELEASE SAVEPOINT headwater_batch")
+    return True
+
+
+# --- staging -----------------------------------------------------------------------------------------
+
+
+def _stage_name(target: _Target) -> str:
+    return f"headwater_stage_{target.table.name}"
+
+
+async def _stage(connection: AsyncConnection, target: _Target, columns: list[str], table: pa.Table) -> str:
+    name = _stage_name(target)
+    definitions = ", ".join(
+        f"{column} {target.table.columns[column].type.compile(dialect=connection.dialect)}"
+        for column in columns
+    )
+    if _is_postgres(connection):
+        # Through SQLAlchemy first, so the driver's transaction is open before the raw COPY.
+        await connection.exec_driver_sql(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {name} ({definitions}) ON COMMIT DROP"
+        )
+        await connection.exec_driver_sql(f"TRUNCATE {name}")
+        raw = await connection.get_raw_connection()
+        driver: Any = raw.driver_connection
+        await driver.copy_to_table(
+            name, source=_csv_bytes(table.select(columns)), columns=columns, format="csv"
+        )
+    else:
+        await connection.exec_driver_sql(f"CREATE TEMPORARY TABLE IF NOT EXISTS {name} ({definitions})")
+        await connection.exec_driver_sql(f"DELETE FROM {name}")
+        placeholders = ", ".join("?" for _ in columns)
+        await connection.exec_driver_sql(
+            f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({placeholders})",
+            _python_rows(table.select(columns)),
+        )
+    return name
+
+
+def _csv_bytes(table: pa.Table) -> memoryview:
+    """CSV as PostgreSQL's COPY reads it: strings quoted (so an empty string stays one), nulls bare.
+    Handed to the driver as a buffer: no executor thread reads a file object."""
+    sink = pa.BufferOutputStream()
+    pa_csv.write_csv(
+        table, sink, pa_csv.WriteOptions(include_header=False, quoting_style="needed", batch_size=8192)
+    )
+    return memoryview(sink.getvalue())
+
+
+def _python_rows(table: pa.Table) -> list[tuple[Any, ...]]:
+    columns = []
+    for column in table.columns:
+        if pa.types.is_date(column.type):
+            column = pc.cast(column, pa.string())  # SQLite keeps dates as ISO text
+        columns.append(column.to_pylist())
+    return list(zip(*columns, strict=True))
+
+
+def _insert_sql(target: _Target, columns: list[str], stage: str) -> TextClause:
+    names = ", ".join(columns)
+    conflict = ", ".join(("data_source_id", *target.keys))
+    if target.upsert:
+        updates = ", ".join(
+            f"{column} = excluded.{column}"
+            for column in (*columns, "import_file_id")
+            if column not in target.keys
+        )
+        action = f"DO UPDATE SET {updates}"
+    else:
+        action = "DO NOTHING"
+    # "WHERE true" keeps SQLite from reading ON CONFLICT as a join condition.
+    return text(
+        f"INSERT INTO {target.table.name} ({names}, {', '.join(_OWNER_COLUMNS)}) "
+        f"SELECT {names}, :tenant_id, :source_id, :file_id FROM {stage} WHERE true "
+        f"ON CONFLICT ({conflict}) {action}"
+    )
+
+
+def _conflicts_sql(target: _Target, stage: str) -> TextClause:
+    """The staged rows that met an existing row: (line, that row's file, that row's line)."""
+    matches = " AND ".join(f"r.{key} = s.{key}" for key in target.keys)
+    return text(
+        f"SELECT s.line, r.import_file_id, r.line FROM {stage} s JOIN {target.table.name} r "
+        f"ON r.tenant_id = :tenant_id AND r.data_source_id = :source_id AND {matches} "
+        f"WHERE NOT (r.import_file_id = :file_id AND r.line = s.line)"
+    )
+
+
+# --- other operations --------------------------------------------------------------------------------
+
+
+async def delete_file_records(
+    session: AsyncSession, tenant_id: int, processor_type: int, file_id: int
+) -> int:
+    """Remove what an earlier import of this file wrote (before importing its new content)."""
+    table = _target_for(processor_type).table
+    result = await session.execute(
+        table.delete().where(table.c.tenant_id == tenant_id, table.c.import_file_id == file_id)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def count_records(
+    session: AsyncSession,
+    tenant_id: int,
+    processor_type: int,
+    *,
+    source_id: int | None = None,
+    file_id: int | None = None,
+) -> int:
+    table = _target_for(processor_type).table
+    query = select(func.count()).select_from(table).where(table.c.tenant_id == tenant_id)
+    if source_id is not None:
+        query = query.where(table.c.data_source_id == source_id)
+    if file_id is not None:
+        query = query.where(table.c.import_file_id == file_id)
+    return int((await session.execute(query)).scalar_one())

@@ -1,0 +1,192 @@
+"""Reading partner files: formats, encodings, delimiters, odd shapes and line numbers."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from headwater.domain import ProcessorType
+from headwater.errors import FileUnreadable
+
+from .processor_support import codes, read, write_csv, write_xlsx
+
+SALES = ProcessorType.PARTNER_SALES
+LOCATIONS = ProcessorType.PHYSICAL_LOCATION
+HEADER = "saleDate,transactionId,quantity,amount,partnerSkuCode"
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+def test_the_delimiter_is_detected_from_the_header(tmp_path: Path, delimiter: str) -> None:
+    path = write_csv(tmp_path, [HEADER, "2024-01-05,T1,2,3.5,SKU1"], delimiter=delimiter)
+    file_type, records, errors = read(path, SALES)
+    assert file_type == "CSV"
+    assert errors == []
+    assert [(r["transaction_id"], r["sku"], r["total"]) for r in records] == [("T1", "SKU1", 7.0)]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "latin-1"])
+def test_utf8_with_or_without_bom_and_latin1_are_read(tmp_path: Path, encoding: str) -> None:
+    path = write_csv(tmp_path, ["code,name,city", "L1,Café Señor,Zürich"], encoding=encoding)
+    _, records, errors = read(path, LOCATIONS)
+    assert errors == []
+    assert (records[0]["code"], records[0]["name"], records[0]["city"]) == ("L1", "Café Señor", "Zürich")
+
+
+def test_column_names_match_in_any_case(tmp_path: Path) -> None:
+    path = write_csv(tmp_path, ["SALEDATE,TransactionID,Quantity,AMOUNT,partnerskucode", "2024-01-05,T1,1,2,S"])
+    _, records, errors = read(path, SALES)
+    assert errors == []
+    assert records[0]["sale_date"] == date(2024, 1, 5)
+
+
+def test_an_empty_file_is_unreadable(tmp_path: Path) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_bytes(b"")
+    with pytest.raises(FileUnreadable) as caught:
+        read(path, SALES)
+    assert caught.value.code == "EmptyFile"
+
+
+def test_a_file_of_blank_lines_is_empty(tmp_path: Path) -> None:
+    path = tmp_path / "blank.csv"
+    path.write_bytes(b"\xef\xbb\xbf\n \r\n")
+    with pytest.raises(FileUnreadable) as caught:
+        read(path, SALES)
+    assert caught.value.code == "EmptyFile"
+
+
+def test_a_header_only_file_has_no_rows(tmp_path: Path) -> None:
+    path = tmp_path / "header.csv"
+    path.write_bytes(HEADER.encode())  # not even a final newline
+    file_type, records, errors = read(path, SALES)
+    assert (file_type, records, errors) == ("CSV", [], [])
+
+
+def test_a_binary_file_is_not_a_table(tmp_path: Path) -> None:
+    path = tmp_path / "image.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4)
+    with pytest.raises(FileUnreadable) as caught:
+        read(path, SALES)
+    assert caught.value.code == "NotATable"
+
+
+def test_a_legacy_xls_workbook_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "old.xls"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 512)
+    with pytest.raises(FileUnreadable) as caught:
+        read(path, SALES)
+    assert caught.value.code == "InvalidFileFormat"
+
+
+def test_a_zip_that_is_no_workbook_is_refused(tmp_path: Path) -> None:
+    import zipfile
+
+    path = tmp_path / "archive.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("hello.txt", "hello")
+    with pytest.raises(FileUnreadable) as caught:
+        read(path, SALES)
+    assert caught.value.code == "InvalidFileFormat"
+
+
+def test_missing_required_columns_are_named(tmp_path: Path) -> None:
+    path = write_csv(tmp_path, ["saleDate,quantity,skuCode", "2024-01-05,1,X"])
+    with pytest.raises(FileUnreadable) as caught:
+        read(path, SALES)
+    assert caught.value.code == "MissingColumn"
+    for name in ("transactionId", "amount", "partnerSkuCode or skuCodeKey + skuCode"):
+        assert name in caught.value.message
+    assert "saleDate" not in caught.value.message
+
+
+def test_a_text_file_without_the_columns_is_missing_them(tmp_path: Path) -> None:
+    path = write_csv(tmp_path, ["just some words", "and more words"])
+    with pytest.raises(FileUnreadable) as caught:
+        read(path, SALES)
+    assert caught.value.code == "MissingColumn"
+
+
+def test_a_10_mb_line_is_read(tmp_path: Path) -> None:
+    long_name = "x" * (10 * 1024 * 1024)
+    path = write_csv(tmp_path, ["code,name", "L1,short", f"L2,{long_name}", "L3,short"])
+    _, records, errors = read(path, LOCATIONS)
+    assert [(r["code"], r["line"]) for r in records] == [("L1", 2), ("L3", 4)]
+    assert codes(errors) == [(3, "name", "ValueTooLong")]
+
+
+def test_a_10_mb_line_in_a_column_not_read_is_fine(tmp_path: Path) -> None:
+    path = write_csv(tmp_path, ["code,notes", "L1," + "y" * (10 * 1024 * 1024), "L2,z"])
+    _, records, errors = read(path, LOCATIONS)
+    assert errors == []
+    assert [r["code"] for r in records] == ["L1", "L2"]
+
+
+def test_blank_lines_are_skipped_but_counted(tmp_path: Path) -> None:
+    path = write_csv(tmp_path, ["code,name", "L1,a", "", "L2,b", ",", "L3,c"])
+    _, records, errors = read(path, LOCATIONS)
+    assert errors == []
+    assert [(r["code"], r["line"]) for r in records] == [("L1", 2), ("L2", 4), ("L3", 6)]
+
+
+def test_a_row_with_the_wrong_number_of_values_is_rejected(tmp_path: Path) -> None:
+    path = write_csv(tmp_path, ["code,name", "L1,a", "L2,b,extra", "L3", "L4,d"])
+    _, records, errors = read(path, LOCATIONS)
+    assert [(r["code"], r["line"]) for r in records] == [("L1", 2), ("L4", 5)]
+    assert codes(errors) == [(3, None, "WrongColumnCount"), (4, None, "WrongColumnCount")]
+
+
+def test_a_quoted_value_may_hold_the_delimiter_and_a_newline(tmp_path: Path) -> None:
+    path = tmp_path / "quoted.csv"
+    path.write_text('code,name\nL1,"Main St, 5"\nL2,"two\nlines"\nL3,c\n')
+    _, records, errors = read(path, LOCATIONS)
+    assert errors == []
+    # Lines count records: the value spanning two lines is one line.
+    assert [(r["code"], r["name"], r["line"]) for r in records] == [
+        ("L1", "Main St, 5", 2),
+        ("L2", "two\nlines", 3),
+        ("L3", "c", 4),
+    ]
+
+
+def test_line_numbers_continue_across_batches(tmp_path: Path) -> None:
+    lines = ["code,name"] + [f"L{i},n" if i != 7 else "L7" for i in range(1, 26)]
+    path = write_csv(tmp_path, lines)
+    _, records, errors = read(path, LOCATIONS, batch_rows=4)
+    assert [r["line"] for r in records] == [i + 1 for i in range(1, 26) if i != 7]
+    assert codes(errors) == [(8, None, "WrongColumnCount")]
+
+
+def test_an_xlsx_first_sheet_is_read_with_sheet_row_numbers(tmp_path: Path) -> None:
+    path = write_xlsx(
+        tmp_path,
+        [
+            ["SaleDate", "transactionId", "quantity", "amount", "partnerSkuCode"],
+            [date(2024, 1, 5), "T1", 2, 1.25, "SKU1"],
+            [None, None, None, None, None],
+            ["2024-02-01", 1001, 1, 3, 42],
+            ["not a date", "T3", 1, 1, "S"],
+        ],
+    )
+    file_type, records, errors = read(path, SALES)
+    assert file_type == "EXCEL"
+    assert [(r["line"], r["sale_date"], r["transaction_id"], r["sku"], r["total"]) for r in records] == [
+        (2, date(2024, 1, 5), "T1", "SKU1", 2.5),
+        (4, date(2024, 2, 1), "1001", "42", 3.0),
+    ]
+    assert codes(errors) == [(5, "saleDate", "InvalidDate")]
+
+
+def test_an_empty_xlsx_sheet_is_an_empty_file(tmp_path: Path) -> None:
+    path = write_xlsx(tmp_path, [])
+    with pytest.raises(FileUnreadable) as caught:
+        read(path, SALES)
+    assert caught.value.code == "EmptyFile"
+
+
+def test_an_xlsx_without_the_columns_is_missing_them(tmp_path: Path) -> None:
+    path = write_xlsx(tmp_path, [["name", "city"], ["a", "b"]])
+    with pytest.raises(FileUnreadable) as caught:
+        read(path, LOCATIONS)
+    assert caught.value.code == "MissingColumn"
