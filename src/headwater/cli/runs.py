@@ -1,9 +1,112 @@
-"""Commands registered by this module (filled in by its feature)."""
+"""``headwater run SOURCE_ID``: import one source now, with a progress bar and a summary table."""
 
 from __future__ import annotations
 
+import json
+import sys
+from typing import Annotated, Any
+
 import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from headwater.cli.common import DatabaseUrlOption, JsonOption, build_settings, console, fail, with_runtime
+from headwater.errors import HeadwaterError
+from headwater.imports import RunSummary, run_source
+from headwater.logging import configure_logging
+from headwater.runtime import Runtime
+from headwater.store import sources as source_store
 
 
 def register(app: typer.Typer) -> None:
-    return None
+    @app.command("run")
+    def run(
+        source_id: Annotated[int, typer.Argument(help="The data source's id.")],
+        database_url: DatabaseUrlOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Import one source now and print what each file gave."""
+        settings = build_settings(database_url)
+        configure_logging(settings.model_copy(update={"log_level": "WARNING"}))
+
+        async def work(runtime: Runtime) -> RunSummary:
+            async with runtime.db.session() as session:
+                source = await source_store.get_for_operator(session, source_id)
+            if as_json:
+                return await run_source(runtime, source.tenant_id, source.id, trigger="cli")
+            with Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                DownloadColumn(),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            ) as bar:
+                task = bar.add_task(f"source {source_id}", total=None)
+
+                def on_progress(event: str, data: dict[str, Any]) -> None:
+                    if event == "planned":
+                        bar.update(task, total=data["bytes"] or None)
+                    elif event == "file_started":
+                        bar.update(task, description=str(data["path"]))
+                    elif event == "file_finished":
+                        bar.advance(task, data["size"])
+
+                return await run_source(
+                    runtime, source.tenant_id, source.id, trigger="cli", progress=on_progress
+                )
+
+        try:
+            summary = with_runtime(settings, work)
+        except HeadwaterError as exc:
+            raise fail(exc, as_json) from exc
+        if as_json:
+            sys.stdout.write(json.dumps(_as_dict(summary)) + "\n")
+        else:
+            _print_summary(summary)
+        if summary.outcome == "failed":
+            raise typer.Exit(1)
+
+
+def _as_dict(summary: RunSummary) -> dict[str, Any]:
+    return {
+        "runId": summary.run_id,
+        "sourceId": summary.source_id,
+        "outcome": summary.outcome,
+        "message": summary.message,
+        "filesSeen": summary.files_seen,
+        "files": [
+            {
+                "path": f.path,
+                "state": f.state,
+                "fileId": f.file_id,
+                "rows": f.rows,
+                "rowsOk": f.rows_ok,
+                "rowsWithErrors": f.rows_with_errors,
+                "rowsSkipped": f.rows_skipped,
+                "rowsRollbacked": f.rows_rollbacked,
+                "error": f.error,
+            }
+            for f in summary.files
+        ],
+    }
+
+
+def _print_summary(summary: RunSummary) -> None:
+    table = Table(title=f"run {summary.run_id} of source {summary.source_id}: {summary.outcome}")
+    for column in ("file", "state", "rows", "ok", "errors", "skipped", "rolled back", "note"):
+        table.add_column(column)
+    for f in summary.files:
+        table.add_row(
+            f.path,
+            f.state,
+            str(f.rows),
+            str(f.rows_ok),
+            str(f.rows_with_errors),
+            str(f.rows_skipped),
+            str(f.rows_rollbacked),
+            f.error or "",
+        )
+    console.print(table)
+    if summary.message:
+        console.print(f"[yellow]{summary.message}[/yellow]")
