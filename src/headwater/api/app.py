@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from headwater import __version__
-from headwater.api import chartmogul, integration, ops, partner
+from headwater.api import chartmogul, integration, ops, partner, partner_imports
 from headwater.jobs.select import make_runner
 from headwater.runtime import open_runtime
 from headwater.settings import Settings
@@ -37,6 +37,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.include_router(partner.router)
+    app.include_router(partner_imports.router)
     app.include_router(chartmogul.router)
     app.include_router(integration.oauth_router)
     app.include_router(ops.router)

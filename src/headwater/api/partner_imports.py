@@ -1,0 +1,130 @@
+"""The partner API's import endpoints: files and their errors, runs on demand, and uploads.
+
+Same authentication and error answers as the rest of ``/api/v4`` (``PartnerRoute``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Path, Query, Request, UploadFile
+from fastapi.responses import JSONResponse
+
+from headwater.api.deps import RuntimeDep
+from headwater.api.partner import MAX_ID, PREFIX, CurrentPartnerDep, PartnerRoute, SourceIdPath, context_json
+from headwater.clock import epoch_millis
+from headwater.errors import FieldProblem, HeadwaterError, ValidationFailed
+from headwater.imports import import_upload
+from headwater.store import imports as ledger_store
+from headwater.store import sources as source_store
+from headwater.store.tables import ImportErrorRow, ImportFile
+
+router = APIRouter(prefix=PREFIX, route_class=PartnerRoute, tags=["partner imports"])
+
+FileIdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="The import file's id.")]
+
+
+class RunsDisabled(HeadwaterError):
+    code = "RunsDisabled"
+
+
+def file_json(row: ImportFile) -> dict[str, Any]:
+    """The file's result object: what importing it gave."""
+    return {
+        "id": row.id,
+        "name": row.name,
+        "path": row.path,
+        "fileType": row.file_type,
+        "state": row.state,
+        "rows": row.rows,
+        "rowsOk": row.rows_ok,
+        "rowsWithErrors": row.rows_with_errors,
+        "rowsSkipped": row.rows_skipped,
+        "rowsRollbacked": row.rows_rollbacked,
+        "partnerDatasourceId": row.data_source_id,
+        "size": row.size,
+        "error": row.error,
+        "startedAt": epoch_millis(row.started_at),
+        "finishedAt": epoch_millis(row.finished_at),
+    }
+
+
+def error_json(row: ImportErrorRow) -> dict[str, Any]:
+    return {"line": row.line, "column": row.column, "code": row.code, "message": row.message}
+
+
+@router.get("/partner/datasources/{source_id}/imports", summary="The files a datasource has seen")
+async def list_imports(
+    request: Request, partner: CurrentPartnerDep, source_id: SourceIdPath, runtime: RuntimeDep
+) -> dict[str, Any]:
+    async with runtime.db.session() as session:
+        await source_store.get(session, partner.tenant_id, source_id, owner_partner_id=partner.partner_id)
+        files = await ledger_store.list_files(session, partner.tenant_id, source_id)
+        shown = [file_json(row) for row in files]
+    return {"context": context_json(request, partner), "imports": shown}
+
+
+@router.get(
+    "/partner/datasources/{source_id}/imports/{file_id}/errors",
+    summary="Why each rejected row of a file was rejected",
+)
+async def list_import_errors(
+    request: Request,
+    partner: CurrentPartnerDep,
+    source_id: SourceIdPath,
+    file_id: FileIdPath,
+    runtime: RuntimeDep,
+    first_row: Annotated[int, Query(alias="firstRow", ge=0, le=2**31)] = 0,
+    max_rows: Annotated[int, Query(alias="maxNumRows", ge=1, le=1000)] = 1000,
+) -> dict[str, Any]:
+    async with runtime.db.session() as session:
+        await source_store.get(session, partner.tenant_id, source_id, owner_partner_id=partner.partner_id)
+        await ledger_store.get_file(session, partner.tenant_id, file_id, source_id=source_id)
+        errors = await ledger_store.list_errors(
+            session, partner.tenant_id, file_id, limit=max_rows, offset=first_row
+        )
+        shown = [error_json(row) for row in errors]
+    return {"context": context_json(request, partner), "importErrors": shown}
+
+
+@router.post(
+    "/partner/datasources/{source_id}/run", status_code=202, summary="Start a run of the datasource now"
+)
+async def start_run(
+    request: Request, partner: CurrentPartnerDep, source_id: SourceIdPath, runtime: RuntimeDep
+) -> JSONResponse:
+    async with runtime.db.session() as session:
+        source = await source_store.get(
+            session, partner.tenant_id, source_id, owner_partner_id=partner.partner_id
+        )
+        if source.data_source_type is None:
+            raise ValidationFailed([FieldProblem("dataSourceType", "NotAPullSource", "uploads only")])
+    if runtime.runner is None:
+        raise RunsDisabled("this headwater process does not run imports")
+    queued = await runtime.runner.request_run(partner.tenant_id, source_id, trigger="partner")
+    body = {
+        "context": context_json(request, partner),
+        "run": {"partnerDatasourceId": source_id, "status": "queued" if queued else "alreadyQueued"},
+    }
+    return JSONResponse(body, status_code=202)
+
+
+@router.post("/import/file", summary="Upload a file and import it now")
+async def upload_file(
+    partner: CurrentPartnerDep,
+    runtime: RuntimeDep,
+    file: Annotated[UploadFile, File(description="The CSV or XLSX file.")],
+    name: Annotated[str | None, Query(max_length=1000, description="The file's name.")] = None,
+    processor_type: Annotated[int | None, Query(alias="type", ge=0, le=99999)] = None,
+    datasource_id: Annotated[int | None, Query(alias="datasourceId", ge=1, le=2**63 - 1)] = None,
+) -> dict[str, Any]:
+    row = await import_upload(
+        runtime,
+        partner.tenant_id,
+        source_id=datasource_id,
+        name=name or file.filename or "upload",
+        processor_type=processor_type,
+        data=file.file,
+        owner_partner_id=partner.partner_id,
+    )
+    return file_json(row)
