@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 07:46:17.850589
+Create Date: 2026-11-23 08:06:03.658215
 """
 
 from collections.abc import Sequence
@@ -339,26 +339,16 @@ def upgrade() -> None:
         sa.Column("import_file_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("line", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["data_source_id"],
-            ["data_sources.id"],
-            name=op.f("fk_companies_data_source_id_data_sources"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
             ["import_file_id"],
             ["import_files.id"],
             name=op.f("fk_companies_import_file_id_import_files"),
             ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["tenant_id"], ["tenants.id"], name=op.f("fk_companies_tenant_id_tenants"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_companies")),
         sa.UniqueConstraint("data_source_id", "key", name=op.f("uq_companies_data_source_id_key")),
     )
     with op.batch_alter_table("companies", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_companies_import_file_id"), ["import_file_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_companies_tenant_id"), ["tenant_id"], unique=False)
 
     op.create_table(
         "import_errors",
@@ -411,19 +401,10 @@ def upgrade() -> None:
         sa.Column("import_file_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("line", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["data_source_id"],
-            ["data_sources.id"],
-            name=op.f("fk_partner_sales_data_source_id_data_sources"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
             ["import_file_id"],
             ["import_files.id"],
             name=op.f("fk_partner_sales_import_file_id_import_files"),
             ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["tenant_id"], ["tenants.id"], name=op.f("fk_partner_sales_tenant_id_tenants"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_partner_sales")),
         sa.UniqueConstraint(
@@ -435,7 +416,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("partner_sales", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_partner_sales_import_file_id"), ["import_file_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_partner_sales_tenant_id"), ["tenant_id"], unique=False)
 
     op.create_table(
         "partner_stock",
@@ -456,19 +436,10 @@ def upgrade() -> None:
         sa.Column("import_file_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("line", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["data_source_id"],
-            ["data_sources.id"],
-            name=op.f("fk_partner_stock_data_source_id_data_sources"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
             ["import_file_id"],
             ["import_files.id"],
             name=op.f("fk_partner_stock_import_file_id_import_files"),
             ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["tenant_id"], ["tenants.id"], name=op.f("fk_partner_stock_tenant_id_tenants"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_partner_stock")),
         sa.UniqueConstraint(
@@ -477,7 +448,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("partner_stock", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_partner_stock_import_file_id"), ["import_file_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_partner_stock_tenant_id"), ["tenant_id"], unique=False)
 
     op.create_table(
         "persons",
@@ -504,26 +474,16 @@ def upgrade() -> None:
         sa.Column("import_file_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("line", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["data_source_id"],
-            ["data_sources.id"],
-            name=op.f("fk_persons_data_source_id_data_sources"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
             ["import_file_id"],
             ["import_files.id"],
             name=op.f("fk_persons_import_file_id_import_files"),
             ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["tenant_id"], ["tenants.id"], name=op.f("fk_persons_tenant_id_tenants"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_persons")),
         sa.UniqueConstraint("data_source_id", "key", name=op.f("uq_persons_data_source_id_key")),
     )
     with op.batch_alter_table("persons", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_persons_import_file_id"), ["import_file_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_persons_tenant_id"), ["tenant_id"], unique=False)
 
     op.create_table(
         "physical_locations",
@@ -544,21 +504,9 @@ def upgrade() -> None:
         sa.Column("import_file_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("line", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["data_source_id"],
-            ["data_sources.id"],
-            name=op.f("fk_physical_locations_data_source_id_data_sources"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
             ["import_file_id"],
             ["import_files.id"],
             name=op.f("fk_physical_locations_import_file_id_import_files"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["tenant_id"],
-            ["tenants.id"],
-            name=op.f("fk_physical_locations_tenant_id_tenants"),
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_physical_locations")),
@@ -568,7 +516,6 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_physical_locations_import_file_id"), ["import_file_id"], unique=False
         )
-        batch_op.create_index(batch_op.f("ix_physical_locations_tenant_id"), ["tenant_id"], unique=False)
 
     # ### end Alembic commands ###
 
@@ -576,22 +523,18 @@ def upgrade() -> None:
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
     with op.batch_alter_table("physical_locations", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_physical_locations_tenant_id"))
         batch_op.drop_index(batch_op.f("ix_physical_locations_import_file_id"))
 
     op.drop_table("physical_locations")
     with op.batch_alter_table("persons", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_persons_tenant_id"))
         batch_op.drop_index(batch_op.f("ix_persons_import_file_id"))
 
     op.drop_table("persons")
     with op.batch_alter_table("partner_stock", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_partner_stock_tenant_id"))
         batch_op.drop_index(batch_op.f("ix_partner_stock_import_file_id"))
 
     op.drop_table("partner_stock")
     with op.batch_alter_table("partner_sales", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_partner_sales_tenant_id"))
         batch_op.drop_index(batch_op.f("ix_partner_sales_import_file_id"))
 
     op.drop_table("partner_sales")
@@ -602,7 +545,6 @@ def downgrade() -> None:
 
     op.drop_table("import_errors")
     with op.batch_alter_table("companies", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_companies_tenant_id"))
         batch_op.drop_index(batch_op.f("ix_companies_import_file_id"))
 
     op.drop_table("companies")
