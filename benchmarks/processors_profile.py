@@ -115,7 +115,9 @@ def psql_copy(dsn: str, path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--pg", default=os.environ.get("HEADWATER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument(
+        "--pg", default=os.environ.get("HEADWATER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "sales.csv"
@@ -137,7 +139,9 @@ def main() -> None:
         try:
             migrate.upgrade(dsn.replace("postgresql://", "postgresql+asyncpg://"))
             started = time.perf_counter()
-            written = asyncio.run(parse_and_write(dsn.replace("postgresql://", "postgresql+asyncpg://"), path))
+            written = asyncio.run(
+                parse_and_write(dsn.replace("postgresql://", "postgresql+asyncpg://"), path)
+            )
             assert written == args.rows, written
             write = timed("processor + write_batch (PG)", args.rows, time.perf_counter() - started)
 

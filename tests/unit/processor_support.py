@@ -6,7 +6,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
+from openpyxl import Workbook  # type: ignore[import-untyped]
 
 from headwater.processors import processor_for
 from headwater.processors.base import ProcessOptions, RowError
@@ -34,9 +34,7 @@ def write_xlsx(tmp_path: Path, rows: list[list[Any]], name: str = "f.xlsx") -> P
     return path
 
 
-def read(
-    path: Path, processor_type: int, **options: Any
-) -> tuple[str, list[dict[str, Any]], list[RowError]]:
+def read(path: Path, processor_type: int, **options: Any) -> tuple[str, list[dict[str, Any]], list[RowError]]:
     """The file type, every good record (as dicts) and every row error, over all batches."""
     options.setdefault("today", TODAY)
     info, batches = processor_for(processor_type).read(path, ProcessOptions(**options))

@@ -35,7 +35,9 @@ def test_utf8_with_or_without_bom_and_latin1_are_read(tmp_path: Path, encoding: 
 
 
 def test_column_names_match_in_any_case(tmp_path: Path) -> None:
-    path = write_csv(tmp_path, ["SALEDATE,TransactionID,Quantity,AMOUNT,partnerskucode", "2024-01-05,T1,1,2,S"])
+    path = write_csv(
+        tmp_path, ["SALEDATE,TransactionID,Quantity,AMOUNT,partnerskucode", "2024-01-05,T1,1,2,S"]
+    )
     _, records, errors = read(path, SALES)
     assert errors == []
     assert records[0]["sale_date"] == date(2024, 1, 5)

@@ -66,7 +66,9 @@ def test_the_sku_is_the_key_and_code_when_no_partner_sku_is_given(tmp_path: Path
 
 
 def test_key_and_code_columns_are_enough_without_partner_sku(tmp_path: Path) -> None:
-    path = write_csv(tmp_path, ["saleDate,transactionId,quantity,amount,skuCodeKey,skuCode", "2024-01-05,T1,1,1,EAN,1"])
+    path = write_csv(
+        tmp_path, ["saleDate,transactionId,quantity,amount,skuCodeKey,skuCode", "2024-01-05,T1,1,1,EAN,1"]
+    )
     _, records, errors = read(path, SALES)
     assert errors == []
     assert records[0]["sku"] == "EAN:1"
@@ -152,7 +154,9 @@ def test_descriptions_become_one_json_object_of_those_present(tmp_path: Path) ->
 
 
 def test_values_longer_than_the_column_are_rejected(tmp_path: Path) -> None:
-    path = write_csv(tmp_path, [HEADER, f"2024-01-05,{'T' * 201},1,1,S,EUR,V", "2024-01-05,T2,1,1e15,S,EUR,V"])
+    path = write_csv(
+        tmp_path, [HEADER, f"2024-01-05,{'T' * 201},1,1,S,EUR,V", "2024-01-05,T2,1,1e15,S,EUR,V"]
+    )
     _, records, errors = read(path, SALES)
     assert records == []
     assert codes(errors) == [(2, "transactionId", "ValueTooLong"), (3, "amount", "InvalidNumber")]

@@ -23,7 +23,12 @@ def test_a_good_row_becomes_a_stock_record(tmp_path: Path) -> None:
     _, records, errors = read(path, STOCK)
     assert errors == []
     record = records[0]
-    assert (record["stock_date"], record["quantity"], record["sku"], record["amount"]) == (TODAY, 12.0, "EAN:789", 3.5)
+    assert (record["stock_date"], record["quantity"], record["sku"], record["amount"]) == (
+        TODAY,
+        12.0,
+        "EAN:789",
+        3.5,
+    )
     assert record["expiration_date"] == date(2025, 1, 31)
     assert record["descriptions"] == '{"description40":"last one"}'
 
