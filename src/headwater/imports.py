@@ -298,7 +298,7 @@ async def run_source(
     *,
     trigger: str = "schedule",
     progress: ProgressCallback | None = None,
-    connect: ConnectorFactory = connector_for,
+    connect: ConnectorFactory | None = None,
 ) -> RunSummary:
     """One run of one pull source. Safe to call again after a crash: the ledger decides what is left.
 
@@ -323,7 +323,7 @@ async def run_source(
     log.info("run started", tenant_id=tenant_id, source_id=source_id, run_id=run.id, trigger=trigger)
     failure: str | None = None
     try:
-        failure = await _run_files(runtime, source, config, summary, notify, connect)
+        failure = await _run_files(runtime, source, config, summary, notify, connect or connector_for)
     except SourceError as exc:
         failure = exc.message
     except BaseException:

@@ -1,0 +1,161 @@
+"""``headwater run``: a summary as JSON, and exactly-once imports when the process is killed mid-file."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from headwater.runtime import open_runtime
+from headwater.settings import Settings
+from headwater.store.tables import ImportFile, PartnerSale
+from tests.conftest import SECRET_KEY, make_settings
+from tests.servers import SftpServerInfo
+from tests.support.tenants import make_source, make_tenancy
+
+pytestmark = pytest.mark.servers
+
+HEADWATER = str(Path(sys.executable).with_name("headwater"))
+
+
+def sales_file(rows: int) -> bytes:
+    lines = ["saleDate,transactionId,quantity,amount,partnerSkuCode"]
+    lines += [
+        f"2026-02-{1 + n % 28:02d},T{n:08d},{1 + n % 3},{n % 997}.25,SKU-{n % 100}" for n in range(rows)
+    ]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def environment(settings: Settings, spool: Path) -> dict[str, str]:
+    spool.mkdir(exist_ok=True)
+    return {
+        **os.environ,
+        "HEADWATER_DATABASE_URL": settings.database_url,
+        "HEADWATER_SECRET_KEY": SECRET_KEY,
+        "HEADWATER_ALLOW_PRIVATE_HOSTS": "true",
+        "TMPDIR": str(spool),
+    }
+
+
+async def sftp_source(settings: Settings, sftp: SftpServerInfo) -> int:
+    async with open_runtime(settings) as runtime:
+        tenancy = await make_tenancy(runtime)
+        source = await make_source(
+            runtime, tenancy, host=sftp.host, port=sftp.port, user=sftp.user, password=sftp.password
+        )
+        return source.id
+
+
+async def counts(settings: Settings) -> tuple[int, int]:
+    async with open_runtime(settings) as runtime, runtime.db.session() as session:
+        sales = await session.scalar(select(func.count()).select_from(PartnerSale))
+        imported = await session.scalar(
+            select(func.count()).select_from(ImportFile).where(ImportFile.state == "imported")
+        )
+        return int(sales or 0), int(imported or 0)
+
+
+async def test_run_prints_what_each_file_gave_as_json(tmp_path: Path, sftp_server: SftpServerInfo) -> None:
+    settings = make_settings(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'h.db'}")
+    source_id = await sftp_source(settings, sftp_server)
+    sftp_server.put("in/sales.csv", sales_file(3) + b"bad-date,X,1,1,SKU\n")
+
+    done = subprocess.run(
+        [HEADWATER, "run", str(source_id), "--json"],
+        env=environment(settings, tmp_path / "spool"),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["outcome"] == "succeeded"
+    [file] = summary["files"]
+    assert (file["path"], file["state"], file["rows"], file["rowsOk"], file["rowsWithErrors"]) == (
+        "sales.csv",
+        "imported",
+        4,
+        3,
+        1,
+    )
+
+
+async def test_a_run_of_an_unknown_source_fails_clearly(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'h.db'}")
+    async with open_runtime(settings):
+        pass
+
+    done = subprocess.run(
+        [HEADWATER, "run", "999", "--json"],
+        env=environment(settings, tmp_path / "spool"),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+    assert done.returncode == 1
+    assert json.loads(done.stdout)["error"]["code"] == "NotFound"
+
+
+async def test_a_process_killed_mid_file_leaves_nothing_and_the_next_run_imports_every_row_once(
+    tmp_path: Path, sftp_server: SftpServerInfo
+) -> None:
+    database = tmp_path / "h.db"
+    settings = make_settings(tmp_path, f"sqlite+aiosqlite:///{database}")
+    source_id = await sftp_source(settings, sftp_server)
+    rows = 400_000
+    sftp_server.put("in/sales.csv", sales_file(rows))
+    wal = Path(f"{database}-wal")
+    wal_before = wal.stat().st_size if wal.exists() else 0
+
+    worker = subprocess.Popen(
+        [HEADWATER, "run", str(source_id), "--json"],
+        env=environment(settings, tmp_path / "spool"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        # Rows of the file's open transaction reaching the write-ahead log: the import is mid-file.
+        deadline = time.monotonic() + 120
+        while not (wal.exists() and wal.stat().st_size > wal_before + 2_000_000):
+            assert worker.poll() is None, "the run ended before it could be interrupted"
+            assert time.monotonic() < deadline, "the import never started writing"
+            time.sleep(0.005)
+        worker.send_signal(signal.SIGKILL)
+    finally:
+        worker.wait(timeout=60)
+
+    assert await counts(settings) == (0, 0)
+
+    again = subprocess.run(
+        [HEADWATER, "run", str(source_id), "--json"],
+        env=environment(settings, tmp_path / "spool"),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert again.returncode == 0, again.stderr
+    assert await counts(settings) == (rows, 1)
+    third = json.loads(
+        subprocess.run(
+            [HEADWATER, "run", str(source_id), "--json"],
+            env=environment(settings, tmp_path / "spool"),
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        ).stdout
+    )
+    assert [f["state"] for f in third["files"]] == ["skipped"]
+    assert await counts(settings) == (rows, 1)
