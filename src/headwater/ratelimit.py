@@ -34,10 +34,19 @@ class RateLimiter:
         """
         for item in items:
             if not await self._strategy.test(item, namespace, key):
-                reset_at, _remaining = await self._strategy.get_window_stats(item, namespace, key)
-                raise RateLimited(max(1, math.ceil(reset_at - time.time())))
+                raise await self._refusal(item, namespace, key)
+        # Between test() and hit() concurrent requests (other processes too) may take the last places,
+        # and only hit() counts atomically. When it refuses, test() again tells a full window (refuse)
+        # from the instant a request leaves it, where the two disagree by a boundary (let it through).
         for item in items:
-            await self._strategy.hit(item, namespace, key)
+            if not await self._strategy.hit(item, namespace, key) and not await self._strategy.test(
+                item, namespace, key
+            ):
+                raise await self._refusal(item, namespace, key)
+
+    async def _refusal(self, item: RateLimitItem, namespace: str, key: str) -> RateLimited:
+        reset_at, _remaining = await self._strategy.get_window_stats(item, namespace, key)
+        return RateLimited(max(1, math.ceil(reset_at - time.time())))
 
     async def reachable(self) -> bool:
         return bool(await self.storage.check())
