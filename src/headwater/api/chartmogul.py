@@ -37,7 +37,7 @@ from headwater.errors import (
     ValidationFailed,
 )
 from headwater.logging import get_logger
-from headwater.metrics import HTTP_REQUESTS, RATE_LIMITED
+from headwater.metrics import RATE_LIMITED
 from headwater.ratelimit import limit
 from headwater.store import sources as source_store
 from headwater.store.tables import DataSource
@@ -134,7 +134,6 @@ class ChartMogulRoute(APIRoute):
                 response = await handler(request)
             except Exception as exc:
                 response = error_response(exc)
-            HTTP_REQUESTS.labels(dialect=DIALECT, status=str(response.status_code)).inc()
             return response
 
         return handle
