@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncssh
@@ -37,33 +38,30 @@ from tests.integration.worker_support import (
     scalar,
     wait_until,
 )
-from tests.servers import KEY_PASSPHRASE, LOOPBACK, PASSWORD, USER, SftpServerInfo, _SftpServer
+from tests.servers import LOOPBACK, PASSWORD, USER, _SftpServer
 
 from headwater.jobs.distributed import build_app, defer_run
 from headwater.runtime import Runtime, open_runtime
 from headwater.store import migrate
 
 
-def start_sftp(root: Path) -> tuple[_SftpServer, SftpServerInfo]:
-    client_key = asyncssh.generate_private_key("ssh-ed25519")
-    server = _SftpServer(root, asyncssh.generate_private_key("ssh-ed25519"), [client_key])
+@dataclass(frozen=True)
+class SftpEndpoint:
+    host: str
+    port: int
+    user: str
+    password: str
+
+
+def start_sftp(root: Path) -> tuple[_SftpServer, SftpEndpoint]:
+    root.mkdir(parents=True)
+    server = _SftpServer(root, asyncssh.generate_private_key("ssh-ed25519"), [])
     server.start()
-    info = SftpServerInfo(
-        host=LOOPBACK,
-        port=server.port,
-        user=USER,
-        password=PASSWORD,
-        root=root,
-        private_key=client_key.export_private_key("openssh").decode(),
-        encrypted_private_key="",
-        passphrase=KEY_PASSPHRASE,
-        _server=server,
-    )
-    return server, info
+    return server, SftpEndpoint(host=LOOPBACK, port=server.port, user=USER, password=PASSWORD)
 
 
 async def measure(
-    url: str, runtime: Runtime, sftp: SftpServerInfo, workers: int, sources: int, files: int, logs: Path
+    url: str, runtime: Runtime, sftp: SftpEndpoint, workers: int, sources: int, files: int, logs: Path
 ) -> float:
     """Seconds from enqueueing the runs until every file is imported."""
     clear_queue(url)
@@ -116,7 +114,9 @@ async def main() -> None:
     try:
         migrate.upgrade(url)
         for f in range(args.files):
-            sftp.put(f"s{f % args.sources}/sales-{f:03d}.csv", sales_csv(f"f{f}", args.rows))
+            target = scratch / "sftp" / f"s{f % args.sources}" / f"sales-{f:03d}.csv"
+            target.parent.mkdir(exist_ok=True)
+            target.write_bytes(sales_csv(f"f{f}", args.rows))
         total_rows = args.files * args.rows
         print(f"{args.files} files x {args.rows:,} rows over {args.sources} sources, {os.cpu_count()} CPUs")
         print(f"{'workers':>7} {'seconds':>8} {'files/s':>8} {'rows/s':>10} {'vs 1 worker':>12}")

@@ -11,7 +11,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 from sqlalchemy import text
@@ -20,11 +20,19 @@ from headwater import credentials, sources
 from headwater.jobs.distributed import QUEUE_SCHEMA, libpq_conninfo
 from headwater.runtime import Runtime
 from tests.conftest import SECRET_KEY
-from tests.servers import SftpServerInfo
 
 SALES_HEADER = b"saleDate,transactionId,quantity,amount,partnerSkuCode\n"
 # Fast enough for tests: a killed worker is noticed after three seconds.
 FAST_RECOVERY = ["--heartbeat-interval", "0.5", "--stalled-after", "3", "--shutdown-timeout", "5"]
+
+
+class SftpEndpoint(Protocol):
+    """Where an SFTP source points (``tests.servers.SftpServerInfo`` is one)."""
+
+    host: str
+    port: int
+    user: str
+    password: str
 
 
 def headwater_command() -> list[str]:
@@ -103,7 +111,7 @@ async def provision_tenant(runtime: Runtime, name: str = "acme", code: str = "te
 
 
 async def create_sftp_source(
-    runtime: Runtime, tenant_id: int, server: SftpServerInfo, directory: str, *, code: str = "test"
+    runtime: Runtime, tenant_id: int, server: SftpEndpoint, directory: str, *, code: str = "test"
 ) -> int:
     payload = {
         "name": f"sftp {directory}",
