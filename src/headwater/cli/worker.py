@@ -76,6 +76,7 @@ def register(app: typer.Typer) -> None:
     def status(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) -> None:
         """The job queue: pending, running and failed runs per source."""
         settings = _queue_settings(database_url, as_json)
+        configure_logging(settings.model_copy(update={"log_level": "WARNING"}))
 
         async def work(runtime: Runtime) -> list[dict[str, Any]]:
             from headwater.jobs.distributed import build_app, queue_status
