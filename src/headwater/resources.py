@@ -17,10 +17,10 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
+from sqlalchemy import BigInteger
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from headwater.clock import as_utc, iso_millis
-from headwater.credentials import plain_text
 from headwater.errors import HeadwaterError, NotFound
 from headwater.sources import describe
 from headwater.store import resources as store
@@ -40,6 +40,7 @@ from headwater.store.tables import (
 
 MAX_ROWS = 1000
 MAX_ID = 2**63 - 1
+MAX_INT32 = 2**31 - 1
 MAX_FILTER_LENGTH = 1000
 
 
@@ -96,6 +97,16 @@ class Resource:
     # Subordinate resource name -> the column of the subordinate that points at this resource.
     subordinates: Mapping[str, str] = field(default_factory=dict)
     show: Callable[[Resource, Any], dict[str, Any]] | None = None
+
+    @cached_property
+    def largest(self) -> dict[str, int]:
+        """Column -> the largest whole number it holds (INTEGER columns are 32-bit on PostgreSQL)."""
+        table = self.model.__table__
+        return {
+            f.column: MAX_ID if isinstance(table.c[f.column].type, BigInteger) else MAX_INT32
+            for f in self.fields
+            if f.kind is Kind.INTEGER
+        }
 
     @cached_property
     def filters(self) -> dict[str, tuple[Field, str]]:
@@ -379,6 +390,15 @@ class Page:
     max_rows: int = MAX_ROWS
 
 
+def _storable(value: str) -> bool:
+    """No NUL (PostgreSQL refuses it in text) and no lone surrogates (not encodable as UTF-8)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in value
+
+
 def _whole_number(parameter: str, raw: str) -> int:
     text = raw.strip()
     if not re.fullmatch(r"[+-]?[0-9]{1,19}", text):
@@ -386,18 +406,18 @@ def _whole_number(parameter: str, raw: str) -> int:
     return int(text)
 
 
-def _parse_value(f: Field, parameter: str, raw: str) -> Any:
+def _parse_value(f: Field, parameter: str, raw: str, largest: int) -> Any:
     def refuse(what: str) -> InvalidFilter:
         return InvalidFilter(f"{parameter}: {what}")
 
-    if len(raw) > MAX_FILTER_LENGTH or not plain_text(raw):
-        raise refuse("the value is too long or not printable text")
+    if len(raw) > MAX_FILTER_LENGTH or not _storable(raw):
+        raise refuse(f"must be text of at most {MAX_FILTER_LENGTH} characters, without NUL")
     match f.kind:
         case Kind.TEXT:
             return raw
         case Kind.INTEGER:
-            if not re.fullmatch(r"[+-]?[0-9]{1,19}", raw.strip()) or abs(int(raw)) > MAX_ID:
-                raise refuse("must be a whole number")
+            if not re.fullmatch(r"[+-]?[0-9]{1,19}", raw.strip()) or abs(int(raw)) > largest:
+                raise refuse(f"must be a whole number from -{largest} to {largest}")
             return int(raw)
         case Kind.NUMBER:
             try:
@@ -465,7 +485,8 @@ def read_query(resource: Resource, parameters: Iterable[tuple[str, str]]) -> Pag
             if found is None:
                 raise InvalidFilter(f"{resource.name} cannot be filtered on {parameter[:100]!r}")
             f, operator = found
-            conditions.append(_condition(f, operator, _parse_value(f, parameter, raw)))
+            value = _parse_value(f, parameter, raw, resource.largest.get(f.column, MAX_ID))
+            conditions.append(_condition(f, operator, value))
     return Page(conditions, first_row, max_rows)
 
 

@@ -69,6 +69,10 @@ class MissingFile(HeadwaterError):
     code = "missing_file"
 
 
+class InvalidUpload(HeadwaterError):
+    code = "invalid_upload"
+
+
 class MissingName(HeadwaterError):
     code = "missing_name"
 
@@ -189,21 +193,33 @@ _area_scheme = APIKeyHeader(
 )
 
 
-async def current_area(
+async def authenticated_area(
     runtime: RuntimeDep,
     authorization: Annotated[str | None, Depends(_client_scheme)] = None,
     api_key: Annotated[str | None, Depends(_area_scheme)] = None,
 ) -> oauth.Area:
+    """The area of a valid token and a granted x-api-key; a refusal is the web server's 403."""
     scheme, _, token = (authorization or "").partition(" ")
     bearer = token.strip() if scheme.lower() == "bearer" else None
     try:
         async with runtime.db.session() as session:
-            area = await oauth.authorize(session, runtime.box, bearer, api_key)
-        await areakeys.spend(runtime.limiter, area, runtime.settings)
+            return await oauth.authorize(session, runtime.box, bearer, api_key)
     except HeadwaterError:
         raise
     except Exception as exc:
         raise GatewayFailure("authentication could not be completed") from exc
+
+
+async def current_area(
+    runtime: RuntimeDep, area: Annotated[oauth.Area, Depends(authenticated_area)]
+) -> oauth.Area:
+    """The authenticated area, once its key's budgets allow one more request (else the web server's 429)."""
+    try:
+        await areakeys.spend(runtime.limiter, area, runtime.settings)
+    except HeadwaterError:
+        raise
+    except Exception as exc:
+        raise GatewayFailure("the rate limit could not be checked") from exc
     return area
 
 
@@ -692,7 +708,11 @@ def _add_data_source_routes(router: APIRouter) -> None:
             await resources.get_row(session, area.tenant_id, DATA_SOURCES, id)
         content_type = request.headers.get("content-type", "").lower()
         if content_type.startswith("multipart/form-data"):
-            async with request.form(max_files=1, max_fields=10) as form:
+            try:
+                form = await request.form(max_files=1, max_fields=10)
+            except StarletteHTTPException as exc:  # how Starlette reports a malformed multipart body
+                raise InvalidUpload(f"the multipart body cannot be read: {exc.detail}") from exc
+            try:
                 part = form.get("file")
                 if not isinstance(part, UploadFile):
                     raise MissingFile("a multipart upload needs a part named file")
@@ -704,6 +724,8 @@ def _add_data_source_routes(router: APIRouter) -> None:
                     processor_type=None,
                     data=part.file,
                 )
+            finally:
+                await form.close()
         else:
             if not name:
                 raise MissingName("the name query parameter names the uploaded file")
