@@ -182,7 +182,7 @@ async def _import_local_file(runtime: Runtime, job: _FileJob) -> FileOutcome:
             )
             outcome.file_id = row.id
             if job.reimport:
-                await record_store.delete_file_records(session, job.tenant_id, job.processor_type, row.id)
+                await record_store.delete_file_records(session, job.tenant_id, row.id)
             await ledger_store.clear_errors(session, job.tenant_id, row.id)
             info, batches = await anyio.to_thread.run_sync(processor.read, job.local, job.options)
             row.file_type = info.file_type

@@ -301,3 +301,25 @@ async def test_an_upload_goes_through_the_same_pipeline(runtime: Runtime, tenanc
         1,
     )
     assert file.file_type == "CSV"
+
+
+async def test_deleting_a_source_deletes_its_files_errors_and_records(
+    runtime: Runtime, tenancy: Tenancy
+) -> None:
+    from headwater.store import sources as source_store
+
+    server = MemoryServer()
+    server.put("in/sales.csv", sales("2026-01-02,T1,1,1,SKU-1", "bad,T2,1,1,SKU-1"))
+    source = await make_source(runtime, tenancy)
+    kept = await make_source(runtime, tenancy, workingDirectory="/other")
+    server.put("other/sales.csv", sales("2026-01-02,T1,1,1,SKU-1"))
+    await run_source(runtime, tenancy.tenant_id, source.id, connect=server.connector_for)
+    await run_source(runtime, tenancy.tenant_id, kept.id, connect=server.connector_for)
+
+    async with runtime.db.session() as session:
+        await source_store.delete(session, await source_store.get(session, tenancy.tenant_id, source.id))
+
+    assert await count(runtime, PartnerSale, data_source_id=source.id) == 0
+    assert await count(runtime, ImportFile, data_source_id=source.id) == 0
+    assert await count(runtime, ImportErrorRow) == 0
+    assert await count(runtime, PartnerSale, data_source_id=kept.id) == 1

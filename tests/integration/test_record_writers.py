@@ -249,7 +249,7 @@ async def test_deleting_a_files_records_leaves_other_files_alone(
         await _write(session, SALES, owner, 0, first)
         await _write(session, SALES, owner, 1, second)
     async with runtime.db.session() as session:
-        assert await delete_file_records(session, owner.tenant_id, SALES, owner.file_ids[0]) == 2
+        assert await delete_file_records(session, owner.tenant_id, owner.file_ids[0]) == 2
         # Reprocessing: the file's new content goes in within the same transaction.
         again = _batches(tmp_path, SALES, [SALES_HEADER, "2024-01-05,T2,1,1,S1,", "2024-01-05,T3,1,1,S1,"])
         assert await _write(session, SALES, owner, 0, again) == WriteResult(1, 1, [])
@@ -266,7 +266,7 @@ async def test_another_tenants_records_are_neither_counted_nor_deleted(
         other = await _owner(session, files=1)
         await _write(session, SALES, owner, 0, tables)
         assert await count_records(session, other.tenant_id, SALES) == 0
-        assert await delete_file_records(session, other.tenant_id, SALES, owner.file_ids[0]) == 0
+        assert await delete_file_records(session, other.tenant_id, owner.file_ids[0]) == 0
         assert await count_records(session, owner.tenant_id, SALES) == 1
 
 

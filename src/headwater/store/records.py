@@ -272,15 +272,32 @@ def _conflicts_sql(target: _Target, stage: str) -> TextClause:
 # --- other operations --------------------------------------------------------------------------------
 
 
-async def delete_file_records(
-    session: AsyncSession, tenant_id: int, processor_type: int, file_id: int
-) -> int:
-    """Remove what an earlier import of this file wrote (before importing its new content)."""
-    table = _target_for(processor_type).table
-    result = await session.execute(
-        table.delete().where(table.c.tenant_id == tenant_id, table.c.import_file_id == file_id)
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+async def delete_file_records(session: AsyncSession, tenant_id: int, file_id: int) -> int:
+    """Remove what an earlier import of this file wrote (before importing its new content).
+
+    Every record table is cleared, not only the current processor's: the source's processor type may
+    have changed since the file was last imported.
+    """
+    removed = 0
+    for target in _TARGETS.values():
+        table = target.table
+        result = await session.execute(
+            table.delete().where(table.c.tenant_id == tenant_id, table.c.import_file_id == file_id)
+        )
+        removed += int(result.rowcount)  # type: ignore[attr-defined]
+    return removed
+
+
+async def delete_source_records(session: AsyncSession, tenant_id: int, source_id: int) -> int:
+    """Remove every record a source imported (record tables carry no foreign keys; see ``tables``)."""
+    removed = 0
+    for target in _TARGETS.values():
+        table = target.table
+        result = await session.execute(
+            table.delete().where(table.c.tenant_id == tenant_id, table.c.data_source_id == source_id)
+        )
+        removed += int(result.rowcount)  # type: ignore[attr-defined]
+    return removed
 
 
 async def count_records(

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from headwater.clock import utcnow
 from headwater.errors import Conflict, NotFound
+from headwater.store.records import delete_source_records
 from headwater.store.tables import DataSource, ImportFile
 
 
@@ -83,6 +84,8 @@ async def name_taken(
 
 
 async def delete(session: AsyncSession, source: DataSource) -> None:
+    """The source, its runs, files and errors (by cascade) and its records (which carry no keys)."""
+    await delete_source_records(session, source.tenant_id, source.id)
     await session.delete(source)
     await session.flush()
 

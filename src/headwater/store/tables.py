@@ -243,16 +243,16 @@ class ImportErrorRow(Base):
 class _Record:
     """Columns every imported record keeps: where it came from.
 
-    Only ``import_file_id`` is a foreign key: deleting a tenant or a source reaches the records through
-    their import files, and each further key would cost PostgreSQL a lookup per imported row (measured:
-    three keys made a COPY of partner sales four times slower)."""
+    No foreign keys here: PostgreSQL checks each key on every imported row, and on a COPY of partner
+    sales the keys cost more than the rest of the import (measured: three keys made it four times
+    slower, one key still twice). Only the import engine writes records, inside the transaction that
+    writes their file, and ``store.records`` deletes them with their file or source.
+    """
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     tenant_id: Mapped[int] = mapped_column(Id)
     data_source_id: Mapped[int] = mapped_column(Id)
-    import_file_id: Mapped[int] = mapped_column(
-        Id, ForeignKey("import_files.id", ondelete="CASCADE"), index=True
-    )
+    import_file_id: Mapped[int] = mapped_column(Id, index=True)
     line: Mapped[int] = mapped_column(Integer)
 
 
