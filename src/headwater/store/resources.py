@@ -61,9 +61,11 @@ def _clause(column: Column[Any], condition: Condition) -> ColumnElement[bool]:
     return clause
 
 
-def _scoped(model: type[Base], tenant_id: int, conditions: Sequence[Condition]) -> Select[Any]:
+def _scoped(
+    model: type[Base], tenant_id: int, conditions: Sequence[Condition], *, columns_only: bool = False
+) -> Select[Any]:
     table = _table(model)
-    query = select(model).where(table.c.tenant_id == tenant_id)
+    query = select(table if columns_only else model).where(table.c.tenant_id == tenant_id)
     for condition in conditions:
         query = query.where(_clause(table.c[condition.column], condition))
     return query
@@ -81,8 +83,13 @@ async def fetch_page(
     *,
     first_row: int,
     max_rows: int,
+    columns_only: bool = False,
 ) -> Sequence[Any]:
-    query = (
-        _scoped(model, tenant_id, conditions).order_by(_table(model).c.id).offset(first_row).limit(max_rows)
+    """One page of rows in id order: ORM objects or, with ``columns_only``, plain rows in the table's
+    column order (several times faster to load and to read)."""
+    query = _scoped(model, tenant_id, conditions, columns_only=columns_only)
+    query = query.order_by(_table(model).c.id).offset(first_row).limit(max_rows)
+    rows: Sequence[Any] = (
+        (await session.execute(query)).all() if columns_only else (await session.scalars(query)).all()
     )
-    return (await session.scalars(query)).all()
+    return rows
