@@ -1,0 +1,344 @@
+"""Requests per second and p99 latency of the integration API, beside a bare Starlette app.
+
+    .venv/bin/python benchmarks/api_throughput.py [--requests 2000] [--workers 16]
+        [--database-url postgresql+asyncpg://postgres@127.0.0.1:5432/DB]
+
+Seeds a tenant with 5,000 partner sales (SQLite in a temporary folder unless ``--database-url``),
+serves headwater with uvicorn on 127.0.0.1 and, in the same run and with the same uvicorn settings, a
+bare Starlette app that answers a 1000-element JSON array of the same rows. A loopback load generator
+(httpx, N concurrent workers, a fixed number of requests) measures ``GET /prod/partnerSales?maxNumRows=1000``
+and ``POST /prod/dataSources`` on headwater and ``GET /rows`` on the bare app, and prints each one's
+RPS and p50/p99 latency, with headwater's RPS as a ratio of the bare app's. Not a test: figures depend
+on the machine (the load generator shares it with the server).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+from cryptography.fernet import Fernet
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from headwater import areakeys, oauth
+from headwater.api.app import create_app
+from headwater.clock import utcnow
+from headwater.runtime import open_runtime
+from headwater.settings import Settings
+from headwater.store.tables import DataSource, ImportFile, PartnerSale, Tenant, Touchpoint
+
+ROWS = 5000
+UVICORN_OPTIONS = ["--host", "127.0.0.1", "--workers", "1", "--log-level", "warning", "--no-access-log"]
+
+
+# --- the two apps, built by uvicorn in its own process -----------------------------------------
+
+
+def headwater_app() -> Any:
+    """uvicorn factory: headwater configured from HEADWATER_* variables."""
+    return create_app(Settings())
+
+
+def _row(n: int) -> dict[str, Any]:
+    return {
+        "id": n + 1,
+        "dataSourceId": 1,
+        "importFileId": 1,
+        "line": n + 2,
+        "saleDate": (date(2024, 1, 1) + timedelta(days=n % 365)).isoformat(),
+        "transactionId": f"T{n:06d}",
+        "quantity": n % 7 + 1,
+        "amount": 9.5,
+        "total": 9.5 * (n % 7 + 1),
+        "sku": f"SKU-{n % 50}",
+        "partnerSkuCode": f"SKU-{n % 50}",
+        "currency": "EUR",
+    }
+
+
+def bare_app() -> Starlette:
+    """uvicorn factory: the baseline, a 1000-element JSON array serialized on every request."""
+    rows = [_row(n) for n in range(1000)]
+
+    async def listing(_request: Request) -> JSONResponse:
+        return JSONResponse(rows)
+
+    return Starlette(routes=[Route("/rows", listing)])
+
+
+# --- set-up --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Credentials:
+    client_id: str
+    secret: str
+    api_key: str
+
+
+async def seed(settings: Settings) -> Credentials:
+    async with open_runtime(settings) as runtime:
+        async with runtime.db.session() as session:
+            now = utcnow()
+            tenant = Tenant(name="bench", created_at=now)
+            session.add(tenant)
+            await session.flush()
+            session.add(
+                Touchpoint(tenant_id=tenant.id, code="shop", token_digest="-", token_hash="-", created_at=now)
+            )
+            source = DataSource(
+                uuid="ds_bench",
+                tenant_id=tenant.id,
+                name="uploads",
+                system="Custom",
+                status="idle",
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(source)
+            await session.flush()
+            imported = ImportFile(
+                tenant_id=tenant.id,
+                data_source_id=source.id,
+                path="uploads/bench.csv",
+                name="bench.csv",
+                state="imported",
+                created_at=now,
+            )
+            session.add(imported)
+            await session.flush()
+            session.add_all(
+                PartnerSale(
+                    tenant_id=tenant.id,
+                    data_source_id=source.id,
+                    import_file_id=imported.id,
+                    line=n + 2,
+                    sale_date=date(2024, 1, 1) + timedelta(days=n % 365),
+                    transaction_id=f"T{n:06d}",
+                    quantity=Decimal(n % 7 + 1),
+                    amount=Decimal("9.5"),
+                    total=Decimal("9.5") * (n % 7 + 1),
+                    sku=f"SKU-{n % 50}",
+                    partner_sku_code=f"SKU-{n % 50}",
+                    currency="EUR",
+                )
+                for n in range(ROWS)
+            )
+            client = await oauth.create_client(session, "bench")
+            # Limits far above what the benchmark sends: it measures serving, not refusing.
+            key = await areakeys.create_area_key(
+                session, runtime.box, "bench", per_second=10_000_000, per_day=1_000_000_000
+            )
+        return Credentials(client.client_id, client.secret, key.key)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def serve(factory: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "uvicorn", "--factory", factory, "--port", str(port), *UVICORN_OPTIONS]
+    here = str(Path(__file__).resolve().parent.parent)
+    return subprocess.Popen(command, env={**env, "PYTHONPATH": here}, cwd=here)
+
+
+async def wait_until_up(url: str) -> None:
+    async with httpx.AsyncClient() as http:
+        for _ in range(200):
+            try:
+                await http.get(url)
+                return
+            except httpx.TransportError:
+                await asyncio.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+# --- load ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Figures:
+    label: str
+    requests: int
+    seconds: float
+    latencies: list[float]
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
+
+    def line(self, baseline: Figures | None = None) -> str:
+        ratio = f"{self.rps / baseline.rps:6.2f}x" if baseline else "  1.00x"
+        return (
+            f"{self.label:<42} {self.rps:9.1f} {self.percentile(50):8.2f} {self.percentile(99):8.2f} {ratio}"
+        )
+
+
+async def load(
+    label: str,
+    make_request: Callable[[httpx.AsyncClient, int], Any],
+    *,
+    requests: int,
+    workers: int,
+    check: Callable[[httpx.Response], bool],
+) -> Figures:
+    latencies: list[float] = []
+    issued = 0
+    limits = httpx.Limits(max_connections=workers, max_keepalive_connections=workers)
+
+    async with httpx.AsyncClient(limits=limits, timeout=60) as http:
+        for n in range(min(20, requests)):  # warm up connections and caches
+            response = await make_request(http, -1 - n)
+            shown = response.json()
+            if not check(response) or (isinstance(shown, list) and len(shown) != 1000):
+                raise RuntimeError(f"{label}: unexpected answer {response.status_code} {response.text[:200]}")
+
+        async def worker() -> None:
+            nonlocal issued
+            while issued < requests:
+                number = issued
+                issued += 1
+                started = time.perf_counter()
+                response = await make_request(http, number)
+                latencies.append(time.perf_counter() - started)
+                if not check(response):
+                    raise RuntimeError(
+                        f"{label}: unexpected answer {response.status_code} {response.text[:200]}"
+                    )
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(workers)))
+        seconds = time.perf_counter() - started
+    return Figures(label, requests, seconds, latencies)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=2000, help="requests per measurement")
+    parser.add_argument("--workers", type=int, default=16, help="concurrent connections")
+    parser.add_argument("--database-url", default=None, help="default: SQLite in a temporary folder")
+    options = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="headwater-bench-") as folder:
+        database_url = options.database_url or f"sqlite+aiosqlite:///{Path(folder) / 'headwater.db'}"
+        env = {
+            **os.environ,
+            "HEADWATER_DATABASE_URL": database_url,
+            "HEADWATER_SECRET_KEY": Fernet.generate_key().decode(),
+            "HEADWATER_RUN_IMPORTS": "false",
+            "HEADWATER_LOG_LEVEL": "WARNING",
+        }
+        settings = Settings(
+            database_url=database_url, secret_key=env["HEADWATER_SECRET_KEY"], run_imports=False
+        )
+        credentials = await seed(settings)
+        headwater_port, bare_port = free_port(), free_port()
+        servers = [
+            serve("benchmarks.api_throughput:headwater_app", headwater_port, env),
+            serve("benchmarks.api_throughput:bare_app", bare_port, env),
+        ]
+        try:
+            base = f"http://127.0.0.1:{headwater_port}"
+            bare = f"http://127.0.0.1:{bare_port}"
+            await wait_until_up(base + "/prod/openapi.json")
+            await wait_until_up(bare + "/rows")
+            async with httpx.AsyncClient() as http:
+                answer = await http.post(
+                    base + "/oauth2/token",
+                    auth=httpx.BasicAuth(credentials.client_id, credentials.secret),
+                    data={"grant_type": "client_credentials"},
+                )
+                token = answer.json()["access_token"]
+            headers = {"Authorization": f"Bearer {token}", "x-api-key": credentials.api_key}
+            body = {
+                "host": "ftp.example.com",
+                "user": "demo",
+                "password": "secret",
+                "workingDirectory": "/sales",
+                "processorType": 25011,
+                "authenticationType": "PASSWORD",
+                "dataSourceType": "FTP",
+                "touchpointCode": "shop",
+            }
+
+            # Cheap checks, so that the load generator spends its time sending, not parsing; the
+            # warm-up requests of each measurement are checked in full.
+            def is_array(response: httpx.Response) -> bool:
+                return response.status_code == 200 and response.content.startswith(b"[{")
+
+            def is_created(response: httpx.Response) -> bool:
+                return response.status_code == 200 and response.content.startswith(b'{"id":')
+
+            run = {"requests": options.requests, "workers": options.workers}
+            baseline = await load(
+                "bare Starlette GET /rows (1000 rows)",
+                lambda http, _n: http.get(bare + "/rows"),
+                check=is_array,
+                **run,
+            )
+            listing = await load(
+                "GET /prod/partnerSales?maxNumRows=1000",
+                lambda http, _n: http.get(
+                    base + "/prod/partnerSales", params={"maxNumRows": 1000}, headers=headers
+                ),
+                check=is_array,
+                **run,
+            )
+            creating = await load(
+                "POST /prod/dataSources",
+                lambda http, n: http.post(
+                    base + "/prod/dataSources",
+                    content=json.dumps({**body, "name": f"bench {n}"}),
+                    headers={**headers, "Content-Type": "application/json"},
+                ),
+                check=is_created,
+                **run,
+            )
+        finally:
+            for server in servers:
+                server.terminate()
+            for server in servers:
+                server.wait(timeout=30)
+
+    store = "PostgreSQL" if settings.is_postgres else "SQLite"
+    print(
+        f"\nuvicorn {' '.join(UVICORN_OPTIONS)}; {options.workers} workers x {options.requests} requests; {store}"
+    )
+    print(f"{'':<42} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs bare':>7}")
+    print(baseline.line())
+    print(listing.line(baseline))
+    print(creating.line(baseline))
+    print(
+        f"median latency ratio, list/bare: {statistics.median(listing.latencies) / statistics.median(baseline.latencies):.2f}"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
