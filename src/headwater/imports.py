@@ -316,6 +316,7 @@ async def run_source(
             raise ValidationFailed(
                 [FieldProblem("processorType", "ProcessorTypeRequired", "no processor set")]
             )
+        await ledger_store.close_interrupted_runs(session, tenant_id, source_id)
         run = await ledger_store.start_run(session, tenant_id, source_id, trigger)
         source.status = "working"
         config = connection_config(source, runtime.box)

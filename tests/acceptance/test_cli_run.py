@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from headwater.runtime import open_runtime
 from headwater.settings import Settings
-from headwater.store.tables import ImportFile, PartnerSale
+from headwater.store.tables import ImportFile, PartnerSale, Run
 from tests.conftest import SECRET_KEY, make_settings
 from tests.servers import SftpServerInfo
 from tests.support.tenants import make_source, make_tenancy
@@ -60,6 +60,12 @@ async def counts(settings: Settings) -> tuple[int, int]:
             select(func.count()).select_from(ImportFile).where(ImportFile.state == "imported")
         )
         return int(sales or 0), int(imported or 0)
+
+
+async def run_outcomes(settings: Settings) -> list[tuple[str, str | None]]:
+    async with open_runtime(settings) as runtime, runtime.db.session() as session:
+        rows = await session.execute(select(Run.outcome, Run.message).order_by(Run.id))
+        return [(outcome, message) for outcome, message in rows]
 
 
 async def test_run_prints_what_each_file_gave_as_json(tmp_path: Path, sftp_server: SftpServerInfo) -> None:
@@ -147,6 +153,10 @@ async def test_a_process_killed_mid_file_leaves_nothing_and_the_next_run_imports
     )
     assert again.returncode == 0, again.stderr
     assert await counts(settings) == (rows, 1)
+    assert await run_outcomes(settings) == [
+        ("failed", "interrupted: the process running it stopped"),
+        ("succeeded", None),
+    ]
     third = json.loads(
         subprocess.run(
             [HEADWATER, "run", str(source_id), "--json"],

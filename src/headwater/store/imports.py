@@ -53,6 +53,17 @@ async def start_run(session: AsyncSession, tenant_id: int, source_id: int, trigg
     return run
 
 
+async def close_interrupted_runs(session: AsyncSession, tenant_id: int, source_id: int) -> int:
+    """Runs of the source still marked running when a new one starts: their process died (runs of one
+    source never overlap), so they are closed as failed."""
+    result = await session.execute(
+        update(Run)
+        .where(Run.tenant_id == tenant_id, Run.data_source_id == source_id, Run.outcome == "running")
+        .values(outcome="failed", message="interrupted: the process running it stopped", finished_at=utcnow())
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 async def finish_run(session: AsyncSession, tenant_id: int, run_id: int, **values: Any) -> None:
     await session.execute(
         update(Run).where(Run.tenant_id == tenant_id, Run.id == run_id).values(finished_at=utcnow(), **values)
