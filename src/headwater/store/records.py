@@ -278,23 +278,20 @@ async def delete_file_records(session: AsyncSession, tenant_id: int, file_id: in
     Every record table is cleared, not only the current processor's: the source's processor type may
     have changed since the file was last imported.
     """
-    removed = 0
-    for target in _TARGETS.values():
-        table = target.table
-        result = await session.execute(
-            table.delete().where(table.c.tenant_id == tenant_id, table.c.import_file_id == file_id)
-        )
-        removed += int(result.rowcount)  # type: ignore[attr-defined]
-    return removed
+    return await _delete_everywhere(session, tenant_id, "import_file_id", file_id)
 
 
 async def delete_source_records(session: AsyncSession, tenant_id: int, source_id: int) -> int:
     """Remove every record a source imported (record tables carry no foreign keys; see ``tables``)."""
+    return await _delete_everywhere(session, tenant_id, "data_source_id", source_id)
+
+
+async def _delete_everywhere(session: AsyncSession, tenant_id: int, column: str, value: int) -> int:
     removed = 0
     for target in _TARGETS.values():
         table = target.table
         result = await session.execute(
-            table.delete().where(table.c.tenant_id == tenant_id, table.c.data_source_id == source_id)
+            table.delete().where(table.c.tenant_id == tenant_id, table.c[column] == value)
         )
         removed += int(result.rowcount)  # type: ignore[attr-defined]
     return removed
