@@ -9,33 +9,32 @@ logged with its stack trace under a request id.
 
 Handlers open their own transaction (``async with runtime.db.session()``): the route class turns
 errors into answers, so only a transaction inside the handler sees the exception and rolls back.
+The token server lives in ``oauth_token`` (``oauth_router``, re-exported here) and the OpenAPI
+description in ``integration_openapi``.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
 import tempfile
 import uuid
 from collections.abc import Callable, Coroutine
-from typing import Annotated, Any, BinaryIO, Literal, cast
-from urllib.parse import unquote_plus
+from typing import Annotated, Any, BinaryIO, cast
 
 import anyio
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
-from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, OAuth2
-from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from headwater import __version__, areakeys, oauth, resources
+from headwater.api import integration_openapi as doc
 from headwater.api.deps import RuntimeDep
+from headwater.api.oauth_token import TOKEN_PATH, oauth_router
 from headwater.domain import CUSTOM_SYSTEM
 from headwater.errors import (
     AuthenticationFailed,
@@ -51,7 +50,6 @@ from headwater.runtime import Runtime
 from headwater.settings import Settings
 from headwater.sources import create_pull_source, update_pull_source
 
-TOKEN_PATH = "/oauth2/token"
 MAX_ID = resources.MAX_ID
 SPOOL_IN_MEMORY = 1024 * 1024
 
@@ -245,282 +243,6 @@ async def _json_object(request: Request) -> dict[str, Any]:
     return value
 
 
-class DataSourceBody(BaseModel):
-    """A pull source's fields (documentation only: the core validates, unknown fields are ignored)."""
-
-    host: str = Field(
-        description="Server name or address; the bucket name for S3.", examples=["ftp.example.com"]
-    )
-    user: str = Field(description="User name; the access key id for S3.")
-    password: str | None = Field(None, description='Password; "********" keeps the stored one.')
-    workingDirectory: str = Field(description="Remote folder; the key prefix for S3.", examples=["/sales"])
-    processorType: Literal[25000, 25004, 25006, 25011, 25012]
-    fileImportType: Literal["PARTY", "PRINCIPAL"] | None = None
-    authenticationType: Literal["PASSWORD", "CERTIFICATE"]
-    dataSourceType: Literal["FTP", "SFTP", "S3"]
-    touchpointCode: str = Field(description="A touchpoint code of the tenant.")
-    amountCalculated: bool | None = None
-    port: int | None = Field(None, ge=1, le=65535)
-    privateKeyFile: str | None = Field(None, description="PEM or OpenSSH private key text (CERTIFICATE).")
-    passphrase: str | None = None
-    region: str | None = Field(None, description="Required for S3.")
-    endpointUrl: str | None = Field(None, description="S3-compatible endpoint (MinIO, Ceph).")
-    tls: bool | None = Field(None, description="FTPS: FTP over TLS.")
-    reprocessingDays: int | None = Field(None, ge=-1, le=36500)
-    active: bool | None = None
-    name: str | None = None
-    filePattern: str | None = None
-    excludePattern: str | None = None
-    afterImport: Literal["KEEP", "MOVE", "DELETE"] | None = None
-    archiveDirectory: str | None = None
-    recursive: bool | None = None
-
-
-WRITABLE_ATTRIBUTES = tuple(DataSourceBody.model_fields)
-
-
-def _body_schema(schema: dict[str, Any], *, required: bool = True) -> dict[str, Any]:
-    return {"requestBody": {"required": required, "content": {"application/json": {"schema": schema}}}}
-
-
-def _patch_schema() -> dict[str, Any]:
-    schema = DataSourceBody.model_json_schema()
-    schema.pop("required", None)
-    schema["title"] = "DataSourcePatch"
-    return schema
-
-
-# --- the OpenAPI description --------------------------------------------------------------------
-
-_KIND_SCHEMAS: dict[resources.Kind, dict[str, Any]] = {
-    resources.Kind.TEXT: {"type": "string"},
-    resources.Kind.INTEGER: {"type": "integer"},
-    resources.Kind.NUMBER: {"type": "number"},
-    resources.Kind.BOOL: {"type": "boolean"},
-    resources.Kind.DATE: {"type": "string", "format": "date"},
-    resources.Kind.DATETIME: {"type": "string", "format": "date-time"},
-    resources.Kind.OPAQUE: {"type": "string", "description": 'Masked: "********" when set.'},
-}
-_MESSAGE_SCHEMA = {
-    "type": "object",
-    "description": "An application error (answered with HTTP 200).",
-    "required": ["messageCode", "messageType", "messageText"],
-    "properties": {
-        "messageCode": {"type": "string", "examples": ["not_found_DataSource"]},
-        "messageType": {"type": "string", "enum": ["ERROR"]},
-        "messageText": {"type": "string"},
-        "requestId": {"type": "string", "description": "Set on internal errors: quote it to the operator."},
-    },
-}
-_GATEWAY_SCHEMA = {"type": "object", "properties": {"message": {"type": "string"}}}
-
-
-def _schema_name(resource: resources.Resource) -> str:
-    return resource.kind
-
-
-def _resource_schema(resource: resources.Resource) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "description": "Fields whose value is null are left out; new fields may appear.",
-        "properties": {f.name: dict(_KIND_SCHEMAS[f.kind]) for f in resource.fields},
-    }
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _answers(result: dict[str, Any], description: str) -> dict[int | str, dict[str, Any]]:
-    gateway = {"application/json": {"schema": _ref("GatewayMessage")}}
-    return {
-        200: {
-            "description": description + ", or an application error message",
-            "content": {"application/json": {"schema": {"anyOf": [result, _ref("Message")]}}},
-        },
-        403: {
-            "description": "Missing, expired or wrong token, or an x-api-key not granted",
-            "content": gateway,
-        },
-        429: {
-            "description": "Past the x-api-key's limit per second or per day",
-            "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}},
-            "content": gateway,
-        },
-        "4XX": {"description": "Refused by the web server", "content": gateway},
-    }
-
-
-def _list_parameters(resource: resources.Resource) -> list[dict[str, Any]]:
-    parameters: list[dict[str, Any]] = [
-        {
-            "name": "maxNumRows",
-            "in": "query",
-            "required": False,
-            "description": f"At most this many rows (default and maximum {resources.MAX_ROWS}).",
-            "schema": {"type": "integer", "minimum": 1, "maximum": resources.MAX_ROWS},
-        },
-        {
-            "name": "firstRow",
-            "in": "query",
-            "required": False,
-            "description": "The 0-based position of the first row, in id order.",
-            "schema": {"type": "integer", "minimum": 0},
-        },
-    ]
-    for parameter, (f, operator) in resource.filters.items():
-        if operator == "match":
-            schema: dict[str, Any] = {"type": "string"}
-            description = f"{f.name} matches; * stands for any characters."
-        elif operator in ("from", "to"):
-            schema = {"type": "string", "format": "date" if f.kind is resources.Kind.DATE else "date-time"}
-            description = f"{f.name} {'on or after' if operator == 'from' else 'on or before'} this."
-        else:
-            schema = dict(_KIND_SCHEMAS[f.kind])
-            description = f"{f.name} equals this."
-        parameters.append(
-            {
-                "name": parameter,
-                "in": "query",
-                "required": False,
-                "description": description,
-                "schema": schema,
-            }
-        )
-    return parameters
-
-
-def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
-    def build() -> dict[str, Any]:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        document = get_openapi(
-            title=app.title,
-            version=app.version,
-            description=app.description,
-            routes=app.routes,
-            servers=app.servers,
-        )
-        components = document.setdefault("components", {})
-        schemas = components.setdefault("schemas", {})
-        for resource in resources.RESOURCES.values():
-            schemas[_schema_name(resource)] = _resource_schema(resource)
-        schemas["Message"] = _MESSAGE_SCHEMA
-        schemas["GatewayMessage"] = _GATEWAY_SCHEMA
-        # Both credentials together on every operation (FastAPI would list them as alternatives).
-        for operations in document.get("paths", {}).values():
-            for operation in operations.values():
-                operation["security"] = [{"clientCredentials": [], "areaKey": []}]
-        app.openapi_schema = document
-        return document
-
-    return build
-
-
-# --- the token server (mounted at the root of the whole app) ------------------------------------
-
-
-def _token_error(error: str, description: str, status_code: int = 400) -> Response:
-    headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-    if status_code == 401:
-        headers["WWW-Authenticate"] = 'Basic realm="headwater", charset="UTF-8"'
-    return _json({"error": error, "error_description": description}, status_code, headers)
-
-
-class _MalformedRequest(Exception):
-    pass
-
-
-def _client_credentials(request: Request, form: dict[str, str]) -> tuple[str | None, str | None]:
-    """From HTTP Basic (RFC 6749 2.3.1: form-encoded, then base64) or from the form body."""
-    authorization = request.headers.get("authorization")
-    in_form = "client_id" in form or "client_secret" in form
-    if authorization:
-        scheme, _, encoded = authorization.partition(" ")
-        if scheme.lower() != "basic":
-            raise _MalformedRequest("only HTTP Basic client authentication is supported")
-        if in_form:
-            raise _MalformedRequest("the client authenticated in more than one way")
-        try:
-            decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-            raise _MalformedRequest("malformed HTTP Basic credentials") from exc
-        client_id, colon, secret = decoded.partition(":")
-        if not colon:
-            raise _MalformedRequest("malformed HTTP Basic credentials")
-        return unquote_plus(client_id), unquote_plus(secret)
-    return form.get("client_id"), form.get("client_secret")
-
-
-class TokenAnswer(BaseModel):
-    access_token: str
-    token_type: Literal["Bearer"]
-    expires_in: int
-
-
-oauth_router = APIRouter(tags=["oauth2"])
-
-
-@oauth_router.post(
-    TOKEN_PATH,
-    summary="Get an access token (OAuth2 client credentials)",
-    response_model=TokenAnswer,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/x-www-form-urlencoded": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["grant_type"],
-                        "properties": {
-                            "grant_type": {"type": "string", "enum": ["client_credentials"]},
-                            "client_id": {"type": "string", "description": "Instead of HTTP Basic."},
-                            "client_secret": {"type": "string", "description": "Instead of HTTP Basic."},
-                        },
-                    }
-                }
-            },
-        }
-    },
-    responses={
-        400: {"description": "invalid_request or unsupported_grant_type (RFC 6749 5.2)"},
-        401: {"description": "invalid_client (RFC 6749 5.2)"},
-    },
-)
-async def token(request: Request, runtime: RuntimeDep) -> Response:
-    try:
-        async with request.form(max_files=0, max_fields=20) as received:
-            form = {key: value for key, value in received.items() if isinstance(value, str)}
-        grant_type = form.get("grant_type")
-        if not grant_type:
-            return _token_error("invalid_request", "grant_type is required")
-        if grant_type != "client_credentials":
-            return _token_error("unsupported_grant_type", "only client_credentials is supported")
-        client_id, secret = _client_credentials(request, form)
-    except (_MalformedRequest, StarletteHTTPException, ValueError) as exc:
-        return _token_error(
-            "invalid_request", str(exc) if isinstance(exc, _MalformedRequest) else "malformed form"
-        )
-    if not client_id:
-        return _token_error("invalid_client", "client authentication is required", 401)
-    try:
-        async with runtime.db.session() as session:
-            issued = await oauth.issue_token(
-                session, runtime.box, client_id, secret, ttl_seconds=runtime.settings.token_ttl
-            )
-    except oauth.InvalidClient:
-        return _token_error("invalid_client", "unknown client or wrong secret", 401)
-    return _json(
-        {
-            "access_token": issued.access_token,
-            "token_type": issued.token_type,
-            "expires_in": issued.expires_in,
-        },
-        headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
-    )
-
-
 # --- resources ----------------------------------------------------------------------------------
 
 DATA_SOURCES = resources.RESOURCES["dataSources"]
@@ -528,7 +250,7 @@ IMPORT_FILES = resources.RESOURCES["importFiles"]
 
 
 def _add_reading_routes(router: APIRouter, resource: resources.Resource) -> None:
-    item = _ref(_schema_name(resource))
+    item = doc.ref(doc.schema_name(resource))
     listing = {"type": "array", "items": item}
 
     async def list_all(request: Request, area: AreaDep, runtime: RuntimeDep) -> Response:
@@ -548,8 +270,8 @@ def _add_reading_routes(router: APIRouter, resource: resources.Resource) -> None
         methods=["GET"],
         summary=f"List {resource.name}",
         operation_id=f"list_{resource.name}",
-        responses=_answers(listing, f"The {resource.name}, in id order"),
-        openapi_extra={"parameters": _list_parameters(resource)},
+        responses=doc.answers(listing, f"The {resource.name}, in id order"),
+        openapi_extra={"parameters": doc.list_parameters(resource)},
     )
     router.add_api_route(
         f"/{resource.name}/{{id}}",
@@ -557,7 +279,7 @@ def _add_reading_routes(router: APIRouter, resource: resources.Resource) -> None
         methods=["GET"],
         summary=f"Get one of the {resource.name}",
         operation_id=f"get_{resource.name}",
-        responses=_answers(item, f"The {resource.kind}"),
+        responses=doc.answers(item, f"The {resource.kind}"),
     )
     for name in resource.subordinates:
         _add_subordinate_route(router, resource, name)
@@ -579,20 +301,22 @@ def _add_subordinate_route(router: APIRouter, parent: resources.Resource, name: 
         methods=["GET"],
         summary=f"List the {name} of one of the {parent.name}",
         operation_id=f"list_{parent.name}_{name}",
-        responses=_answers({"type": "array", "items": _ref(_schema_name(child))}, f"The {name}, in id order"),
-        openapi_extra={"parameters": _list_parameters(child)},
+        responses=doc.answers(
+            {"type": "array", "items": doc.ref(doc.schema_name(child))}, f"The {name}, in id order"
+        ),
+        openapi_extra={"parameters": doc.list_parameters(child)},
     )
 
 
 def _add_data_source_routes(router: APIRouter) -> None:
-    source = _ref(_schema_name(DATA_SOURCES))
+    source = doc.ref(doc.schema_name(DATA_SOURCES))
 
     @router.post(
         "/dataSources",
         summary="Create a pull source (the partner API's fields)",
         operation_id="create_dataSources",
-        responses=_answers(source, "The new data source"),
-        openapi_extra=_body_schema(DataSourceBody.model_json_schema()),
+        responses=doc.answers(source, "The new data source"),
+        openapi_extra=doc.body_schema(doc.DataSourceBody.model_json_schema()),
     )
     async def create(request: Request, area: AreaDep, runtime: RuntimeDep) -> Response:
         body = await _json_object(request)
@@ -614,8 +338,8 @@ def _add_data_source_routes(router: APIRouter) -> None:
         "/dataSources/{id}",
         summary="Change some attributes of a pull source",
         operation_id="patch_dataSources",
-        responses=_answers(source, "The changed data source"),
-        openapi_extra=_body_schema(_patch_schema()),
+        responses=doc.answers(source, "The changed data source"),
+        openapi_extra=doc.body_schema(doc.patch_schema()),
     )
     async def patch(id: IdPath, request: Request, area: AreaDep, runtime: RuntimeDep) -> Response:
         return await change(area, runtime, id, await _json_object(request))
@@ -624,17 +348,17 @@ def _add_data_source_routes(router: APIRouter) -> None:
         "/dataSources/{id}/{attribute}",
         summary="Set one attribute of a pull source (the body is its new JSON value)",
         operation_id="put_dataSources_attribute",
-        responses=_answers(source, "The changed data source"),
-        openapi_extra=_body_schema({}),
+        responses=doc.answers(source, "The changed data source"),
+        openapi_extra=doc.body_schema({}),
     )
     async def put_attribute(
         id: IdPath,
-        attribute: Annotated[str, Path(json_schema_extra={"enum": list(WRITABLE_ATTRIBUTES)})],
+        attribute: Annotated[str, Path(json_schema_extra={"enum": list(doc.WRITABLE_ATTRIBUTES)})],
         request: Request,
         area: AreaDep,
         runtime: RuntimeDep,
     ) -> Response:
-        if attribute not in WRITABLE_ATTRIBUTES:
+        if attribute not in doc.WRITABLE_ATTRIBUTES:
             raise InvalidAttribute(f"{attribute[:100]!r} is not an attribute that can be set")
         return await change(area, runtime, id, {attribute: await _json_body(request)})
 
@@ -642,7 +366,7 @@ def _add_data_source_routes(router: APIRouter) -> None:
         "/dataSources/{id}/runs",
         summary="Start a run of a pull source now",
         operation_id="create_dataSources_runs",
-        responses=_answers(
+        responses=doc.answers(
             {
                 "type": "object",
                 "properties": {
@@ -669,7 +393,7 @@ def _add_data_source_routes(router: APIRouter) -> None:
         "/dataSources/{id}/importFiles",
         summary="Upload a file and import it into the data source",
         operation_id="create_dataSources_importFiles",
-        responses=_answers(_ref(_schema_name(IMPORT_FILES)), "The imported file"),
+        responses=doc.answers(doc.ref(doc.schema_name(IMPORT_FILES)), "The imported file"),
         openapi_extra={
             "parameters": [
                 {
@@ -762,7 +486,7 @@ def create_app(settings: Settings) -> FastAPI:
         _add_reading_routes(router, resource)
     app.include_router(router)
     app.add_exception_handler(StarletteHTTPException, _http_exception)
-    app.openapi = _openapi(app)  # type: ignore[method-assign]
+    app.openapi = doc.openapi_builder(app)  # type: ignore[method-assign]
     return app
 
 

@@ -1,0 +1,189 @@
+"""The integration API's OpenAPI description: resource schemas, filter parameters, both answer layers.
+
+Documentation only: requests are parsed by hand in ``headwater.api.integration`` (so that the gate
+answers before any parsing) and validated by the core; this module tells clients what to send and
+what comes back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel, Field
+
+from headwater import resources
+
+
+class DataSourceBody(BaseModel):
+    """A pull source's fields (documentation only: the core validates, unknown fields are ignored)."""
+
+    host: str = Field(
+        description="Server name or address; the bucket name for S3.", examples=["ftp.example.com"]
+    )
+    user: str = Field(description="User name; the access key id for S3.")
+    password: str | None = Field(None, description='Password; "********" keeps the stored one.')
+    workingDirectory: str = Field(description="Remote folder; the key prefix for S3.", examples=["/sales"])
+    processorType: Literal[25000, 25004, 25006, 25011, 25012]
+    fileImportType: Literal["PARTY", "PRINCIPAL"] | None = None
+    authenticationType: Literal["PASSWORD", "CERTIFICATE"]
+    dataSourceType: Literal["FTP", "SFTP", "S3"]
+    touchpointCode: str = Field(description="A touchpoint code of the tenant.")
+    amountCalculated: bool | None = None
+    port: int | None = Field(None, ge=1, le=65535)
+    privateKeyFile: str | None = Field(None, description="PEM or OpenSSH private key text (CERTIFICATE).")
+    passphrase: str | None = None
+    region: str | None = Field(None, description="Required for S3.")
+    endpointUrl: str | None = Field(None, description="S3-compatible endpoint (MinIO, Ceph).")
+    tls: bool | None = Field(None, description="FTPS: FTP over TLS.")
+    reprocessingDays: int | None = Field(None, ge=-1, le=36500)
+    active: bool | None = None
+    name: str | None = None
+    filePattern: str | None = None
+    excludePattern: str | None = None
+    afterImport: Literal["KEEP", "MOVE", "DELETE"] | None = None
+    archiveDirectory: str | None = None
+    recursive: bool | None = None
+
+
+WRITABLE_ATTRIBUTES = tuple(DataSourceBody.model_fields)
+
+
+def body_schema(schema: dict[str, Any], *, required: bool = True) -> dict[str, Any]:
+    return {"requestBody": {"required": required, "content": {"application/json": {"schema": schema}}}}
+
+
+def patch_schema() -> dict[str, Any]:
+    schema = DataSourceBody.model_json_schema()
+    schema.pop("required", None)
+    schema["title"] = "DataSourcePatch"
+    return schema
+
+
+KIND_SCHEMAS: dict[resources.Kind, dict[str, Any]] = {
+    resources.Kind.TEXT: {"type": "string"},
+    resources.Kind.INTEGER: {"type": "integer"},
+    resources.Kind.NUMBER: {"type": "number"},
+    resources.Kind.BOOL: {"type": "boolean"},
+    resources.Kind.DATE: {"type": "string", "format": "date"},
+    resources.Kind.DATETIME: {"type": "string", "format": "date-time"},
+    resources.Kind.OPAQUE: {"type": "string", "description": 'Masked: "********" when set.'},
+}
+MESSAGE_SCHEMA = {
+    "type": "object",
+    "description": "An application error (answered with HTTP 200).",
+    "required": ["messageCode", "messageType", "messageText"],
+    "properties": {
+        "messageCode": {"type": "string", "examples": ["not_found_DataSource"]},
+        "messageType": {"type": "string", "enum": ["ERROR"]},
+        "messageText": {"type": "string"},
+        "requestId": {"type": "string", "description": "Set on internal errors: quote it to the operator."},
+    },
+}
+GATEWAY_SCHEMA = {"type": "object", "properties": {"message": {"type": "string"}}}
+
+
+def schema_name(resource: resources.Resource) -> str:
+    return resource.kind
+
+
+def resource_schema(resource: resources.Resource) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "description": "Fields whose value is null are left out; new fields may appear.",
+        "properties": {f.name: dict(KIND_SCHEMAS[f.kind]) for f in resource.fields},
+    }
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def answers(result: dict[str, Any], description: str) -> dict[int | str, dict[str, Any]]:
+    gateway = {"application/json": {"schema": ref("GatewayMessage")}}
+    return {
+        200: {
+            "description": description + ", or an application error message",
+            "content": {"application/json": {"schema": {"anyOf": [result, ref("Message")]}}},
+        },
+        403: {
+            "description": "Missing, expired or wrong token, or an x-api-key not granted",
+            "content": gateway,
+        },
+        429: {
+            "description": "Past the x-api-key's limit per second or per day",
+            "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}},
+            "content": gateway,
+        },
+        "4XX": {"description": "Refused by the web server", "content": gateway},
+    }
+
+
+def list_parameters(resource: resources.Resource) -> list[dict[str, Any]]:
+    parameters: list[dict[str, Any]] = [
+        {
+            "name": "maxNumRows",
+            "in": "query",
+            "required": False,
+            "description": f"At most this many rows (default and maximum {resources.MAX_ROWS}).",
+            "schema": {"type": "integer", "minimum": 1, "maximum": resources.MAX_ROWS},
+        },
+        {
+            "name": "firstRow",
+            "in": "query",
+            "required": False,
+            "description": "The 0-based position of the first row, in id order.",
+            "schema": {"type": "integer", "minimum": 0},
+        },
+    ]
+    for parameter, (f, operator) in resource.filters.items():
+        if operator == "match":
+            schema: dict[str, Any] = {"type": "string"}
+            description = f"{f.name} matches; * stands for any characters."
+        elif operator in ("from", "to"):
+            schema = {"type": "string", "format": "date" if f.kind is resources.Kind.DATE else "date-time"}
+            description = f"{f.name} {'on or after' if operator == 'from' else 'on or before'} this."
+        else:
+            schema = dict(KIND_SCHEMAS[f.kind])
+            description = f"{f.name} equals this."
+        parameters.append(
+            {
+                "name": parameter,
+                "in": "query",
+                "required": False,
+                "description": description,
+                "schema": schema,
+            }
+        )
+    return parameters
+
+
+def openapi_builder(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """``app.openapi`` for the /prod sub-app: FastAPI's description plus schemas and the security pair."""
+
+    def build() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+            servers=app.servers,
+        )
+        components = document.setdefault("components", {})
+        schemas = components.setdefault("schemas", {})
+        for resource in resources.RESOURCES.values():
+            schemas[schema_name(resource)] = resource_schema(resource)
+        schemas["Message"] = MESSAGE_SCHEMA
+        schemas["GatewayMessage"] = GATEWAY_SCHEMA
+        # Both credentials together on every operation (FastAPI would list them as alternatives).
+        for operations in document.get("paths", {}).values():
+            for operation in operations.values():
+                operation["security"] = [{"clientCredentials": [], "areaKey": []}]
+        app.openapi_schema = document
+        return document
+
+    return build

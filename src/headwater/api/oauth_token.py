@@ -1,0 +1,131 @@
+"""The integration API's token server: ``POST /oauth2/token``, OAuth2 client credentials (RFC 6749 4.4).
+
+Mounted at the root of the whole app (not under ``/prod``); errors are RFC 6749's, not the dialect's.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any, Literal
+from urllib.parse import unquote_plus
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from headwater import oauth
+from headwater.api.deps import RuntimeDep
+
+TOKEN_PATH = "/oauth2/token"
+# Token answers must not be cached (RFC 6749 5.1).
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def _json(data: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(data), status_code=status_code, media_type="application/json", headers=headers)
+
+
+def _token_error(error: str, description: str, status_code: int = 400) -> Response:
+    headers = dict(_NO_STORE)
+    if status_code == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="headwater", charset="UTF-8"'
+    return _json({"error": error, "error_description": description}, status_code, headers)
+
+
+class _MalformedRequest(Exception):
+    pass
+
+
+def _client_credentials(request: Request, form: dict[str, str]) -> tuple[str | None, str | None]:
+    """From HTTP Basic (RFC 6749 2.3.1: form-encoded, then base64) or from the form body."""
+    authorization = request.headers.get("authorization")
+    in_form = "client_id" in form or "client_secret" in form
+    if authorization:
+        scheme, _, encoded = authorization.partition(" ")
+        if scheme.lower() != "basic":
+            raise _MalformedRequest("only HTTP Basic client authentication is supported")
+        if in_form:
+            raise _MalformedRequest("the client authenticated in more than one way")
+        try:
+            decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+            raise _MalformedRequest("malformed HTTP Basic credentials") from exc
+        client_id, colon, secret = decoded.partition(":")
+        if not colon:
+            raise _MalformedRequest("malformed HTTP Basic credentials")
+        return unquote_plus(client_id), unquote_plus(secret)
+    return form.get("client_id"), form.get("client_secret")
+
+
+class TokenAnswer(BaseModel):
+    access_token: str
+    token_type: Literal["Bearer"]
+    expires_in: int
+
+
+oauth_router = APIRouter(tags=["oauth2"])
+
+
+@oauth_router.post(
+    TOKEN_PATH,
+    summary="Get an access token (OAuth2 client credentials)",
+    response_model=TokenAnswer,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["grant_type"],
+                        "properties": {
+                            "grant_type": {"type": "string", "enum": ["client_credentials"]},
+                            "client_id": {"type": "string", "description": "Instead of HTTP Basic."},
+                            "client_secret": {"type": "string", "description": "Instead of HTTP Basic."},
+                        },
+                    }
+                }
+            },
+        }
+    },
+    responses={
+        400: {"description": "invalid_request or unsupported_grant_type (RFC 6749 5.2)"},
+        401: {"description": "invalid_client (RFC 6749 5.2)"},
+    },
+)
+async def token(request: Request, runtime: RuntimeDep) -> Response:
+    try:
+        async with request.form(max_files=0, max_fields=20) as received:
+            form = {key: value for key, value in received.items() if isinstance(value, str)}
+        grant_type = form.get("grant_type")
+        if not grant_type:
+            return _token_error("invalid_request", "grant_type is required")
+        if grant_type != "client_credentials":
+            return _token_error("unsupported_grant_type", "only client_credentials is supported")
+        client_id, secret = _client_credentials(request, form)
+    except (_MalformedRequest, StarletteHTTPException, ValueError) as exc:
+        return _token_error(
+            "invalid_request", str(exc) if isinstance(exc, _MalformedRequest) else "malformed form"
+        )
+    if not client_id:
+        return _token_error("invalid_client", "client authentication is required", 401)
+    try:
+        async with runtime.db.session() as session:
+            issued = await oauth.issue_token(
+                session, runtime.box, client_id, secret, ttl_seconds=runtime.settings.token_ttl
+            )
+    except oauth.InvalidClient:
+        return _token_error("invalid_client", "unknown client or wrong secret", 401)
+    return _json(
+        {
+            "access_token": issued.access_token,
+            "token_type": issued.token_type,
+            "expires_in": issued.expires_in,
+        },
+        headers=_NO_STORE,
+    )
+
+
+__all__ = ["TOKEN_PATH", "oauth_router"]
