@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from headwater.cli import apikeys, clients, runs, serve, tenants, worker
 from headwater.cli.common import app
+from headwater.memory import cap_malloc_arenas
 
 for module in (serve, tenants, apikeys, clients, runs, worker):
     module.register(app)
 
 
 def main() -> None:
+    cap_malloc_arenas()
     app()
 
 
