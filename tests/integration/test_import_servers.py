@@ -299,3 +299,12 @@ async def test_another_partners_datasource_cannot_be_run_or_read(
     ):
         response = await other_partner.call(method, path)
         assert response.status_code == 404, (method, path, response.text)
+
+
+async def test_an_unknown_partner_path_answers_in_the_dialects_style(live: Any) -> None:
+    _app, partner, _runtime = live
+
+    response = await partner.call("GET", "/partner/no-such-thing")
+
+    assert response.status_code == 404
+    assert response.json() == {"errors": {"request": "NotFound"}}

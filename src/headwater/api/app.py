@@ -38,6 +38,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.include_router(partner.router)
     app.include_router(partner_imports.router)
+    app.include_router(partner.fallback_router)
     app.include_router(chartmogul.router)
     app.include_router(integration.oauth_router)
     app.include_router(ops.router)

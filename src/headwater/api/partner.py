@@ -549,6 +549,15 @@ async def delete_datasource(
     return Response(status_code=204)
 
 
+# Included after every other /api/v4 router: a path the dialect does not have still answers in its style.
+fallback_router = APIRouter(prefix=PREFIX, route_class=PartnerRoute, include_in_schema=False)
+
+
+@fallback_router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+async def unknown_path(path: str) -> Response:
+    return error_response(404, [("request", "NotFound")])
+
+
 __all__ = [
     "MAX_ID",
     "PREFIX",
@@ -561,5 +570,6 @@ __all__ = [
     "context_json",
     "datasource_json",
     "error_response",
+    "fallback_router",
     "router",
 ]
