@@ -15,14 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from headwater.clock import utcnow
 from headwater.errors import NotFound
+from headwater.store.queries import one_or_not_found
 from headwater.store.tables import ApiKey, Tenant
 
 
 async def get_tenant_by_name(session: AsyncSession, name: str) -> Tenant:
-    tenant = await session.scalar(select(Tenant).where(Tenant.name == name))
-    if tenant is None:
-        raise NotFound("Tenant", name)
-    return tenant
+    return await one_or_not_found(session, select(Tenant).where(Tenant.name == name), "Tenant", name)
 
 
 async def get_tenant(session: AsyncSession, tenant_id: int) -> Tenant:
@@ -56,9 +54,9 @@ async def list_for_tenant(session: AsyncSession, tenant_id: int) -> Sequence[Api
 
 
 async def revoke(session: AsyncSession, tenant_id: int, key_id: int, *, at: datetime | None = None) -> ApiKey:
-    api_key = await session.scalar(select(ApiKey).where(ApiKey.tenant_id == tenant_id, ApiKey.id == key_id))
-    if api_key is None:
-        raise NotFound("API key")
+    api_key = await one_or_not_found(
+        session, select(ApiKey).where(ApiKey.tenant_id == tenant_id, ApiKey.id == key_id), "API key"
+    )
     if api_key.revoked_at is None:
         api_key.revoked_at = at or utcnow()
         await session.flush()

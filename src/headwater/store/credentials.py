@@ -15,13 +15,17 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from headwater.clock import utcnow
-from headwater.errors import Conflict, NotFound
+from headwater.store.queries import one_or_not_found, refuse_taken
 from headwater.store.tables import Partner, PartnerSession, Tenant, Touchpoint
 
 
 async def create_tenant(session: AsyncSession, name: str) -> Tenant:
-    if await session.scalar(select(Tenant.id).where(Tenant.name == name)) is not None:
-        raise Conflict("name", f"a tenant named {name!r} already exists")
+    await refuse_taken(
+        session,
+        select(Tenant.id).where(Tenant.name == name),
+        "name",
+        f"a tenant named {name!r} already exists",
+    )
     tenant = Tenant(name=name, created_at=utcnow())
     session.add(tenant)
     await session.flush()
@@ -37,20 +41,18 @@ async def count_tenants(session: AsyncSession) -> int:
 
 
 async def get_tenant_by_name(session: AsyncSession, name: str) -> Tenant:
-    tenant = await session.scalar(select(Tenant).where(Tenant.name == name))
-    if tenant is None:
-        raise NotFound("Tenant", name)
-    return tenant
+    return await one_or_not_found(session, select(Tenant).where(Tenant.name == name), "Tenant", name)
 
 
 async def create_touchpoint(
     session: AsyncSession, tenant_id: int, code: str, *, token_digest: str, token_hash: str
 ) -> Touchpoint:
-    taken = await session.scalar(
-        select(Touchpoint.id).where(Touchpoint.tenant_id == tenant_id, Touchpoint.code == code)
+    await refuse_taken(
+        session,
+        select(Touchpoint.id).where(Touchpoint.tenant_id == tenant_id, Touchpoint.code == code),
+        "code",
+        f"the tenant already has a touchpoint {code!r}",
     )
-    if taken is not None:
-        raise Conflict("code", f"the tenant already has a touchpoint {code!r}")
     touchpoint = Touchpoint(
         tenant_id=tenant_id,
         code=code,
@@ -94,11 +96,12 @@ async def create_partner(
     last_name: str | None = None,
     email: str | None = None,
 ) -> Partner:
-    taken = await session.scalar(
-        select(Partner.id).where(Partner.tenant_id == tenant_id, Partner.principal == principal)
+    await refuse_taken(
+        session,
+        select(Partner.id).where(Partner.tenant_id == tenant_id, Partner.principal == principal),
+        "principal",
+        f"the tenant already has a partner {principal!r}",
     )
-    if taken is not None:
-        raise Conflict("principal", f"the tenant already has a partner {principal!r}")
     partner = Partner(
         tenant_id=tenant_id,
         principal=principal,
@@ -127,12 +130,12 @@ async def find_partner_by_principal(session: AsyncSession, tenant_id: int, princ
 
 
 async def get_partner(session: AsyncSession, tenant_id: int, partner_id: int) -> Partner:
-    partner = await session.scalar(
-        select(Partner).where(Partner.tenant_id == tenant_id, Partner.id == partner_id)
+    return await one_or_not_found(
+        session,
+        select(Partner).where(Partner.tenant_id == tenant_id, Partner.id == partner_id),
+        "Partner",
+        partner_id,
     )
-    if partner is None:
-        raise NotFound("Partner", partner_id)
-    return partner
 
 
 async def create_session(

@@ -11,7 +11,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from headwater.clock import as_utc, utcnow
-from headwater.errors import NotFound
+from headwater.store.queries import one_or_not_found
 from headwater.store.tables import DataSource, ImportErrorRow, ImportFile, Run
 
 
@@ -130,10 +130,7 @@ async def get_file(
     query = select(ImportFile).where(ImportFile.tenant_id == tenant_id, ImportFile.id == file_id)
     if source_id is not None:
         query = query.where(ImportFile.data_source_id == source_id)
-    row = await session.scalar(query)
-    if row is None:
-        raise NotFound("ImportFile", file_id)
-    return row
+    return await one_or_not_found(session, query, "ImportFile", file_id)
 
 
 async def list_files(session: AsyncSession, tenant_id: int, source_id: int) -> Sequence[ImportFile]:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from headwater.clock import utcnow
-from headwater.errors import NotFound
+from headwater.store.queries import one_or_not_found
 from headwater.store.tables import AreaKey, ClientGrant, OAuthClient, Tenant
 
 
@@ -30,10 +30,7 @@ class GrantedArea:
 
 
 async def tenant_by_name(session: AsyncSession, name: str) -> Tenant:
-    tenant = await session.scalar(select(Tenant).where(Tenant.name == name))
-    if tenant is None:
-        raise NotFound("Tenant", name)
-    return tenant
+    return await one_or_not_found(session, select(Tenant).where(Tenant.name == name), "Tenant", name)
 
 
 async def tenant_names(session: AsyncSession, tenant_ids: Sequence[int]) -> list[str]:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from headwater.clock import utcnow
 from headwater.errors import Conflict, NotFound
+from headwater.store.queries import one_or_not_found
 from headwater.store.records import delete_source_records
 from headwater.store.tables import DataSource, ImportFile
 
@@ -33,10 +34,7 @@ async def get(
     query = select(DataSource).where(DataSource.tenant_id == tenant_id, DataSource.id == source_id)
     if owner_partner_id is not None:
         query = query.where(DataSource.owner_partner_id == owner_partner_id)
-    source = await session.scalar(query)
-    if source is None:
-        raise NotFound("DataSource", source_id)
-    return source
+    return await one_or_not_found(session, query, "DataSource", source_id)
 
 
 async def get_for_operator(session: AsyncSession, source_id: int) -> DataSource:
@@ -48,12 +46,12 @@ async def get_for_operator(session: AsyncSession, source_id: int) -> DataSource:
 
 
 async def get_by_uuid(session: AsyncSession, tenant_id: int, uuid: str) -> DataSource:
-    source = await session.scalar(
-        select(DataSource).where(DataSource.tenant_id == tenant_id, DataSource.uuid == uuid)
+    return await one_or_not_found(
+        session,
+        select(DataSource).where(DataSource.tenant_id == tenant_id, DataSource.uuid == uuid),
+        "DataSource",
+        uuid,
     )
-    if source is None:
-        raise NotFound("DataSource", uuid)
-    return source
 
 
 async def list_(
