@@ -8,44 +8,19 @@ what comes back.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from pydantic import BaseModel, Field
 
 from headwater import resources
+from headwater.api.schemas import PullSourceFields, with_examples
 
 
-class DataSourceBody(BaseModel):
+class DataSourceBody(PullSourceFields):
     """A pull source's fields (documentation only: the core validates, unknown fields are ignored)."""
 
-    host: str = Field(
-        description="Server name or address; the bucket name for S3.", examples=["ftp.example.com"]
-    )
-    user: str = Field(description="User name; the access key id for S3.")
-    password: str | None = Field(None, description='Password; "********" keeps the stored one.')
-    workingDirectory: str = Field(description="Remote folder; the key prefix for S3.", examples=["/sales"])
-    processorType: Literal[25000, 25004, 25006, 25011, 25012]
-    fileImportType: Literal["PARTY", "PRINCIPAL"] | None = None
-    authenticationType: Literal["PASSWORD", "CERTIFICATE"]
-    dataSourceType: Literal["FTP", "SFTP", "S3"]
-    touchpointCode: str = Field(description="A touchpoint code of the tenant.")
-    amountCalculated: bool | None = None
-    port: int | None = Field(None, ge=1, le=65535)
-    privateKeyFile: str | None = Field(None, description="PEM or OpenSSH private key text (CERTIFICATE).")
-    passphrase: str | None = None
-    region: str | None = Field(None, description="Required for S3.")
-    endpointUrl: str | None = Field(None, description="S3-compatible endpoint (MinIO, Ceph).")
-    tls: bool | None = Field(None, description="FTPS: FTP over TLS.")
-    reprocessingDays: int | None = Field(None, ge=-1, le=36500)
-    active: bool | None = None
-    name: str | None = None
-    filePattern: str | None = None
-    excludePattern: str | None = None
-    afterImport: Literal["KEEP", "MOVE", "DELETE"] | None = None
-    archiveDirectory: str | None = None
-    recursive: bool | None = None
+    model_config = with_examples(host=["ftp.example.com"], workingDirectory=["/sales"])
 
 
 WRITABLE_ATTRIBUTES = tuple(DataSourceBody.model_fields)

@@ -21,18 +21,19 @@ import base64
 import binascii
 import json
 from collections.abc import Callable, Coroutine, Iterable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Cookie, Depends, Header, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security.http import HTTPAuthorizationCredentials, HTTPBase
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from headwater import auth
 from headwater.api.deps import RuntimeDep
+from headwater.api.schemas import PullSourceFields
 from headwater.clock import epoch_millis
 from headwater.errors import (
     AuthenticationFailed,
@@ -271,35 +272,8 @@ async def json_object(request: Request) -> dict[str, Any]:
 JsonObjectDep = Annotated[dict[str, Any], Depends(json_object)]
 
 
-class DatasourceBody(BaseModel):
+class DatasourceBody(PullSourceFields):
     """The datasource fields (documentation only: the core validates, unknown fields are ignored)."""
-
-    host: str = Field(
-        description="Server name or address; the bucket name for S3.", examples=["test.myftp.net"]
-    )
-    user: str = Field(description="User name; the access key id for S3.")
-    password: str | None = Field(None, description='Password; "********" keeps the stored one.')
-    workingDirectory: str = Field(description="Remote folder; the key prefix for S3.", examples=["/stock"])
-    processorType: Literal[25000, 25004, 25006, 25011, 25012]
-    fileImportType: Literal["PARTY", "PRINCIPAL"] | None = None
-    authenticationType: Literal["PASSWORD", "CERTIFICATE"]
-    dataSourceType: Literal["FTP", "SFTP", "S3"]
-    touchpointCode: str = Field(description="A touchpoint code of the tenant.")
-    amountCalculated: bool | None = None
-    port: int | None = Field(None, ge=1, le=65535)
-    privateKeyFile: str | None = Field(None, description="PEM or OpenSSH private key text (CERTIFICATE).")
-    passphrase: str | None = None
-    region: str | None = Field(None, description="Required for S3.")
-    endpointUrl: str | None = Field(None, description="S3-compatible endpoint (MinIO, Ceph).")
-    tls: bool | None = Field(None, description="FTPS: FTP over TLS.")
-    reprocessingDays: int | None = Field(None, ge=-1, le=36500)
-    active: bool | None = None
-    name: str | None = None
-    filePattern: str | None = None
-    excludePattern: str | None = None
-    afterImport: Literal["KEEP", "MOVE", "DELETE"] | None = None
-    archiveDirectory: str | None = None
-    recursive: bool | None = None
 
 
 class LoginBody(BaseModel):
