@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from headwater.clock import utcnow
 from headwater.errors import NotFound
-from headwater.store.queries import one_or_not_found
+from headwater.store.queries import inserted, one_or_not_found
 from headwater.store.tables import ApiKey, Tenant
 
 
@@ -31,10 +31,9 @@ async def get_tenant(session: AsyncSession, tenant_id: int) -> Tenant:
 
 
 async def add(session: AsyncSession, tenant_id: int, *, key_digest: str, prefix: str) -> ApiKey:
-    api_key = ApiKey(tenant_id=tenant_id, key_digest=key_digest, prefix=prefix, created_at=utcnow())
-    session.add(api_key)
-    await session.flush()
-    return api_key
+    return await inserted(
+        session, ApiKey(tenant_id=tenant_id, key_digest=key_digest, prefix=prefix, created_at=utcnow())
+    )
 
 
 async def find_by_digests(

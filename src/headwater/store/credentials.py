@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from headwater.clock import utcnow
-from headwater.store.queries import one_or_not_found, refuse_taken
+from headwater.store.queries import inserted, one_or_not_found, refuse_taken
 from headwater.store.tables import Partner, PartnerSession, Tenant, Touchpoint
 
 
@@ -26,10 +26,7 @@ async def create_tenant(session: AsyncSession, name: str) -> Tenant:
         "name",
         f"a tenant named {name!r} already exists",
     )
-    tenant = Tenant(name=name, created_at=utcnow())
-    session.add(tenant)
-    await session.flush()
-    return tenant
+    return await inserted(session, Tenant(name=name, created_at=utcnow()))
 
 
 async def list_tenants(session: AsyncSession) -> Sequence[Tenant]:
@@ -53,17 +50,17 @@ async def create_touchpoint(
         "code",
         f"the tenant already has a touchpoint {code!r}",
     )
-    touchpoint = Touchpoint(
-        tenant_id=tenant_id,
-        code=code,
-        type="REST",
-        token_digest=token_digest,
-        token_hash=token_hash,
-        created_at=utcnow(),
+    return await inserted(
+        session,
+        Touchpoint(
+            tenant_id=tenant_id,
+            code=code,
+            type="REST",
+            token_digest=token_digest,
+            token_hash=token_hash,
+            created_at=utcnow(),
+        ),
     )
-    session.add(touchpoint)
-    await session.flush()
-    return touchpoint
 
 
 async def list_touchpoints(session: AsyncSession, tenant_id: int) -> Sequence[Touchpoint]:
@@ -102,18 +99,18 @@ async def create_partner(
         "principal",
         f"the tenant already has a partner {principal!r}",
     )
-    partner = Partner(
-        tenant_id=tenant_id,
-        principal=principal,
-        password_hash=password_hash,
-        first_name=first_name,
-        last_name=last_name,
-        email=email,
-        created_at=utcnow(),
+    return await inserted(
+        session,
+        Partner(
+            tenant_id=tenant_id,
+            principal=principal,
+            password_hash=password_hash,
+            first_name=first_name,
+            last_name=last_name,
+            email=email,
+            created_at=utcnow(),
+        ),
     )
-    session.add(partner)
-    await session.flush()
-    return partner
 
 
 async def list_partners(session: AsyncSession, tenant_id: int) -> Sequence[Partner]:
@@ -141,16 +138,16 @@ async def get_partner(session: AsyncSession, tenant_id: int, partner_id: int) ->
 async def create_session(
     session: AsyncSession, tenant_id: int, partner_id: int, *, token_digest: str, expires_at: datetime
 ) -> PartnerSession:
-    row = PartnerSession(
-        tenant_id=tenant_id,
-        partner_id=partner_id,
-        token_digest=token_digest,
-        created_at=utcnow(),
-        expires_at=expires_at,
+    return await inserted(
+        session,
+        PartnerSession(
+            tenant_id=tenant_id,
+            partner_id=partner_id,
+            token_digest=token_digest,
+            created_at=utcnow(),
+            expires_at=expires_at,
+        ),
     )
-    session.add(row)
-    await session.flush()
-    return row
 
 
 async def find_session(

@@ -11,7 +11,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from headwater.clock import as_utc, utcnow
-from headwater.store.queries import one_or_not_found
+from headwater.store.queries import inserted, one_or_not_found
 from headwater.store.tables import DataSource, ImportErrorRow, ImportFile, Run
 
 
@@ -45,12 +45,16 @@ async def ledger(session: AsyncSession, tenant_id: int, source_id: int) -> dict[
 
 
 async def start_run(session: AsyncSession, tenant_id: int, source_id: int, trigger: str) -> Run:
-    run = Run(
-        tenant_id=tenant_id, data_source_id=source_id, trigger=trigger, started_at=utcnow(), outcome="running"
+    return await inserted(
+        session,
+        Run(
+            tenant_id=tenant_id,
+            data_source_id=source_id,
+            trigger=trigger,
+            started_at=utcnow(),
+            outcome="running",
+        ),
     )
-    session.add(run)
-    await session.flush()
-    return run
 
 
 async def close_interrupted_runs(session: AsyncSession, tenant_id: int, source_id: int) -> int:

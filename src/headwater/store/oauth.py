@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from headwater.clock import utcnow
-from headwater.store.queries import one_or_not_found
+from headwater.store.queries import inserted, one_or_not_found
 from headwater.store.tables import AreaKey, ClientGrant, OAuthClient, Tenant
 
 
@@ -41,12 +41,10 @@ async def tenant_names(session: AsyncSession, tenant_ids: Sequence[int]) -> list
 async def add_client(
     session: AsyncSession, tenant_id: int, *, client_id: str, secret_hash: str
 ) -> OAuthClient:
-    client = OAuthClient(
-        tenant_id=tenant_id, client_id=client_id, secret_hash=secret_hash, created_at=utcnow()
+    return await inserted(
+        session,
+        OAuthClient(tenant_id=tenant_id, client_id=client_id, secret_hash=secret_hash, created_at=utcnow()),
     )
-    session.add(client)
-    await session.flush()
-    return client
 
 
 async def client_by_client_id(
@@ -92,17 +90,17 @@ async def add_area_key(
     per_second: int | None,
     per_day: int | None,
 ) -> AreaKey:
-    key = AreaKey(
-        tenant_id=tenant_id,
-        key_digest=key_digest,
-        prefix=prefix,
-        per_second=per_second,
-        per_day=per_day,
-        created_at=utcnow(),
+    return await inserted(
+        session,
+        AreaKey(
+            tenant_id=tenant_id,
+            key_digest=key_digest,
+            prefix=prefix,
+            per_second=per_second,
+            per_day=per_day,
+            created_at=utcnow(),
+        ),
     )
-    session.add(key)
-    await session.flush()
-    return key
 
 
 async def granted_area(

@@ -28,3 +28,10 @@ async def refuse_taken(session: AsyncSession, query: Select[Any], field: str, me
     """``Conflict(field, message)`` when ``query`` finds a row already holding the value."""
     if await session.scalar(query) is not None:
         raise Conflict(field, message)
+
+
+async def inserted(session: AsyncSession, row: T) -> T:
+    """``row``, added and flushed in the caller's transaction, so that it has its id."""
+    session.add(row)
+    await session.flush()
+    return row
