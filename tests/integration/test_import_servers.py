@@ -3,7 +3,8 @@ imported rows, files and errors are read back. Servers are started on loopback b
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -114,77 +115,77 @@ async def check_sales_imported(app: FastAPI, partner: Partner, runtime: Runtime,
     assert isinstance(source["lastRunningTime"], int)
 
 
-async def test_an_ftp_source_imports_its_files(live: Any, ftp_server: FtpServerInfo) -> None:
-    app, partner, runtime = live
-    ftp_server.put("in/sales.csv", SALES)
-    source_id = await partner.create(
-        host=ftp_server.host,
-        port=ftp_server.port,
-        user=ftp_server.user,
-        password=ftp_server.password,
-        dataSourceType="FTP",
-    )
-    await check_sales_imported(app, partner, runtime, source_id)
+def ftp_fields(server: FtpServerInfo) -> dict[str, Any]:
+    return {
+        "host": server.host,
+        "port": server.port,
+        "user": server.user,
+        "password": server.password,
+        "dataSourceType": "FTP",
+    }
 
 
-async def test_an_ftps_source_imports_its_files(live: Any, ftps_server: FtpServerInfo) -> None:
-    app, partner, runtime = live
-    ftps_server.put("in/sales.csv", SALES)
-    source_id = await partner.create(
-        host=ftps_server.host,
-        port=ftps_server.port,
-        user=ftps_server.user,
-        password=ftps_server.password,
-        dataSourceType="FTP",
-        tls=True,
-    )
-    await check_sales_imported(app, partner, runtime, source_id)
+def sftp_password_fields(server: SftpServerInfo, password: str | None = None) -> dict[str, Any]:
+    return {
+        "host": server.host,
+        "port": server.port,
+        "user": server.user,
+        "password": server.password if password is None else password,
+        "dataSourceType": "SFTP",
+    }
 
 
-async def test_an_sftp_source_with_a_password_imports_its_files(
-    live: Any, sftp_server: SftpServerInfo
+def sftp_key_fields(server: SftpServerInfo) -> dict[str, Any]:
+    return {
+        "host": server.host,
+        "port": server.port,
+        "user": server.user,
+        "authenticationType": "CERTIFICATE",
+        "privateKeyFile": server.encrypted_openssh_private_key,
+        "passphrase": server.passphrase,
+        "dataSourceType": "SFTP",
+    }
+
+
+def s3_fields(server: S3ServerInfo) -> dict[str, Any]:
+    return {
+        "host": server.bucket,
+        "user": server.access_key,
+        "password": server.secret_key,
+        "region": server.region,
+        "endpointUrl": server.endpoint_url,
+        "dataSourceType": "S3",
+    }
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """How a partner registers one kind of server, and where its files are placed."""
+
+    server_fixture: str
+    fields: Callable[[Any], dict[str, Any]]
+    # Files outside the working directory must be left alone.
+    paths: tuple[str, ...] = ("in/sales.csv",)
+
+
+PROTOCOLS = [
+    pytest.param(Protocol("ftp_server", ftp_fields), id="ftp"),
+    pytest.param(Protocol("ftps_server", lambda server: {**ftp_fields(server), "tls": True}), id="ftps"),
+    pytest.param(Protocol("sftp_server", sftp_password_fields), id="sftp-password"),
+    pytest.param(Protocol("sftp_server", sftp_key_fields), id="sftp-key-and-passphrase"),
+    pytest.param(Protocol("s3_server", s3_fields, ("in/sales.csv", "elsewhere/sales.csv")), id="s3"),
+]
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_a_source_imports_its_files(
+    live: Any, protocol: Protocol, request: pytest.FixtureRequest
 ) -> None:
     app, partner, runtime = live
-    sftp_server.put("in/sales.csv", SALES)
-    source_id = await partner.create(
-        host=sftp_server.host,
-        port=sftp_server.port,
-        user=sftp_server.user,
-        password=sftp_server.password,
-        dataSourceType="SFTP",
-    )
-    await check_sales_imported(app, partner, runtime, source_id)
-
-
-async def test_an_sftp_source_with_a_key_and_passphrase_imports_its_files(
-    live: Any, sftp_server: SftpServerInfo
-) -> None:
-    app, partner, runtime = live
-    sftp_server.put("in/sales.csv", SALES)
-    source_id = await partner.create(
-        host=sftp_server.host,
-        port=sftp_server.port,
-        user=sftp_server.user,
-        authenticationType="CERTIFICATE",
-        privateKeyFile=sftp_server.encrypted_openssh_private_key,
-        passphrase=sftp_server.passphrase,
-        dataSourceType="SFTP",
-    )
-    await check_sales_imported(app, partner, runtime, source_id)
-
-
-async def test_an_s3_source_imports_its_files(live: Any, s3_server: S3ServerInfo) -> None:
-    app, partner, runtime = live
-    s3_server.put("in/sales.csv", SALES)
-    s3_server.put("elsewhere/sales.csv", SALES)
-    source_id = await partner.create(
-        host=s3_server.bucket,
-        user=s3_server.access_key,
-        password=s3_server.secret_key,
-        region=s3_server.region,
-        endpointUrl=s3_server.endpoint_url,
-        dataSourceType="S3",
-    )
+    server = request.getfixturevalue(protocol.server_fixture)
+    for path in protocol.paths:
+        server.put(path, SALES)
+    source_id = await partner.create(**protocol.fields(server))
     await check_sales_imported(app, partner, runtime, source_id)
 
 
@@ -193,13 +194,7 @@ async def test_a_changed_sftp_host_key_fails_the_run_until_the_pin_is_reset(
 ) -> None:
     app, partner, runtime = live
     sftp_server.put("in/sales.csv", SALES)
-    source_id = await partner.create(
-        host=sftp_server.host,
-        port=sftp_server.port,
-        user=sftp_server.user,
-        password=sftp_server.password,
-        dataSourceType="SFTP",
-    )
+    source_id = await partner.create(**sftp_password_fields(sftp_server))
     await partner.run_and_wait(app, source_id)
     sftp_server.restart_with_new_host_key()
     sftp_server.put("in/more.csv", SALES.replace(b"T-", b"U-"))
@@ -226,13 +221,7 @@ async def test_a_wrong_password_fails_the_run_with_the_reason_and_no_secret(
     live: Any, sftp_server: SftpServerInfo
 ) -> None:
     app, partner, runtime = live
-    source_id = await partner.create(
-        host=sftp_server.host,
-        port=sftp_server.port,
-        user=sftp_server.user,
-        password="Wrong-Pa55word-XYZ",
-        dataSourceType="SFTP",
-    )
+    source_id = await partner.create(**sftp_password_fields(sftp_server, password="Wrong-Pa55word-XYZ"))
 
     await partner.run_and_wait(app, source_id)
 
