@@ -8,9 +8,8 @@ from typing import Annotated, Any
 import typer
 
 from headwater import apikeys
-from headwater.cli.common import DatabaseUrlOption, JsonOption, build_settings, emit, fail, with_runtime
+from headwater.cli.common import DatabaseUrlOption, JsonOption, emit_work
 from headwater.clock import iso_millis
-from headwater.errors import HeadwaterError
 from headwater.runtime import Runtime
 
 
@@ -36,11 +35,7 @@ def register(app: typer.Typer) -> None:
                 "createdAt": iso_millis(issued.created_at),
             }
 
-        try:
-            shown = with_runtime(build_settings(database_url), work)
-        except HeadwaterError as exc:
-            raise fail(exc, as_json) from exc
-        emit(shown, as_json, title="API key (shown only this once)")
+        emit_work(database_url, work, as_json, title="API key (shown only this once)")
 
     @apikey_app.command("revoke")
     def revoke(
@@ -64,8 +59,4 @@ def register(app: typer.Typer) -> None:
                 "revokedAt": iso_millis(revoked.revoked_at),
             }
 
-        try:
-            shown = with_runtime(build_settings(database_url), work)
-        except HeadwaterError as exc:
-            raise fail(exc, as_json) from exc
-        emit(shown, as_json, title="API key revoked")
+        emit_work(database_url, work, as_json, title="API key revoked")

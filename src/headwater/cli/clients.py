@@ -7,20 +7,11 @@ from typing import Annotated, Any
 import typer
 
 from headwater import areakeys, oauth
-from headwater.cli.common import DatabaseUrlOption, JsonOption, build_settings, emit, fail, with_runtime
-from headwater.errors import HeadwaterError
+from headwater.cli.common import DatabaseUrlOption, JsonOption, emit_work
 from headwater.runtime import Runtime
 
 TenantOption = Annotated[str, typer.Option("--tenant", help="The tenant's name.")]
 ClientIdArgument = Annotated[str, typer.Argument(help="The client id printed by `client create`.")]
-
-
-def _run(database_url: str | None, as_json: bool, work: Any) -> Any:
-    settings = build_settings(database_url)
-    try:
-        return with_runtime(settings, work)
-    except HeadwaterError as exc:
-        raise fail(exc, as_json) from exc
 
 
 def register(app: typer.Typer) -> None:
@@ -52,7 +43,7 @@ def register(app: typer.Typer) -> None:
                 "createdAt": issued.created_at.isoformat(),
             }
 
-        emit(_run(database_url, as_json, work), as_json, title="client (the secret is shown only once)")
+        emit_work(database_url, work, as_json, title="client (the secret is shown only once)")
 
     @client_app.command("grant")
     def client_grant(
@@ -68,7 +59,7 @@ def register(app: typer.Typer) -> None:
                 granted = await oauth.grant_client(session, client_id, tenant)
             return {"clientId": client_id, "granted": granted}
 
-        emit(_run(database_url, as_json, work), as_json, title="client")
+        emit_work(database_url, work, as_json, title="client")
 
     @client_app.command("revoke")
     def client_revoke(
@@ -81,7 +72,7 @@ def register(app: typer.Typer) -> None:
                 revoked_at = await oauth.revoke_client(session, client_id)
             return {"clientId": client_id, "revokedAt": revoked_at.isoformat()}
 
-        emit(_run(database_url, as_json, work), as_json, title="client revoked")
+        emit_work(database_url, work, as_json, title="client revoked")
 
     @area_key_app.command("create")
     def area_key_create(
@@ -114,4 +105,4 @@ def register(app: typer.Typer) -> None:
                 "createdAt": issued.created_at.isoformat(),
             }
 
-        emit(_run(database_url, as_json, work), as_json, title="area key (shown only once)")
+        emit_work(database_url, work, as_json, title="area key (shown only once)")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -45,6 +46,23 @@ def with_runtime(settings: Settings, work: Callable[[Runtime], Awaitable[T]]) ->
     return asyncio.run(main())
 
 
+def run_or_fail(settings: Settings, work: Callable[[Runtime], Awaitable[T]], as_json: bool) -> T:
+    """``work`` in a fresh runtime; a headwater error ends the command as ``exit_on_error`` says."""
+    with exit_on_error(as_json):
+        return with_runtime(settings, work)
+
+
+def emit_work(
+    database_url: str | None,
+    work: Callable[[Runtime], Awaitable[Mapping[str, Any]]],
+    as_json: bool,
+    *,
+    title: str,
+) -> None:
+    """What most commands do: build the settings, run ``work``, show the object it answers."""
+    emit(run_or_fail(build_settings(database_url), work, as_json), as_json, title=title)
+
+
 def emit(data: Mapping[str, Any], as_json: bool, *, title: str | None = None) -> None:
     """One JSON object with ``--json``; otherwise a small two-column table."""
     if as_json:
@@ -76,3 +94,12 @@ def fail(error: HeadwaterError | str, as_json: bool, exit_code: int = 1) -> type
     else:
         err_console.print(f"[red]error:[/red] {message}")
     return typer.Exit(exit_code)
+
+
+@contextmanager
+def exit_on_error(as_json: bool) -> Iterator[None]:
+    """A headwater error raised in the block is printed (as text, or JSON with ``--json``) and exits 1."""
+    try:
+        yield
+    except HeadwaterError as exc:
+        raise fail(exc, as_json) from exc

@@ -10,8 +10,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from headwater.cli.common import DatabaseUrlOption, JsonOption, build_settings, console, fail, with_runtime
-from headwater.errors import HeadwaterError
+from headwater.cli.common import DatabaseUrlOption, JsonOption, build_settings, console, run_or_fail
 from headwater.imports import RunSummary, run_source
 from headwater.logging import configure_logging
 from headwater.runtime import Runtime
@@ -56,10 +55,7 @@ def register(app: typer.Typer) -> None:
                     runtime, source.tenant_id, source.id, trigger="cli", progress=on_progress
                 )
 
-        try:
-            summary = with_runtime(settings, work)
-        except HeadwaterError as exc:
-            raise fail(exc, as_json) from exc
+        summary = run_or_fail(settings, work, as_json)
         if as_json:
             sys.stdout.write(json.dumps(_as_dict(summary)) + "\n")
         else:

@@ -11,24 +11,14 @@ from headwater.cli.common import (
     DatabaseUrlOption,
     JsonOption,
     build_settings,
-    emit,
     emit_rows,
-    fail,
-    with_runtime,
+    emit_work,
+    run_or_fail,
 )
-from headwater.errors import HeadwaterError
 from headwater.runtime import Runtime
 from headwater.store import credentials as store
 
 TenantOption = Annotated[str, typer.Option("--tenant", help="The tenant's name.")]
-
-
-def _run(database_url: str | None, as_json: bool, work: Any) -> Any:
-    settings = build_settings(database_url)
-    try:
-        return with_runtime(settings, work)
-    except HeadwaterError as exc:
-        raise fail(exc, as_json) from exc
 
 
 def register(app: typer.Typer) -> None:
@@ -52,7 +42,7 @@ def register(app: typer.Typer) -> None:
                 tenant = await credentials.create_tenant(session, name)
                 return {"id": tenant.id, "name": tenant.name, "createdAt": tenant.created_at.isoformat()}
 
-        emit(_run(database_url, as_json, work), as_json, title="tenant")
+        emit_work(database_url, work, as_json, title="tenant")
 
     @tenant_app.command("list")
     def tenant_list(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) -> None:
@@ -65,7 +55,8 @@ def register(app: typer.Typer) -> None:
                     for t in await store.list_tenants(session)
                 ]
 
-        emit_rows("tenants", _run(database_url, as_json, work), as_json, title="tenants")
+        tenants = run_or_fail(build_settings(database_url), work, as_json)
+        emit_rows("tenants", tenants, as_json, title="tenants")
 
     @touchpoint_app.command("create")
     def touchpoint_create(
@@ -87,7 +78,7 @@ def register(app: typer.Typer) -> None:
                     "token": issued.token,
                 }
 
-        emit(_run(database_url, as_json, work), as_json, title="touchpoint (the token is shown only once)")
+        emit_work(database_url, work, as_json, title="touchpoint (the token is shown only once)")
 
     @partner_app.command("create")
     def partner_create(
@@ -126,4 +117,4 @@ def register(app: typer.Typer) -> None:
                     shown["password"] = issued.generated_password
                 return shown
 
-        emit(_run(database_url, as_json, work), as_json, title="partner")
+        emit_work(database_url, work, as_json, title="partner")

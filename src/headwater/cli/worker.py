@@ -7,8 +7,16 @@ from typing import Annotated, Any
 
 import typer
 
-from headwater.cli.common import DatabaseUrlOption, JsonOption, build_settings, emit_rows, fail, with_runtime
-from headwater.errors import HeadwaterError, NotFound
+from headwater.cli.common import (
+    DatabaseUrlOption,
+    JsonOption,
+    build_settings,
+    emit_rows,
+    exit_on_error,
+    fail,
+    run_or_fail,
+)
+from headwater.errors import NotFound
 from headwater.logging import configure_logging
 from headwater.runtime import Runtime
 from headwater.settings import Settings
@@ -63,14 +71,12 @@ def register(app: typer.Typer) -> None:
 
             start_http_server(metrics_port, addr=settings.host, registry=REGISTRY)
         tuning = WorkerTuning(heartbeat_interval=heartbeat_interval, stalled_after=stalled_after)
-        try:
+        with exit_on_error(as_json=False):
             asyncio.run(
                 run_worker(
                     settings, concurrency=concurrency, tuning=tuning, shutdown_timeout=shutdown_timeout
                 )
             )
-        except HeadwaterError as exc:
-            raise fail(exc, False) from exc
 
     @app.command()
     def status(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) -> None:
@@ -104,8 +110,5 @@ def register(app: typer.Typer) -> None:
                     )
             return rows
 
-        try:
-            rows = with_runtime(settings, work)
-        except HeadwaterError as exc:
-            raise fail(exc, as_json) from exc
+        rows = run_or_fail(settings, work, as_json)
         emit_rows("sources", rows, as_json, title="job queue")
