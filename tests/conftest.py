@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -37,16 +38,20 @@ def service_missing(what: str) -> None:
     pytest.skip(f"{what} is not reachable")
 
 
+def postgres_admin() -> psycopg.Connection[Any]:
+    """An autocommit connection to the server's admin database, to create and drop databases."""
+    try:
+        return psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError:
+        service_missing("PostgreSQL")
+        raise
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A database of this test run's own, migrated once, dropped at the end."""
     name = f"headwater_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    try:
-        admin = psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError:
-        service_missing("PostgreSQL")
-        raise
-    with admin:
+    with postgres_admin() as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
     from headwater.store import migrate

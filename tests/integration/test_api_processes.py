@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -13,12 +12,17 @@ from pathlib import Path
 
 import httpx
 import pytest
-import redis
 
 from headwater.runtime import Runtime, open_runtime
-from tests.conftest import _truncate_postgres, make_settings, service_missing
+from tests.conftest import make_settings
 from tests.integration.integration_support import IntegrationClient, add_area_key, add_client, add_tenant
-from tests.integration.worker_support import clear_queue, headwater_command, wait_until, worker_env
+from tests.integration.worker_support import (
+    emptied_queue_and_tables,
+    headwater_command,
+    wait_until,
+    worker_env,
+)
+from tests.support.services import free_port, require_redis
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -28,31 +32,18 @@ PER_SECOND = 3
 
 @pytest.fixture
 def shared_redis() -> str:
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError:
-        service_missing("Redis")
-    return REDIS_URL
+    return require_redis(REDIS_URL)
 
 
 @pytest.fixture
 def empty_postgres(postgres_url: str) -> Iterator[str]:
-    clear_queue(postgres_url)
-    _truncate_postgres(postgres_url)
-    yield postgres_url
-    clear_queue(postgres_url)
-    _truncate_postgres(postgres_url)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    with emptied_queue_and_tables(postgres_url):
+        yield postgres_url
 
 
 @asynccontextmanager
 async def _api_process(database_url: str, redis_url: str, log: Path) -> AsyncIterator[httpx.AsyncClient]:
-    port = _free_port()
+    port = free_port()
     env = {**worker_env(database_url), "HEADWATER_REDIS_URL": redis_url}
     with log.open("ab") as output:
         process = subprocess.Popen(

@@ -35,11 +35,11 @@ from headwater.ratelimit import RateLimiter
 from headwater.runtime import Runtime, open_runtime
 from headwater.settings import Settings
 from headwater.store.database import Database
-from tests.conftest import _truncate_postgres, make_settings
+from tests.conftest import make_settings
 from tests.integration.worker_support import (
     WorkerProcess,
-    clear_queue,
     create_sftp_source,
+    emptied_queue_and_tables,
     headwater_command,
     provision_tenant,
     queue_counts,
@@ -57,11 +57,8 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture
 def queue_url(postgres_url: str) -> Iterator[str]:
     """The run's PostgreSQL database with headwater's tables and the queue both empty."""
-    clear_queue(postgres_url)
-    _truncate_postgres(postgres_url)
-    yield postgres_url
-    clear_queue(postgres_url)
-    _truncate_postgres(postgres_url)
+    with emptied_queue_and_tables(postgres_url):
+        yield postgres_url
 
 
 @pytest.fixture

@@ -16,9 +16,8 @@ from pathlib import Path
 
 import limits.aio.storage.redis as limits_redis
 import pytest
-import redis
 
-from tests.conftest import make_settings, running_app, service_missing
+from tests.conftest import make_settings, running_app
 from tests.integration.integration_support import (
     IntegrationClient,
     add_area_key,
@@ -26,6 +25,7 @@ from tests.integration.integration_support import (
     add_tenant,
     runtime_of,
 )
+from tests.support.services import require_redis
 
 pytestmark = pytest.mark.redis
 
@@ -45,11 +45,7 @@ class FrozenClock:
 
 @pytest.fixture
 def redis_url() -> str:
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError:
-        service_missing("Redis")
-    return REDIS_URL
+    return require_redis(REDIS_URL)
 
 
 @pytest.fixture

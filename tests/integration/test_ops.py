@@ -2,35 +2,20 @@
 
 from __future__ import annotations
 
-import socket
 import uuid
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
-import redis
 from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 
 from headwater.api.ops import dialect_of
 from headwater.settings import Settings
-from tests.conftest import PG_ADMIN_DSN, make_settings, running_app, service_missing
+from tests.conftest import make_settings, postgres_admin, running_app
+from tests.support.services import free_port, require_redis
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _require_redis() -> None:
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError:
-        service_missing("Redis")
 
 
 async def _requests_counted(client: httpx.AsyncClient) -> dict[tuple[str, str], float]:
@@ -62,7 +47,7 @@ async def test_readyz_is_ready_when_the_database_answers(
 
 @pytest.mark.redis
 async def test_readyz_checks_redis_when_it_is_configured(tmp_path: Path) -> None:
-    _require_redis()
+    require_redis(REDIS_URL)
     settings = make_settings(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'h.db'}", redis_url=REDIS_URL)
     async with running_app(settings) as (_app, client):
         response = await client.get("/readyz")
@@ -71,7 +56,7 @@ async def test_readyz_checks_redis_when_it_is_configured(tmp_path: Path) -> None
 
 
 async def test_readyz_is_unavailable_when_redis_does_not_answer(tmp_path: Path) -> None:
-    unreachable = f"redis://127.0.0.1:{_closed_port()}/0"
+    unreachable = f"redis://127.0.0.1:{free_port()}/0"
     settings = make_settings(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'h.db'}", redis_url=unreachable)
     async with running_app(settings) as (_app, client):
         response = await client.get("/readyz")
@@ -85,12 +70,7 @@ async def test_readyz_is_unavailable_when_redis_does_not_answer(tmp_path: Path) 
 @pytest.mark.postgres
 async def test_readyz_is_unavailable_when_the_database_is_gone(tmp_path: Path) -> None:
     name = f"headwater_gone_{uuid.uuid4().hex[:8]}"
-    try:
-        admin = psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError:
-        service_missing("PostgreSQL")
-        raise
-    with admin:
+    with postgres_admin() as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
         settings = make_settings(tmp_path, f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}")
         try:

@@ -19,7 +19,7 @@ from sqlalchemy import text
 from headwater import credentials, sources
 from headwater.jobs.distributed import QUEUE_SCHEMA, libpq_conninfo
 from headwater.runtime import Runtime
-from tests.conftest import SECRET_KEY
+from tests.conftest import SECRET_KEY, _truncate_postgres
 
 SALES_HEADER = b"saleDate,transactionId,quantity,amount,partnerSkuCode\n"
 # Fast enough for tests: a killed worker is noticed after three seconds.
@@ -163,6 +163,16 @@ def clear_queue(database_url: str) -> None:
             f"TRUNCATE {QUEUE_SCHEMA}.procrastinate_jobs, {QUEUE_SCHEMA}.procrastinate_workers, "
             f"{QUEUE_SCHEMA}.procrastinate_periodic_defers, {QUEUE_SCHEMA}.procrastinate_events CASCADE"
         )
+
+
+@contextmanager
+def emptied_queue_and_tables(database_url: str) -> Iterator[None]:
+    """headwater's tables and the queue empty on entry, and emptied again on exit."""
+    clear_queue(database_url)
+    _truncate_postgres(database_url)
+    yield
+    clear_queue(database_url)
+    _truncate_postgres(database_url)
 
 
 async def queue_counts(database_url: str) -> dict[str, int]:
