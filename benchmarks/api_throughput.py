@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,8 +25,6 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +35,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from headwater import areakeys, oauth
-from headwater.api.app import create_app
-from headwater.clock import utcnow
-from headwater.runtime import open_runtime
-from headwater.settings import Settings
-from headwater.store.tables import DataSource, ImportFile, PartnerSale, Tenant, Touchpoint
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.records import add_tenant, sale_values, seed_sales  # noqa: E402
+from tests.support.services import free_port  # noqa: E402
+
+from headwater import areakeys, oauth  # noqa: E402
+from headwater.api.app import create_app  # noqa: E402
+from headwater.runtime import open_runtime  # noqa: E402
+from headwater.settings import Settings  # noqa: E402
 
 ROWS = 5000
 UVICORN_OPTIONS = ["--host", "127.0.0.1", "--workers", "1", "--log-level", "warning", "--no-access-log"]
@@ -58,19 +59,21 @@ def headwater_app() -> Any:
 
 
 def _row(n: int) -> dict[str, Any]:
+    """The ``n``-th seeded sale as the integration API answers it."""
+    values = sale_values(n)
     return {
         "id": n + 1,
         "dataSourceId": 1,
         "importFileId": 1,
-        "line": n + 2,
-        "saleDate": (date(2024, 1, 1) + timedelta(days=n % 365)).isoformat(),
-        "transactionId": f"T{n:06d}",
-        "quantity": n % 7 + 1,
-        "amount": 9.5,
-        "total": 9.5 * (n % 7 + 1),
-        "sku": f"SKU-{n % 50}",
-        "partnerSkuCode": f"SKU-{n % 50}",
-        "currency": "EUR",
+        "line": values["line"],
+        "saleDate": values["sale_date"].isoformat(),
+        "transactionId": values["transaction_id"],
+        "quantity": int(values["quantity"]),
+        "amount": float(values["amount"]),
+        "total": float(values["total"]),
+        "sku": values["sku"],
+        "partnerSkuCode": values["partner_sku_code"],
+        "currency": values["currency"],
     }
 
 
@@ -97,51 +100,8 @@ class Credentials:
 async def seed(settings: Settings) -> Credentials:
     async with open_runtime(settings) as runtime:
         async with runtime.db.session() as session:
-            now = utcnow()
-            tenant = Tenant(name="bench", created_at=now)
-            session.add(tenant)
-            await session.flush()
-            session.add(
-                Touchpoint(tenant_id=tenant.id, code="shop", token_digest="-", token_hash="-", created_at=now)
-            )
-            source = DataSource(
-                uuid="ds_bench",
-                tenant_id=tenant.id,
-                name="uploads",
-                system="Custom",
-                status="idle",
-                created_at=now,
-                updated_at=now,
-            )
-            session.add(source)
-            await session.flush()
-            imported = ImportFile(
-                tenant_id=tenant.id,
-                data_source_id=source.id,
-                path="uploads/bench.csv",
-                name="bench.csv",
-                state="imported",
-                created_at=now,
-            )
-            session.add(imported)
-            await session.flush()
-            session.add_all(
-                PartnerSale(
-                    tenant_id=tenant.id,
-                    data_source_id=source.id,
-                    import_file_id=imported.id,
-                    line=n + 2,
-                    sale_date=date(2024, 1, 1) + timedelta(days=n % 365),
-                    transaction_id=f"T{n:06d}",
-                    quantity=Decimal(n % 7 + 1),
-                    amount=Decimal("9.5"),
-                    total=Decimal("9.5") * (n % 7 + 1),
-                    sku=f"SKU-{n % 50}",
-                    partner_sku_code=f"SKU-{n % 50}",
-                    currency="EUR",
-                )
-                for n in range(ROWS)
-            )
+            tenant_id = await add_tenant(session, "bench", touchpoint="shop")
+            await seed_sales(session, tenant_id, ROWS)
             client = await oauth.create_client(session, "bench")
             # Limits far above what the benchmark sends: it measures serving, not refusing.
             key = await areakeys.create_area_key(
@@ -150,17 +110,9 @@ async def seed(settings: Settings) -> Credentials:
         return Credentials(client.client_id, client.secret, key.key)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def serve(factory: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "uvicorn", "--factory", factory, "--port", str(port), *UVICORN_OPTIONS]
-    here = str(Path(__file__).resolve().parent.parent)
-    return subprocess.Popen(command, env={**env, "PYTHONPATH": here}, cwd=here)
+    return subprocess.Popen(command, env={**env, "PYTHONPATH": str(ROOT)}, cwd=ROOT)
 
 
 async def wait_until_up(url: str) -> None:

@@ -16,14 +16,18 @@ import os
 import random
 import resource
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
 import pyarrow.csv as pa_csv
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.support.records import add_owner
 
 from headwater.domain import ProcessorType
 from headwater.processors import processor_for
@@ -31,7 +35,6 @@ from headwater.processors.base import ProcessOptions
 from headwater.store import migrate
 from headwater.store.database import Database
 from headwater.store.records import count_records, write_batch
-from headwater.store.tables import DataSource, ImportFile, Tenant
 
 HEADER = "saleDate,transactionId,quantity,amount,partnerSkuCode,currency,salesOrigin,vendorId\n"
 
@@ -59,43 +62,24 @@ def parse_only(path: Path) -> int:
 
 async def parse_and_write(url: str, path: Path) -> int:
     db = Database(url)
-    now = datetime.now(UTC)
     try:
         async with db.session() as session:
-            tenant = Tenant(name=f"bench-{uuid.uuid4().hex[:6]}", created_at=now)
-            session.add(tenant)
-            await session.flush()
-            source = DataSource(
-                uuid=f"ds_{uuid.uuid4().hex}",
-                tenant_id=tenant.id,
-                name="bench",
-                system="Custom",
-                created_at=now,
-                updated_at=now,
-            )
-            session.add(source)
-            await session.flush()
-            file = ImportFile(
-                tenant_id=tenant.id,
-                data_source_id=source.id,
-                path=str(path),
-                name=path.name,
-                state="importing",
-                created_at=now,
-            )
-            session.add(file)
-            await session.flush()
-            ids = (tenant.id, source.id, file.id)
+            owner = await add_owner(session, [str(path)], source="bench")
         async with db.session() as session:
             _, batches = processor_for(ProcessorType.PARTNER_SALES).read(path, ProcessOptions())
             inserted = 0
             for batch in batches:
                 result = await write_batch(
-                    session, ProcessorType.PARTNER_SALES, ids[0], ids[1], ids[2], batch.records
+                    session,
+                    ProcessorType.PARTNER_SALES,
+                    owner.tenant_id,
+                    owner.source_id,
+                    owner.file_ids[0],
+                    batch.records,
                 )
                 inserted += result.inserted
         async with db.session() as session:
-            assert await count_records(session, ids[0], ProcessorType.PARTNER_SALES) == inserted
+            assert await count_records(session, owner.tenant_id, ProcessorType.PARTNER_SALES) == inserted
         return inserted
     finally:
         await db.dispose()

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, timedelta
-from decimal import Decimal
+from datetime import date
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 
 from headwater import areakeys, oauth
-from headwater.clock import utcnow
-from headwater.crypto import new_token
 from headwater.runtime import Runtime
-from headwater.store.tables import DataSource, ImportFile, PartnerSale, Tenant, Touchpoint
+from tests.support import records
 
 PULL_SOURCE: dict[str, Any] = {
     "host": "ftp.example.com",
@@ -38,19 +34,7 @@ def runtime_of(app: FastAPI) -> Runtime:
 async def add_tenant(runtime: Runtime, name: str, *, touchpoint: str = "shop") -> int:
     """A tenant with one touchpoint code (tokens do not matter to the integration API)."""
     async with runtime.db.session() as session:
-        tenant = Tenant(name=name, created_at=utcnow())
-        session.add(tenant)
-        await session.flush()
-        session.add(
-            Touchpoint(
-                tenant_id=tenant.id,
-                code=touchpoint,
-                token_digest=new_token(16),
-                token_hash="unused",
-                created_at=utcnow(),
-            )
-        )
-        return tenant.id
+        return await records.add_tenant(session, name, touchpoint=touchpoint)
 
 
 async def add_client(runtime: Runtime, tenant: str, *grants: str) -> oauth.IssuedClient:
@@ -68,67 +52,12 @@ async def add_area_key(
         return issued.key
 
 
-@dataclass
-class Seeded:
-    """What ``seed_sales`` put in the store: one Custom source, one file, its sales."""
-
-    source_id: int
-    file_id: int
-    sale_ids: list[int] = field(default_factory=list)
-
-
 async def seed_sales(
     runtime: Runtime, tenant_id: int, count: int, *, name: str = "uploads", first_day: date = date(2024, 1, 1)
-) -> Seeded:
+) -> records.Seeded:
     """``count`` partner sales written straight into the tables, one day apart."""
-    now = utcnow()
     async with runtime.db.session() as session:
-        source = DataSource(
-            uuid=f"ds_{new_token(8)}",
-            tenant_id=tenant_id,
-            name=name,
-            system="Custom",
-            processor_type=25011,
-            status="idle",
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(source)
-        await session.flush()
-        imported = ImportFile(
-            tenant_id=tenant_id,
-            data_source_id=source.id,
-            path=f"uploads/{name}.csv",
-            name=f"{name}.csv",
-            size=100,
-            state="imported",
-            processor_type=25011,
-            rows=count,
-            rows_ok=count,
-            created_at=now,
-        )
-        session.add(imported)
-        await session.flush()
-        sales = [
-            PartnerSale(
-                tenant_id=tenant_id,
-                data_source_id=source.id,
-                import_file_id=imported.id,
-                line=n + 2,
-                sale_date=first_day + timedelta(days=n % 365),
-                transaction_id=f"T{n:05d}",
-                quantity=Decimal(n % 7 + 1),
-                amount=Decimal("9.5"),
-                total=Decimal("9.5") * (n % 7 + 1),
-                sku=f"SKU-{n % 10}",
-                partner_sku_code=f"SKU-{n % 10}",
-                currency="EUR" if n % 2 else None,
-            )
-            for n in range(count)
-        ]
-        session.add_all(sales)
-        await session.flush()
-        return Seeded(source.id, imported.id, [sale.id for sale in sales])
+        return await records.seed_sales(session, tenant_id, count, name=name, first_day=first_day)
 
 
 class IntegrationClient:

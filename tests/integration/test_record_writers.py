@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -14,69 +13,28 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from headwater.clock import utcnow
-from headwater.domain import CUSTOM_SYSTEM, ProcessorType
+from headwater.domain import ProcessorType
 from headwater.processors import processor_for
 from headwater.processors.base import ProcessOptions
 from headwater.runtime import Runtime
 from headwater.store.records import WriteResult, count_records, delete_file_records, write_batch
 from headwater.store.tables import (
     Company,
-    DataSource,
-    ImportFile,
     PartnerSale,
     PartnerStock,
     Person,
     PhysicalLocation,
-    Tenant,
 )
+from tests.support.records import Owner, add_owner
 
 SALES = ProcessorType.PARTNER_SALES
 SALES_HEADER = "saleDate,transactionId,quantity,amount,partnerSkuCode,description2"
 
 
-@dataclass
-class Owner:
-    tenant_id: int
-    source_id: int
-    file_ids: list[int]
-
-
-async def _owner(session: AsyncSession, files: int = 2) -> Owner:
-    now = utcnow()
-    tenant = Tenant(name=f"tenant-{uuid.uuid4().hex[:8]}", created_at=now)
-    session.add(tenant)
-    await session.flush()
-    source = DataSource(
-        uuid=f"ds_{uuid.uuid4().hex}",
-        tenant_id=tenant.id,
-        name="uploads",
-        system=CUSTOM_SYSTEM,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(source)
-    await session.flush()
-    file_ids = []
-    for number in range(files):
-        file = ImportFile(
-            tenant_id=tenant.id,
-            data_source_id=source.id,
-            path=f"/in/file{number}.csv",
-            name=f"file{number}.csv",
-            state="importing",
-            created_at=now,
-        )
-        session.add(file)
-        await session.flush()
-        file_ids.append(file.id)
-    return Owner(tenant.id, source.id, file_ids)
-
-
 @pytest.fixture
 async def owner(runtime: Runtime) -> Owner:
     async with runtime.db.session() as session:
-        return await _owner(session)
+        return await add_owner(session, ["/in/file0.csv", "/in/file1.csv"])
 
 
 def _batches(tmp_path: Path, processor_type: int, lines: list[str], **options: object) -> list[pa.Table]:
@@ -263,7 +221,7 @@ async def test_another_tenants_records_are_neither_counted_nor_deleted(
 ) -> None:
     tables = _batches(tmp_path, SALES, [SALES_HEADER, "2024-01-05,T1,1,1,S1,"])
     async with runtime.db.session() as session:
-        other = await _owner(session, files=1)
+        other = await add_owner(session, ["/in/file0.csv"])
         await _write(session, SALES, owner, 0, tables)
         assert await count_records(session, other.tenant_id, SALES) == 0
         assert await delete_file_records(session, other.tenant_id, owner.file_ids[0]) == 0
