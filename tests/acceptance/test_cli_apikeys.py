@@ -9,39 +9,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
 from headwater import apikeys
 from headwater.apikeys import InvalidApiKey
-from headwater.cli import app
-from headwater.clock import utcnow
 from headwater.runtime import open_runtime
 from headwater.settings import Settings
-from headwater.store.tables import Tenant
-from tests.conftest import SECRET_KEY, make_settings
+from tests.support.cli import cli_settings, headwater, headwater_json
 
 ISO_MILLIS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
 
 @pytest.fixture
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """A migrated SQLite database with the tenant ``acme``; the CLI finds the same secret key."""
-    monkeypatch.setenv("HEADWATER_SECRET_KEY", SECRET_KEY)
-    settings = make_settings(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'headwater.db'}")
-
-    async def add_tenant() -> None:
-        async with open_runtime(settings) as runtime, runtime.db.session() as session:
-            session.add(Tenant(name="acme", created_at=utcnow()))
-
-    asyncio.run(add_tenant())
-    return settings
-
-
-def headwater(settings: Settings, *args: str, stdin: str | None = None) -> tuple[int, str]:
-    result = CliRunner().invoke(
-        app, [*args, "--database-url", settings.database_url], input=stdin, catch_exceptions=False
-    )
-    return result.exit_code, result.stdout
+    return cli_settings(tmp_path, monkeypatch, "acme")
 
 
 def tenant_of(settings: Settings, key: str) -> int:
@@ -53,10 +33,7 @@ def tenant_of(settings: Settings, key: str) -> int:
 
 
 def create_key(settings: Settings) -> dict[str, Any]:
-    code, out = headwater(settings, "apikey", "create", "--tenant", "acme", "--json")
-    assert code == 0, out
-    shown: dict[str, Any] = json.loads(out)
-    return shown
+    return headwater_json(settings, "apikey", "create", "--tenant", "acme")
 
 
 def test_create_prints_one_json_object_with_a_key_that_authenticates(settings: Settings) -> None:

@@ -5,46 +5,18 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from typer.testing import CliRunner
 
-from headwater.cli import app
-from headwater.clock import utcnow
-from headwater.runtime import open_runtime
 from headwater.settings import Settings
-from headwater.store.tables import Tenant
-from tests.conftest import SECRET_KEY, make_settings, running_app
+from tests.conftest import running_app
+from tests.support.cli import cli_settings, headwater, headwater_json
 
 
 @pytest.fixture
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """A migrated SQLite database with the tenants acme and globex; the CLI finds the same secret key."""
-    monkeypatch.setenv("HEADWATER_SECRET_KEY", SECRET_KEY)
-    settings = make_settings(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'headwater.db'}")
-
-    async def add_tenants() -> None:
-        async with open_runtime(settings) as runtime, runtime.db.session() as session:
-            session.add_all(
-                [Tenant(name="acme", created_at=utcnow()), Tenant(name="globex", created_at=utcnow())]
-            )
-
-    asyncio.run(add_tenants())
-    return settings
-
-
-def headwater(settings: Settings, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(app, [*args, "--database-url", settings.database_url], catch_exceptions=False)
-    return result.exit_code, result.stdout
-
-
-def headwater_json(settings: Settings, *args: str) -> dict[str, Any]:
-    code, out = headwater(settings, *args, "--json")
-    assert code == 0, out
-    shown: dict[str, Any] = json.loads(out)
-    return shown
+    return cli_settings(tmp_path, monkeypatch, "acme", "globex")
 
 
 def statuses(settings: Settings, client_id: str, secret: str, keys: list[str]) -> tuple[int, list[int]]:
