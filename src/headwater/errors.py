@@ -58,6 +58,16 @@ class ValidationFailed(HeadwaterError):
         self.problems = problems
 
 
+class InvalidJson(HeadwaterError):
+    """A request body that is not JSON, or (``not_an_object``) JSON but not the object asked for."""
+
+    code = "InvalidJson"
+
+    def __init__(self, message: str, *, not_an_object: bool = False) -> None:
+        super().__init__(message)
+        self.not_an_object = not_an_object
+
+
 class AuthenticationFailed(HeadwaterError):
     code = "AuthenticationFailed"
 

@@ -9,7 +9,6 @@ become those shapes.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -23,6 +22,7 @@ from limits import RateLimitItem
 from starlette.exceptions import HTTPException
 
 from headwater import apikeys, sources
+from headwater.api import bodies
 from headwater.api.deps import RuntimeDep
 from headwater.clock import iso_millis
 from headwater.domain import CUSTOM_SYSTEM, SourceStatus
@@ -31,6 +31,7 @@ from headwater.errors import (
     Conflict,
     FieldProblem,
     HeadwaterError,
+    InvalidJson,
     NotFound,
     PermissionDenied,
     RateLimited,
@@ -113,6 +114,10 @@ def error_response(exc: Exception) -> Response:
         return _field_errors(exc.problems)
     if isinstance(exc, BadRequest):
         return _error(400, exc.message, exc.param)
+    if isinstance(exc, InvalidJson):
+        if exc.not_an_object:
+            return _error(400, "The request body must be a JSON object")
+        return _error(400, "The request body is not valid JSON")
     if isinstance(exc, RequestValidationError):
         return _invalid_parameter(exc)
     if isinstance(exc, PermissionDenied):
@@ -229,14 +234,8 @@ def view(
 async def _json_object(request: Request) -> Mapping[str, Any]:
     body = await request.body()
     if not body.strip():
-        return {}
-    try:
-        payload = json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        raise BadRequest("The request body is not valid JSON") from exc
-    if not isinstance(payload, dict):
-        raise BadRequest("The request body must be a JSON object")
-    return payload
+        return {}  # no fields at all: the answer then says which one is missing
+    return bodies.json_object(body)
 
 
 def _source_name(payload: Mapping[str, Any]) -> str:

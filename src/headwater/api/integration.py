@@ -32,6 +32,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from headwater import __version__, areakeys, oauth, resources
+from headwater.api import bodies
 from headwater.api import integration_openapi as doc
 from headwater.api.deps import RuntimeDep
 from headwater.api.oauth_token import TOKEN_PATH, oauth_router
@@ -57,10 +58,6 @@ log = get_logger(__name__)
 
 
 # --- the application's own refusals -------------------------------------------------------------
-
-
-class InvalidJson(HeadwaterError):
-    code = "invalid_json"
 
 
 class MissingFile(HeadwaterError):
@@ -225,24 +222,6 @@ AreaDep = Annotated[oauth.Area, Depends(current_area)]
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="The resource's id.")]
 
 
-# --- request bodies -----------------------------------------------------------------------------
-
-
-async def _json_body(request: Request) -> Any:
-    raw = await request.body()
-    try:
-        return json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise InvalidJson("the body is not valid JSON") from exc
-
-
-async def _json_object(request: Request) -> dict[str, Any]:
-    value = await _json_body(request)
-    if not isinstance(value, dict):
-        raise InvalidJson("the body must be a JSON object")
-    return value
-
-
 # --- resources ----------------------------------------------------------------------------------
 
 DATA_SOURCES = resources.RESOURCES["dataSources"]
@@ -319,7 +298,7 @@ def _add_data_source_routes(router: APIRouter) -> None:
         openapi_extra=doc.body_schema(doc.DataSourceBody.model_json_schema()),
     )
     async def create(request: Request, area: AreaDep, runtime: RuntimeDep) -> Response:
-        body = await _json_object(request)
+        body = bodies.json_object(await request.body())
         async with runtime.db.session() as session:
             created = await create_pull_source(session, area.tenant_id, body, runtime.box)
             return _json(resources.show(DATA_SOURCES, created))
@@ -342,7 +321,7 @@ def _add_data_source_routes(router: APIRouter) -> None:
         openapi_extra=doc.body_schema(doc.patch_schema()),
     )
     async def patch(id: IdPath, request: Request, area: AreaDep, runtime: RuntimeDep) -> Response:
-        return await change(area, runtime, id, await _json_object(request))
+        return await change(area, runtime, id, bodies.json_object(await request.body()))
 
     @router.put(
         "/dataSources/{id}/{attribute}",
@@ -360,7 +339,7 @@ def _add_data_source_routes(router: APIRouter) -> None:
     ) -> Response:
         if attribute not in doc.WRITABLE_ATTRIBUTES:
             raise InvalidAttribute(f"{attribute[:100]!r} is not an attribute that can be set")
-        return await change(area, runtime, id, {attribute: await _json_body(request)})
+        return await change(area, runtime, id, {attribute: bodies.json_value(await request.body())})
 
     @router.post(
         "/dataSources/{id}/runs",

@@ -32,6 +32,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from headwater import auth
+from headwater.api import bodies
 from headwater.api.deps import RuntimeDep
 from headwater.api.schemas import PullSourceFields
 from headwater.clock import epoch_millis
@@ -40,6 +41,7 @@ from headwater.errors import (
     ConfigurationError,
     Conflict,
     HeadwaterError,
+    InvalidJson,
     NotFound,
     PermissionDenied,
     RateLimited,
@@ -60,10 +62,6 @@ log = get_logger(__name__)
 
 
 # --- the dialect's error answers, all made here -------------------------------------------------
-
-
-class InvalidJson(HeadwaterError):
-    code = "InvalidJson"
 
 
 class UnsupportedMediaType(HeadwaterError):
@@ -259,14 +257,7 @@ async def json_object(request: Request) -> dict[str, Any]:
     content_type = request.headers.get("content-type")
     if content_type is not None and not _is_json(content_type):
         raise UnsupportedMediaType("the body must be application/json")
-    raw = await request.body()
-    try:
-        value = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise InvalidJson("the body is not valid JSON") from exc
-    if not isinstance(value, dict):
-        raise InvalidJson("the body must be a JSON object")
-    return value
+    return bodies.json_object(await request.body())
 
 
 JsonObjectDep = Annotated[dict[str, Any], Depends(json_object)]
