@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from headwater.connectors.base import ConnectionConfig
+from headwater.settings import Settings
 
 with warnings.catch_warnings():
     # pyftpdlib still builds on asynchat/asyncore on Python 3.11, which warn when imported.
@@ -54,6 +55,12 @@ def _place(root: Path, relative: str, data: bytes, mtime: dt.datetime | None) ->
         stamp = mtime.timestamp()
         os.utime(target, (stamp, stamp))
     return target
+
+
+@pytest.fixture
+def connector_settings() -> Settings:
+    """Settings under which connectors reach these loopback servers, and give up on them quickly."""
+    return Settings(allow_private_hosts=True, connect_timeout=5)
 
 
 # -- FTP and FTPS ---------------------------------------------------------------------------------
