@@ -115,36 +115,27 @@ async def check_sales_imported(app: FastAPI, partner: Partner, runtime: Runtime,
     assert isinstance(source["lastRunningTime"], int)
 
 
-def ftp_fields(server: FtpServerInfo) -> dict[str, Any]:
+def login_fields(
+    server: FtpServerInfo | SftpServerInfo, data_source_type: str, **credentials: Any
+) -> dict[str, Any]:
+    """Where a partner's FTP or SFTP server answers, who logs in and with what."""
     return {
         "host": server.host,
         "port": server.port,
         "user": server.user,
-        "password": server.password,
-        "dataSourceType": "FTP",
-    }
-
-
-def sftp_password_fields(server: SftpServerInfo, password: str | None = None) -> dict[str, Any]:
-    return {
-        "host": server.host,
-        "port": server.port,
-        "user": server.user,
-        "password": server.password if password is None else password,
-        "dataSourceType": "SFTP",
+        "dataSourceType": data_source_type,
+        **credentials,
     }
 
 
 def sftp_key_fields(server: SftpServerInfo) -> dict[str, Any]:
-    return {
-        "host": server.host,
-        "port": server.port,
-        "user": server.user,
-        "authenticationType": "CERTIFICATE",
-        "privateKeyFile": server.encrypted_openssh_private_key,
-        "passphrase": server.passphrase,
-        "dataSourceType": "SFTP",
-    }
+    return login_fields(
+        server,
+        "SFTP",
+        authenticationType="CERTIFICATE",
+        privateKeyFile=server.encrypted_openssh_private_key,
+        passphrase=server.passphrase,
+    )
 
 
 def s3_fields(server: S3ServerInfo) -> dict[str, Any]:
@@ -169,9 +160,13 @@ class Protocol:
 
 
 PROTOCOLS = [
-    pytest.param(Protocol("ftp_server", ftp_fields), id="ftp"),
-    pytest.param(Protocol("ftps_server", lambda server: {**ftp_fields(server), "tls": True}), id="ftps"),
-    pytest.param(Protocol("sftp_server", sftp_password_fields), id="sftp-password"),
+    pytest.param(Protocol("ftp_server", lambda s: login_fields(s, "FTP", password=s.password)), id="ftp"),
+    pytest.param(
+        Protocol("ftps_server", lambda s: login_fields(s, "FTP", password=s.password, tls=True)), id="ftps"
+    ),
+    pytest.param(
+        Protocol("sftp_server", lambda s: login_fields(s, "SFTP", password=s.password)), id="sftp-password"
+    ),
     pytest.param(Protocol("sftp_server", sftp_key_fields), id="sftp-key-and-passphrase"),
     pytest.param(Protocol("s3_server", s3_fields, ("in/sales.csv", "elsewhere/sales.csv")), id="s3"),
 ]
@@ -194,7 +189,7 @@ async def test_a_changed_sftp_host_key_fails_the_run_until_the_pin_is_reset(
 ) -> None:
     app, partner, runtime = live
     sftp_server.put("in/sales.csv", SALES)
-    source_id = await partner.create(**sftp_password_fields(sftp_server))
+    source_id = await partner.create(**login_fields(sftp_server, "SFTP", password=sftp_server.password))
     await partner.run_and_wait(app, source_id)
     sftp_server.restart_with_new_host_key()
     sftp_server.put("in/more.csv", SALES.replace(b"T-", b"U-"))
@@ -221,7 +216,7 @@ async def test_a_wrong_password_fails_the_run_with_the_reason_and_no_secret(
     live: Any, sftp_server: SftpServerInfo
 ) -> None:
     app, partner, runtime = live
-    source_id = await partner.create(**sftp_password_fields(sftp_server, password="Wrong-Pa55word-XYZ"))
+    source_id = await partner.create(**login_fields(sftp_server, "SFTP", password="Wrong-Pa55word-XYZ"))
 
     await partner.run_and_wait(app, source_id)
 
