@@ -44,6 +44,18 @@ def environment(settings: Settings, spool: Path) -> dict[str, str]:
     }
 
 
+def run_command(settings: Settings, spool: Path, source_id: int) -> subprocess.CompletedProcess[str]:
+    """``headwater run SOURCE_ID --json`` in a process of its own, as an operator would type it."""
+    return subprocess.run(
+        [HEADWATER, "run", str(source_id), "--json"],
+        env=environment(settings, spool),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+
+
 async def sftp_source(settings: Settings, sftp: SftpServerInfo) -> int:
     async with open_runtime(settings) as runtime:
         tenancy = await make_tenancy(runtime)
@@ -73,14 +85,7 @@ async def test_run_prints_what_each_file_gave_as_json(tmp_path: Path, sftp_serve
     source_id = await sftp_source(settings, sftp_server)
     sftp_server.put("in/sales.csv", sales_file(3) + b"bad-date,X,1,1,SKU\n")
 
-    done = subprocess.run(
-        [HEADWATER, "run", str(source_id), "--json"],
-        env=environment(settings, tmp_path / "spool"),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    done = run_command(settings, tmp_path / "spool", source_id)
 
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
@@ -100,14 +105,7 @@ async def test_a_run_of_an_unknown_source_fails_clearly(tmp_path: Path) -> None:
     async with open_runtime(settings):
         pass
 
-    done = subprocess.run(
-        [HEADWATER, "run", "999", "--json"],
-        env=environment(settings, tmp_path / "spool"),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    done = run_command(settings, tmp_path / "spool", 999)
 
     assert done.returncode == 1
     assert json.loads(done.stdout)["error"]["code"] == "NotFound"
@@ -143,29 +141,15 @@ async def test_a_process_killed_mid_file_leaves_nothing_and_the_next_run_imports
 
     assert await counts(settings) == (0, 0)
 
-    again = subprocess.run(
-        [HEADWATER, "run", str(source_id), "--json"],
-        env=environment(settings, tmp_path / "spool"),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    again = run_command(settings, tmp_path / "spool", source_id)
     assert again.returncode == 0, again.stderr
     assert await counts(settings) == (rows, 1)
     assert await run_outcomes(settings) == [
         ("failed", "interrupted: the process running it stopped"),
         ("succeeded", None),
     ]
-    third = json.loads(
-        subprocess.run(
-            [HEADWATER, "run", str(source_id), "--json"],
-            env=environment(settings, tmp_path / "spool"),
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=120,
-        ).stdout
-    )
+    third_run = run_command(settings, tmp_path / "spool", source_id)
+    assert third_run.returncode == 0, third_run.stderr
+    third = json.loads(third_run.stdout)
     assert [f["state"] for f in third["files"]] == ["skipped"]
     assert await counts(settings) == (rows, 1)

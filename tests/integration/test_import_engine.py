@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from headwater.clock import as_utc, utcnow
 from headwater.connectors.memory import MemoryServer
 from headwater.errors import ConnectionFailed
-from headwater.imports import import_upload, run_source
+from headwater.imports import RunSummary, import_upload, run_source
 from headwater.runtime import Runtime
 from headwater.store.tables import DataSource, ImportErrorRow, ImportFile, PartnerSale, Run
 from tests.support.tenants import Tenancy, make_source, make_tenancy
@@ -26,6 +26,11 @@ def sales(*rows: str) -> bytes:
 @pytest.fixture
 async def tenancy(runtime: Runtime) -> Tenancy:
     return await make_tenancy(runtime)
+
+
+async def run_once(runtime: Runtime, source: DataSource, server: MemoryServer) -> RunSummary:
+    """One run of the source against the in-memory server."""
+    return await run_source(runtime, source.tenant_id, source.id, connect=server.connector_for)
 
 
 async def count(runtime: Runtime, model: type, **where: object) -> int:
@@ -50,7 +55,7 @@ async def test_a_new_file_is_imported_and_the_source_goes_back_to_idle(
     server.put("in/sales-1.csv", sales("2026-01-02,T1,2,10.5,SKU-1", "2026-01-02,T2,1,3,SKU-2"))
     source = await make_source(runtime, tenancy)
 
-    summary = await run_source(runtime, tenancy.tenant_id, source.id, connect=server.connector_for)
+    summary = await run_once(runtime, source, server)
 
     assert summary.outcome == "succeeded"
     assert [(f.path, f.state, f.rows, f.rows_ok) for f in summary.files] == [
@@ -76,9 +81,9 @@ async def test_an_unchanged_file_is_skipped_without_downloading_it_again(
     server = MemoryServer()
     server.put("in/sales-1.csv", sales("2026-01-02,T1,2,10.5,SKU-1"))
     source = await make_source(runtime, tenancy)
-    await run_source(runtime, tenancy.tenant_id, source.id, connect=server.connector_for)
+    await run_once(runtime, source, server)
 
-    summary = await run_source(runtime, tenancy.tenant_id, source.id, connect=server.connector_for)
+    summary = await run_once(runtime, source, server)
 
     assert [f.state for f in summary.files] == ["skipped"]
     assert len(server.downloads) == 1
@@ -91,10 +96,10 @@ async def test_a_file_arriving_late_with_an_older_time_is_still_imported(
     server = MemoryServer()
     server.put("in/new.csv", sales("2026-01-02,T1,1,1,SKU-1"))
     source = await make_source(runtime, tenancy)
-    await run_source(runtime, tenancy.tenant_id, source.id, connect=server.connector_for)
+    await run_once(runtime, source, server)
     server.put("in/old.csv", sales("2026-01-01,T0,1,1,SKU-1"), mtime=utcnow() - timedelta(days=30))
 
-    summary = await run_source(runtime, tenancy.tenant_id, source.id, connect=server.connector_for)
+    summary = await run_once(runtime, source, server)
 
     assert {f.path: f.state for f in summary.files} == {"new.csv": "skipped", "old.csv": "imported"}
     assert await count(runtime, PartnerSale) == 2
@@ -106,10 +111,10 @@ async def test_a_changed_file_within_the_window_replaces_its_earlier_rows(
     server = MemoryServer()
     server.put("in/sales.csv", sales("2026-01-02,T1,1,1,SKU-1", "2026-01-02,T2,1,1,SKU-1"))
     source = await make_source(runtime, tenancy, reprocessingDays=7)
-    await run_source(runtime, tenancy.tenant_id, source.id, connect=server.connector_for)
+    await run_once(runtime, source, server)
     server.put("in/sales.csv", sales("2026-01-02,T3,1,1,SKU-1"))
 
-    summary = await run_source(runtime, tenancy.tenant_id, source.id, connect=server.connector_for)
+    summary = await run_once(runtime, source, server)
 
     assert [f.state for f in summary.files] == ["imported"]
     async with runtime.db.session() as session:
@@ -124,10 +129,10 @@ async def test_a_changed_file_is_not_imported_again_without_a_reprocessing_windo
     server = MemoryServer()
     server.put("in/sales.csv", sales("2026-01-02,T1,1,1,SKU-1"))
     source = await make_source(runtime, tenancy)  # reprocessingDays null: never
-    await run_source(runtime, tenancy.tenant_id, source.id, connect=server.connector_for)
+    await run_once(runtime, source, server)
     server.put("in/sales.csv", sales("2026-01-02,T9,1,1,SKU-1"))
 
-    summary = await run_source(runtime, tenancy.tenant_id, source.id, connect=server.connector_for)
+    summary = await run_once(runtime, source, server)
 
     assert [f.state for f in summary.files] == ["skipped"]
     async with runtime.db.session() as session:
@@ -138,10 +143,10 @@ async def test_a_changed_file_older_than_the_window_is_skipped(runtime: Runtime,
     server = MemoryServer()
     server.put("in/sales.csv", sales("2026-01-02,T1,1,1,SKU-1"), mtime=utcnow() - timedelta(days=40))
     source = await make_source(runtime, tenancy, reprocessingDays=10)
-    await run_source(runtime, tenancy.tenant_id, source.id, connect=server.connector_for)
+    await run_once(runtime, source, server)
     server.put("in/sales.csv", sales("2026-01-02,T9,1,1,SKU-1"), mtime=utcnow() - timedelta(days=20))
 
-    summary = await run_source(runtime, tenancy.tenant_id, source.id, connect=server.connector_for)
+    summary = await run_once(runtime, source, server)
 
     assert [f.state for f in summary.files] == ["skipped"]
 
@@ -153,10 +158,10 @@ async def test_a_touched_file_with_the_same_content_imports_nothing_twice(
     content = sales("2026-01-02,T1,1,1,SKU-1")
     server.put("in/sales.csv", content)
     source = await make_source(runtime, tenancy, reprocessingDays=7)
-    await run_source(runtime, tenancy.tenant_id, source.id, connect=server.connector_for)
+    await run_once(runtime, source, server)
     server.put("in/sales.csv", content, mtime=utcnow() + timedelta(seconds=5))
 
-    summary = await run_source(runtime, tenancy.tenant_id, source.id, connect=server.connector_for)
+    summary = await run_once(runtime, source, server)
 
     assert [f.state for f in summary.files] == ["skipped"]
     assert await count(runtime, PartnerSale) == 1
@@ -170,7 +175,7 @@ async def test_a_sale_already_imported_from_another_file_is_skipped(
     server.put("in/b.csv", sales("2026-01-02,T1,1,1,SKU-1", "2026-01-02,T2,1,1,SKU-1"))
     source = await make_source(runtime, tenancy)
 
-    summary = await run_source(runtime, tenancy.tenant_id, source.id, connect=server.connector_for)
+    summary = await run_once(runtime, source, server)
 
     by_path = {f.path: f for f in summary.files}
     assert (by_path["a.csv"].rows_ok, by_path["a.csv"].rows_skipped) == (1, 0)
@@ -187,7 +192,7 @@ async def test_bad_rows_are_kept_with_their_line_and_code_and_good_rows_are_impo
     )
     source = await make_source(runtime, tenancy)
 
-    summary = await run_source(runtime, tenancy.tenant_id, source.id, connect=server.connector_for)
+    summary = await run_once(runtime, source, server)
 
     [outcome] = summary.files
     assert (outcome.rows, outcome.rows_ok, outcome.rows_with_errors) == (3, 1, 2)
@@ -207,8 +212,8 @@ async def test_an_unreadable_file_fails_alone_and_is_not_retried_until_it_change
     server.put("in/good.csv", sales("2026-01-02,T1,1,1,SKU-1"))
     source = await make_source(runtime, tenancy)
 
-    first = await run_source(runtime, tenancy.tenant_id, source.id, connect=server.connector_for)
-    second = await run_source(runtime, tenancy.tenant_id, source.id, connect=server.connector_for)
+    first = await run_once(runtime, source, server)
+    second = await run_once(runtime, source, server)
 
     assert {f.path: f.state for f in first.files} == {"broken.csv": "failed", "good.csv": "imported"}
     assert first.outcome == "partial"
@@ -227,15 +232,15 @@ async def test_a_download_dropped_midway_leaves_nothing_and_the_next_run_imports
     server.drop_download("in/big.csv", after_bytes=20_000)
     source = await make_source(runtime, tenancy)
 
-    first = await run_source(runtime, tenancy.tenant_id, source.id, connect=server.connector_for)
+    first = await run_once(runtime, source, server)
     assert first.outcome == "failed"
     assert await count(runtime, PartnerSale) == 0
     assert await count(runtime, ImportFile) == 0
 
-    second = await run_source(runtime, tenancy.tenant_id, source.id, connect=server.connector_for)
+    second = await run_once(runtime, source, server)
     assert second.outcome == "succeeded"
     assert await count(runtime, PartnerSale) == 2000
-    third = await run_source(runtime, tenancy.tenant_id, source.id, connect=server.connector_for)
+    third = await run_once(runtime, source, server)
     assert [f.state for f in third.files] == ["skipped"]
     assert await count(runtime, PartnerSale) == 2000
 
@@ -247,9 +252,9 @@ async def test_an_unreachable_server_fails_the_run_and_backs_off_but_keeps_the_s
     server.fail_connections(ConnectionFailed("cannot reach files.partner.example:22"))
     source = await make_source(runtime, tenancy)
 
-    first = await run_source(runtime, tenancy.tenant_id, source.id, connect=server.connector_for)
+    first = await run_once(runtime, source, server)
     after_first = await reload(runtime, source)
-    second = await run_source(runtime, tenancy.tenant_id, source.id, connect=server.connector_for)
+    second = await run_once(runtime, source, server)
     after_second = await reload(runtime, source)
 
     assert first.outcome == second.outcome == "failed"
@@ -268,12 +273,12 @@ async def test_the_host_key_is_pinned_on_first_use_and_a_changed_key_fails_the_r
     server = MemoryServer(host_key="ssh-ed25519 AAAAfirst")
     server.put("in/a.csv", sales("2026-01-02,T1,1,1,SKU-1"))
     source = await make_source(runtime, tenancy)
-    await run_source(runtime, tenancy.tenant_id, source.id, connect=server.connector_for)
+    await run_once(runtime, source, server)
     assert (await reload(runtime, source)).host_key == "ssh-ed25519 AAAAfirst"
 
     server.host_key = "ssh-ed25519 AAAAsecond"
     server.put("in/b.csv", sales("2026-01-02,T2,1,1,SKU-1"))
-    summary = await run_source(runtime, tenancy.tenant_id, source.id, connect=server.connector_for)
+    summary = await run_once(runtime, source, server)
 
     assert summary.outcome == "failed"
     assert summary.message is not None and "host key" in summary.message.lower()
@@ -313,8 +318,8 @@ async def test_deleting_a_source_deletes_its_files_errors_and_records(
     source = await make_source(runtime, tenancy)
     kept = await make_source(runtime, tenancy, workingDirectory="/other")
     server.put("other/sales.csv", sales("2026-01-02,T1,1,1,SKU-1"))
-    await run_source(runtime, tenancy.tenant_id, source.id, connect=server.connector_for)
-    await run_source(runtime, tenancy.tenant_id, kept.id, connect=server.connector_for)
+    await run_once(runtime, source, server)
+    await run_once(runtime, kept, server)
 
     async with runtime.db.session() as session:
         await source_store.delete(session, await source_store.get(session, tenancy.tenant_id, source.id))
