@@ -1,4 +1,4 @@
-"""The import engine: one run of a source, and uploads, through the same per-file pipeline.
+"""The import engine: one run of a source, each of its files through the per-file pipeline.
 
 A run lists the working directory, compares each file with the ledger and imports what is new (or
 changed, within ``reprocessingDays``). Each file is one database transaction: its rows, its row errors
@@ -8,15 +8,13 @@ half-imported and the next run picks the file up again.
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO, Any, BinaryIO, Literal
+from typing import Any, Literal
 
 import anyio
 
@@ -25,43 +23,34 @@ from headwater.clock import utcnow
 from headwater.connectors import connector_for
 from headwater.connectors.base import ConnectionConfig, Connector, RemoteFile
 from headwater.crypto import SecretBox
-from headwater.domain import AfterImport, FileState, ProcessorType, RunOutcome
+from headwater.domain import AfterImport, FileState, RunOutcome
 from headwater.errors import (
     FieldProblem,
-    FileUnreadable,
-    HeadwaterError,
     SourceError,
     ValidationFailed,
 )
 from headwater.logging import get_logger
-from headwater.processors import processor_for
-from headwater.processors.base import Batch, ProcessOptions
+from headwater.pipeline import (
+    FileJob,
+    FileOutcome,
+    HashingSink,
+    import_local_file,
+    ledger_values,
+    process_options,
+    record_unimported,
+)
 from headwater.runtime import Runtime
 from headwater.settings import Settings
 from headwater.store import imports as ledger_store
-from headwater.store import records as record_store
 from headwater.store import sources as source_store
 from headwater.store.imports import LedgerEntry
-from headwater.store.tables import DataSource, ImportFile
+from headwater.store.tables import DataSource
 
 log = get_logger(__name__)
 
 Decision = Literal["new", "unchanged", "changed", "changed_outside_window", "retry"]
 ProgressCallback = Callable[[str, dict[str, Any]], None]
 ConnectorFactory = Callable[[ConnectionConfig, Settings], Connector]
-
-
-@dataclass
-class FileOutcome:
-    path: str
-    state: str  # imported, failed, rolledback, skipped
-    file_id: int | None = None
-    rows: int = 0
-    rows_ok: int = 0
-    rows_with_errors: int = 0
-    rows_skipped: int = 0
-    rows_rollbacked: int = 0
-    error: str | None = None
 
 
 @dataclass
@@ -123,158 +112,18 @@ def connection_config(source: DataSource, box: SecretBox) -> ConnectionConfig:
     )
 
 
-class _HashingSink:
-    """Writes through to a file while computing the content's SHA-256."""
-
-    def __init__(self, target: IO[bytes]) -> None:
-        self.target = target
-        self.hash = hashlib.sha256()
-        self.size = 0
-
-    def write(self, data: bytes) -> int:
-        self.hash.update(data)
-        self.size += len(data)
-        return self.target.write(data)
-
-    def flush(self) -> None:
-        self.target.flush()
-
-
-def _iterate_in_thread(batches: Iterator[Batch]) -> Any:
-    """Pull batches from a blocking generator without blocking the event loop."""
-
-    async def generator() -> Any:
-        while True:
-            batch = await anyio.to_thread.run_sync(next, batches, None)
-            if batch is None:
-                return
-            yield batch
-
-    return generator()
-
-
-@dataclass(frozen=True)
-class _FileJob:
-    tenant_id: int
-    source_id: int
-    processor_type: int
-    path: str
-    name: str
-    local: Path
-    checksum: str
-    size: int
-    mtime: datetime | None
-    identity: str | None
-    run_id: int | None
-    reimport: bool
-    options: ProcessOptions
-
-
-async def _import_local_file(runtime: Runtime, job: _FileJob) -> FileOutcome:
-    """One file, one transaction. Unreadable files are recorded as failed; other errors roll back."""
-    processor = processor_for(job.processor_type)
-    outcome = FileOutcome(path=job.path, state=FileState.IMPORTED)
-    ledger_values = _ledger_values(job)
-    try:
-        async with runtime.db.session() as session:
-            row = await ledger_store.claim_file(
-                session, job.tenant_id, job.source_id, job.path, state="importing", **ledger_values
-            )
-            outcome.file_id = row.id
-            if job.reimport:
-                await record_store.delete_file_records(session, job.tenant_id, row.id)
-            await ledger_store.clear_errors(session, job.tenant_id, row.id)
-            info, batches = await anyio.to_thread.run_sync(processor.read, job.local, job.options)
-            row.file_type = info.file_type
-            async for batch in _iterate_in_thread(batches):
-                result = await record_store.write_batch(
-                    session, job.processor_type, job.tenant_id, job.source_id, row.id, batch.records
-                )
-                errors = [*batch.errors, *result.errors]
-                await ledger_store.add_errors(session, job.tenant_id, row.id, errors)
-                error_lines = len({e.line for e in errors if e.line is not None})
-                outcome.rows += batch.records.num_rows + len(
-                    {e.line for e in batch.errors if e.line is not None}
-                )
-                outcome.rows_ok += result.inserted
-                outcome.rows_skipped += result.skipped
-                outcome.rows_with_errors += error_lines
-            row.state = FileState.IMPORTED
-            row.error = None
-            row.rows = outcome.rows
-            row.rows_ok = outcome.rows_ok
-            row.rows_with_errors = outcome.rows_with_errors
-            row.rows_skipped = outcome.rows_skipped
-            row.rows_rollbacked = 0
-            row.finished_at = utcnow()
-    except FileUnreadable as exc:
-        outcome = FileOutcome(path=job.path, state=FileState.FAILED, error=f"{exc.code}: {exc.message}")
-        outcome.file_id = await _record_unimported(runtime, job, ledger_values, FileState.FAILED, outcome)
-    except HeadwaterError:
-        raise
-    except Exception as exc:  # a database or driver error: the transaction is gone, the file is retried
-        log.error("file import rolled back", source_id=job.source_id, path=job.path, exc_info=True)
-        outcome.state = FileState.ROLLED_BACK
-        outcome.rows_rollbacked, outcome.rows_ok, outcome.rows_skipped = outcome.rows_ok, 0, 0
-        outcome.error = f"rolled back: {type(exc).__name__}"
-        outcome.file_id = await _record_unimported(
-            runtime, job, ledger_values, FileState.ROLLED_BACK, outcome
-        )
-    metrics.count_file(outcome.state)
-    metrics.count_rows(
-        imported=outcome.rows_ok, rejected=outcome.rows_with_errors, skipped=outcome.rows_skipped
-    )
-    return outcome
-
-
-async def _record_unimported(
-    runtime: Runtime, job: _FileJob, ledger_values: dict[str, Any], state: str, outcome: FileOutcome
-) -> int | None:
-    """Note a file that imported nothing, without touching rows an earlier version of it imported."""
-    try:
-        async with runtime.db.session() as session:
-            row = await ledger_store.claim_file(
-                session,
-                job.tenant_id,
-                job.source_id,
-                job.path,
-                state=state,
-                error=outcome.error,
-                rows=outcome.rows,
-                rows_ok=0,
-                rows_with_errors=0,
-                rows_skipped=0,
-                rows_rollbacked=outcome.rows_rollbacked,
-                finished_at=utcnow(),
-                **ledger_values,
-            )
-            return row.id
-    except Exception:
-        log.error(
-            "could not record the file's failure", source_id=job.source_id, path=job.path, exc_info=True
-        )
-        return None
-
-
 async def _download(connector: Connector, path: str, directory: str) -> tuple[Path, str, int]:
     handle = tempfile.NamedTemporaryFile(prefix="headwater-", dir=directory, delete=False)
     local = Path(handle.name)
     try:
         with handle:
-            sink = _HashingSink(handle)
+            sink = HashingSink(handle)
             await connector.download(path, sink)  # type: ignore[arg-type]
             sink.flush()
         return local, sink.hash.hexdigest(), sink.size
     except BaseException:
         local.unlink(missing_ok=True)
         raise
-
-
-def _options(source: DataSource) -> ProcessOptions:
-    return ProcessOptions(
-        amount_calculated=source.amount_calculated,
-        file_import_type=source.file_import_type or "PARTY",
-    )
 
 
 async def _after_import(connector: Connector, source: DataSource, path: str) -> None:
@@ -398,7 +247,7 @@ async def _pull_one(
         "mtime": remote.mtime,
         "identity": remote.identity,
         "run_id": summary.run_id,
-        "options": _options(source),
+        "options": process_options(source),
     }
     if remote.size > settings.max_file_size:
         outcome = FileOutcome(
@@ -406,10 +255,8 @@ async def _pull_one(
             state=FileState.FAILED,
             error=f"FileTooLarge: {remote.size} bytes is over the limit",
         )
-        job = _FileJob(local=Path(), checksum="", reimport=False, **job_base)
-        outcome.file_id = await _record_unimported(
-            runtime, job, _ledger_values(job), FileState.FAILED, outcome
-        )
+        job = FileJob(local=Path(), checksum="", reimport=False, **job_base)
+        outcome.file_id = await record_unimported(runtime, job, ledger_values(job), FileState.FAILED, outcome)
         return outcome
     with tempfile.TemporaryDirectory(prefix="headwater-") as directory:
         try:
@@ -431,30 +278,17 @@ async def _pull_one(
                 )
             return FileOutcome(path=remote.path, state="skipped", file_id=entry.file_id)
         job_base["size"] = size
-        job = _FileJob(
+        job = FileJob(
             local=local,
             checksum=checksum,
             # Rows an earlier version of this path left behind are replaced in the same transaction.
             reimport=entry is not None,
             **job_base,
         )
-        outcome = await _import_local_file(runtime, job)
+        outcome = await import_local_file(runtime, job)
     if outcome.state == FileState.IMPORTED:
         await _after_import(connector, source, remote.path)
     return outcome
-
-
-def _ledger_values(job: _FileJob) -> dict[str, Any]:
-    return {
-        "name": job.name[:1000],
-        "size": job.size,
-        "mtime": job.mtime,
-        "identity": job.identity,
-        "checksum": job.checksum or None,
-        "processor_type": job.processor_type,
-        "run_id": job.run_id,
-        "started_at": utcnow(),
-    }
 
 
 async def _finish(
@@ -517,101 +351,4 @@ async def due_sources(runtime: Runtime, now: datetime | None = None) -> list[tup
         return await ledger_store.due_sources(session, now or utcnow())
 
 
-async def _upload_source(
-    runtime: Runtime,
-    tenant_id: int,
-    source_id: int | None,
-    processor_type: int | None,
-    owner_partner_id: int | None,
-) -> tuple[int, int]:
-    """The source an upload lands in, and the processor type to read it with."""
-    from headwater import sources
-
-    async with runtime.db.session() as session:
-        if source_id is not None:
-            source = await source_store.get(session, tenant_id, source_id, owner_partner_id=owner_partner_id)
-            chosen = processor_type or source.processor_type
-        else:
-            if processor_type is None:
-                raise ValidationFailed([FieldProblem("type", "ProcessorTypeRequired", "type is required")])
-            name = (
-                f"uploads/{owner_partner_id if owner_partner_id is not None else 'tenant'}/{processor_type}"
-            )
-            found = await source_store.list_(session, tenant_id, name=name)
-            if found:
-                source = found[0]
-            else:
-                source = await sources.create_custom_source(session, tenant_id, name)
-                source.owner_partner_id = owner_partner_id
-                source.processor_type = processor_type
-            chosen = processor_type
-        if chosen is None:
-            raise ValidationFailed([FieldProblem("type", "ProcessorTypeRequired", "type is required")])
-        try:
-            ProcessorType(int(chosen))
-        except ValueError as exc:
-            raise ValidationFailed(
-                [FieldProblem("type", "InvalidProcessorType", "unknown processor type")]
-            ) from exc
-        return source.id, int(chosen)
-
-
-async def import_upload(
-    runtime: Runtime,
-    tenant_id: int,
-    *,
-    source_id: int | None,
-    name: str,
-    processor_type: int | None,
-    data: BinaryIO,
-    owner_partner_id: int | None = None,
-) -> ImportFile:
-    """Import an uploaded file through the same pipeline as pulled files; returns its ledger row."""
-    clean_name = Path(name.replace("\\", "/")).name.strip() or "upload"
-    target_id, chosen_type = await _upload_source(
-        runtime, tenant_id, source_id, processor_type, owner_partner_id
-    )
-    async with runtime.db.session() as session:
-        source = await source_store.get(session, tenant_id, target_id)
-        options = _options(source)
-    with tempfile.TemporaryDirectory(prefix="headwater-") as directory:
-        local = Path(directory) / "upload"
-
-        def copy() -> tuple[str, int]:
-            with local.open("wb") as handle:
-                sink = _HashingSink(handle)
-                while chunk := data.read(1024 * 1024):
-                    sink.write(chunk)
-            return sink.hash.hexdigest(), sink.size
-
-        checksum, size = await anyio.to_thread.run_sync(copy)
-        job = _FileJob(
-            tenant_id=tenant_id,
-            source_id=target_id,
-            processor_type=chosen_type,
-            path=f"uploads/{uuid.uuid4().hex}/{clean_name}",
-            name=clean_name,
-            local=local,
-            checksum=checksum,
-            size=size,
-            mtime=utcnow(),
-            identity=None,
-            run_id=None,
-            reimport=False,
-            options=options,
-        )
-        outcome = await _import_local_file(runtime, job)
-    if outcome.file_id is None:
-        raise HeadwaterError(outcome.error or "the upload could not be recorded")
-    async with runtime.db.session() as session:
-        return await ledger_store.get_file(session, tenant_id, outcome.file_id)
-
-
-__all__ = [
-    "FileOutcome",
-    "RunSummary",
-    "decide",
-    "due_sources",
-    "import_upload",
-    "run_source",
-]
+__all__ = ["FileOutcome", "RunSummary", "decide", "due_sources", "run_source"]

@@ -35,18 +35,6 @@ def server(monkeypatch: pytest.MonkeyPatch) -> MemoryServer:
     """Every run of the runner reaches this in-memory server instead of the network."""
     memory = MemoryServer()
     monkeypatch.setattr("headwater.imports.connector_for", memory.connector_for)
-    import headwater.imports
-
-    defaults = list(headwater.imports.run_source.__defaults__ or ())
-    monkeypatch.setattr(
-        headwater.imports.run_source,
-        "__kwdefaults__",
-        {
-            **(headwater.imports.run_source.__kwdefaults__ or {}),
-            "connect": memory.connector_for,
-        },
-    )
-    assert defaults == []
     return memory
 
 

@@ -405,7 +405,7 @@ def _add_data_source_routes(router: APIRouter) -> None:
         runtime: RuntimeDep,
         name: Annotated[str | None, Query(include_in_schema=False)] = None,
     ) -> Response:
-        from headwater import imports  # the import engine: only uploads need it
+        from headwater import uploads  # the import pipeline: only uploads need it
 
         async with runtime.db.session() as session:
             await resources.get_row(session, area.tenant_id, DATA_SOURCES, id)
@@ -419,7 +419,7 @@ def _add_data_source_routes(router: APIRouter) -> None:
                 part = form.get("file")
                 if not isinstance(part, UploadFile):
                     raise MissingFile("a multipart upload needs a part named file")
-                row = await imports.import_upload(
+                row = await uploads.import_upload(
                     runtime,
                     area.tenant_id,
                     source_id=id,
@@ -436,7 +436,7 @@ def _add_data_source_routes(router: APIRouter) -> None:
                 async for chunk in request.stream():
                     await anyio.to_thread.run_sync(spool.write, chunk)
                 spool.seek(0)
-                row = await imports.import_upload(
+                row = await uploads.import_upload(
                     runtime,
                     area.tenant_id,
                     source_id=id,

@@ -14,10 +14,10 @@ from headwater.api.deps import RuntimeDep
 from headwater.api.partner import MAX_ID, PREFIX, CurrentPartnerDep, PartnerRoute, SourceIdPath, context_json
 from headwater.clock import epoch_millis
 from headwater.errors import FieldProblem, HeadwaterError, ValidationFailed
-from headwater.imports import import_upload
 from headwater.store import imports as ledger_store
 from headwater.store import sources as source_store
 from headwater.store.tables import ImportErrorRow, ImportFile
+from headwater.uploads import import_upload
 
 router = APIRouter(prefix=PREFIX, route_class=PartnerRoute, tags=["partner imports"])
 
