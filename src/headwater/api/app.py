@@ -14,10 +14,10 @@ from headwater.runtime import open_runtime
 from headwater.settings import Settings
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, *, migrate_on_start: bool = True) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_runtime(settings) as runtime:
+        async with open_runtime(settings, migrate_first=migrate_on_start) as runtime:
             app.state.runtime = runtime
             integration_app.state.runtime = runtime
             if settings.run_imports:

@@ -41,14 +41,14 @@ def register(app: typer.Typer) -> None:
         settings = build_settings(database_url, host=host, port=port)
         configure_logging(settings)
         logging.getLogger("uvicorn.access").addFilter(_RedactQuerySecrets())
-        migrations.upgrade(settings.database_url)
-        first = with_runtime(settings, bootstrap)
+        first = with_runtime(settings, bootstrap)  # migrates first, then makes the starter credentials
         if first is not None:
             # Printed for the operator, once; deliberately not through the logger.
             shown_host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
             shown_host = f"[{shown_host}]" if ":" in shown_host else shown_host
             typer.echo(instructions(first, f"http://{shown_host}:{settings.port}"))
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+        app = create_app(settings, migrate_on_start=False)  # migrated just above
+        uvicorn.run(app, host=settings.host, port=settings.port, log_config=None)
 
     @app.command()
     def migrate(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) -> None:
