@@ -32,7 +32,7 @@ class ProcessOptions:
     amount_calculated: bool = False
     file_import_type: str = "PARTY"
     today: date | None = None  # for "stock date not in the future"; None: the current UTC date
-    batch_rows: int = 20_000
+    batch_rows: int = 10_000
 
 
 @dataclass(frozen=True)
