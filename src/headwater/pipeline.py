@@ -22,7 +22,7 @@ from headwater.domain import FileState
 from headwater.errors import FileUnreadable, HeadwaterError
 from headwater.logging import get_logger
 from headwater.processors import processor_for
-from headwater.processors.base import Batch, ProcessOptions
+from headwater.processors.base import Batch, ProcessOptions, RowError
 from headwater.runtime import Runtime
 from headwater.store import imports as ledger_store
 from headwater.store import records as record_store
@@ -67,6 +67,10 @@ async def _in_thread(batches: Iterator[Batch]) -> AsyncIterator[Batch]:
         yield batch
 
 
+def _rows_in(errors: list[RowError]) -> int:
+    return len({error.line for error in errors if error.line is not None})
+
+
 @dataclass(frozen=True)
 class FileJob:
     tenant_id: int
@@ -106,13 +110,12 @@ async def import_local_file(runtime: Runtime, job: FileJob) -> FileOutcome:
                 )
                 errors = [*batch.errors, *result.errors]
                 await ledger_store.add_errors(session, job.tenant_id, row.id, errors)
-                error_lines = len({e.line for e in errors if e.line is not None})
-                outcome.rows += batch.records.num_rows + len(
-                    {e.line for e in batch.errors if e.line is not None}
-                )
+                # A row can have several errors; rows are counted once. Rows the parser rejected never
+                # reached the batch's records; rows the writer rejected are among them.
+                outcome.rows += batch.records.num_rows + _rows_in(batch.errors)
                 outcome.rows_ok += result.inserted
                 outcome.rows_skipped += result.skipped
-                outcome.rows_with_errors += error_lines
+                outcome.rows_with_errors += _rows_in(errors)
             row.state = FileState.IMPORTED
             row.error = None
             row.rows = outcome.rows
