@@ -17,8 +17,13 @@ from headwater.cli.common import (
 )
 from headwater.runtime import Runtime
 from headwater.store import credentials as store
+from headwater.store.tables import Tenant
 
 TenantOption = Annotated[str, typer.Option("--tenant", help="The tenant's name.")]
+
+
+def _tenant_json(tenant: Tenant) -> dict[str, Any]:
+    return {"id": tenant.id, "name": tenant.name, "createdAt": tenant.created_at.isoformat()}
 
 
 def register(app: typer.Typer) -> None:
@@ -39,8 +44,7 @@ def register(app: typer.Typer) -> None:
 
         async def work(runtime: Runtime) -> dict[str, Any]:
             async with runtime.db.session() as session:
-                tenant = await credentials.create_tenant(session, name)
-                return {"id": tenant.id, "name": tenant.name, "createdAt": tenant.created_at.isoformat()}
+                return _tenant_json(await credentials.create_tenant(session, name))
 
         emit_work(database_url, work, as_json, title="tenant")
 
@@ -50,10 +54,7 @@ def register(app: typer.Typer) -> None:
 
         async def work(runtime: Runtime) -> list[dict[str, Any]]:
             async with runtime.db.session() as session:
-                return [
-                    {"id": t.id, "name": t.name, "createdAt": t.created_at.isoformat()}
-                    for t in await store.list_tenants(session)
-                ]
+                return [_tenant_json(tenant) for tenant in await store.list_tenants(session)]
 
         tenants = run_or_fail(build_settings(database_url), work, as_json)
         emit_rows("tenants", tenants, as_json, title="tenants")
