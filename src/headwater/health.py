@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import anyio
 from sqlalchemy import text
 
+from headwater.jobs.queue_health import QueueHealth, queue_health
 from headwater.logging import get_logger
 from headwater.runtime import Runtime
 
@@ -20,6 +21,9 @@ class Readiness:
     database: bool
     # None when no Redis is configured (embedded mode's in-memory rate limits).
     redis: bool | None
+    # None in embedded mode. A stalled queue does not make the process unready (it can still serve):
+    # it is said plainly so that an operator starts a worker.
+    queue: QueueHealth | None = None
 
     @property
     def ready(self) -> bool:
@@ -29,10 +33,13 @@ class Readiness:
         def shown(ok: bool | None) -> str:
             return "not configured" if ok is None else "ok" if ok else "unreachable"
 
-        return {
+        answer: dict[str, object] = {
             "status": "ready" if self.ready else "unavailable",
             "checks": {"database": shown(self.database), "redis": shown(self.redis)},
         }
+        if self.queue is not None:
+            answer["queue"] = self.queue.as_dict()
+        return answer
 
 
 async def _database_reachable(runtime: Runtime) -> bool:
@@ -57,5 +64,19 @@ async def _redis_reachable(runtime: Runtime) -> bool | None:
         return False
 
 
+async def _queue(runtime: Runtime, database: bool) -> QueueHealth | None:
+    if not database:
+        return None
+    try:
+        with anyio.fail_after(CHECK_TIMEOUT):
+            return await queue_health(runtime)
+    except Exception as exc:
+        log.warning("readiness: queue state unknown", error=type(exc).__name__)
+        return None
+
+
 async def readiness(runtime: Runtime) -> Readiness:
-    return Readiness(database=await _database_reachable(runtime), redis=await _redis_reachable(runtime))
+    database = await _database_reachable(runtime)
+    return Readiness(
+        database=database, redis=await _redis_reachable(runtime), queue=await _queue(runtime, database)
+    )

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     run_imports: bool = True
     # auto: in-process on SQLite, procrastinate workers on PostgreSQL.
     runner: Literal["auto", "embedded", "distributed"] = "auto"
+    # Distributed mode: runs `headwater serve` itself takes from the queue at once (0: an API-only process).
+    worker_concurrency: int = Field(default=2, ge=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False
 

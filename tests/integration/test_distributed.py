@@ -228,9 +228,12 @@ def test_status_shows_the_queue_per_source_as_json(queue_url: str, tmp_path: Pat
         timeout=60,
         check=True,
     )
-    assert json.loads(shown.stdout) == {
-        "sources": [{"sourceId": 42, "tenantId": 3, "name": None, "pending": 1, "running": 0, "failed": 0}]
-    }
+    answer = json.loads(shown.stdout)
+    assert answer["sources"] == [
+        {"sourceId": 42, "tenantId": 3, "name": None, "pending": 1, "running": 0, "failed": 0}
+    ]
+    assert answer["queue"]["waiting"] == 1
+    assert answer["queue"]["status"] == "ok"  # it has waited less than two minutes
 
 
 # -- worker processes ------------------------------------------------------------------------------

@@ -34,11 +34,19 @@ def register(app: typer.Typer) -> None:
         host: Annotated[str | None, typer.Option(help="Address to listen on.", show_default=False)] = None,
         port: Annotated[int | None, typer.Option(help="Port to listen on.", show_default=False)] = None,
         database_url: DatabaseUrlOption = None,
+        worker_concurrency: Annotated[
+            int | None,
+            typer.Option(
+                min=0,
+                help="PostgreSQL: runs this process takes from the queue at once; 0 serves the APIs only.",
+                show_default=False,
+            ),
+        ] = None,
     ) -> None:
-        """Apply migrations and serve the APIs (and, in embedded mode, run imports)."""
+        """Apply migrations, serve the APIs and run imports (on PostgreSQL, also from other processes' queue)."""
         from headwater.api.app import create_app
 
-        settings = build_settings(database_url, host=host, port=port)
+        settings = build_settings(database_url, host=host, port=port, worker_concurrency=worker_concurrency)
         configure_logging(settings)
         logging.getLogger("uvicorn.access").addFilter(_RedactQuerySecrets())
         first = with_runtime(settings, bootstrap)  # migrates first, then makes the starter credentials

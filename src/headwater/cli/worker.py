@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+import json
+import sys
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -11,6 +13,7 @@ from headwater.cli.common import (
     DatabaseUrlOption,
     JsonOption,
     build_settings,
+    console,
     emit_rows,
     exit_on_error,
     fail,
@@ -21,6 +24,9 @@ from headwater.logging import configure_logging
 from headwater.runtime import Runtime
 from headwater.settings import Settings
 from headwater.store import sources as source_store
+
+if TYPE_CHECKING:
+    from headwater.jobs.queue_health import QueueHealth
 
 NOT_DISTRIBUTED = "the job queue needs PostgreSQL: set HEADWATER_DATABASE_URL=postgresql+asyncpg://…"
 
@@ -58,7 +64,8 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Take import runs from the queue until SIGTERM (distributed mode)."""
-        from headwater.jobs.distributed import WorkerTuning, run_worker
+        from headwater.jobs.distributed import WorkerTuning
+        from headwater.jobs.worker import run_worker
 
         settings = _queue_settings(database_url)
         configure_logging(settings)
@@ -84,8 +91,9 @@ def register(app: typer.Typer) -> None:
         settings = _queue_settings(database_url, as_json)
         configure_logging(settings.model_copy(update={"log_level": "WARNING"}))
 
-        async def work(runtime: Runtime) -> list[dict[str, Any]]:
+        async def work(runtime: Runtime) -> tuple[list[dict[str, Any]], QueueHealth | None]:
             from headwater.jobs.distributed import build_app, queue_status
+            from headwater.jobs.queue_health import queue_health
 
             async with build_app(runtime.settings, pool_size=2).open_async() as queue:
                 entries = await queue_status(queue)
@@ -108,7 +116,14 @@ def register(app: typer.Typer) -> None:
                             "failed": entry.failed,
                         }
                     )
-            return rows
+            return rows, await queue_health(runtime)
 
-        rows = run_or_fail(settings, work, as_json)
+        rows, health = run_or_fail(settings, work, as_json)
+        queue = health.as_dict() if health is not None else None
+        if as_json:
+            sys.stdout.write(json.dumps({"sources": rows, "queue": queue}) + "\n")
+            return
         emit_rows("sources", rows, as_json, title="job queue")
+        if health is not None:
+            colour = "red" if health.stalled else "green"
+            console.print(f"[{colour}]{health.message}[/{colour}]")

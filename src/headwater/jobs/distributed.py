@@ -1,4 +1,4 @@
-"""Distributed mode: runs are jobs on procrastinate's PostgreSQL queue, taken by ``headwater worker``.
+"""Distributed mode: runs are jobs on procrastinate's PostgreSQL queue, taken by workers (``jobs/worker.py``).
 
 One queued job per source (queueing lock) and one running job per source across all workers (lock);
 a periodic job enqueues the sources that are due and puts jobs of dead workers back in the queue. A
@@ -11,9 +11,6 @@ The queue's tables live in their own PostgreSQL schema, so headwater's migration
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -28,7 +25,7 @@ from sqlalchemy.engine.url import make_url
 
 from headwater.errors import ConfigurationError, HeadwaterError
 from headwater.logging import get_logger
-from headwater.runtime import Runtime, open_runtime
+from headwater.runtime import Runtime
 from headwater.settings import Settings
 
 log = get_logger(__name__)
@@ -125,7 +122,7 @@ def build_app(settings: Settings, *, pool_size: int = 4) -> App:
 def _runtime_of(context: JobContext) -> Runtime:
     runtime = context.additional_context.get("runtime")
     if not isinstance(runtime, Runtime):
-        raise ConfigurationError("headwater jobs run only in `headwater worker`")
+        raise ConfigurationError("headwater jobs run only in a headwater worker")
     return runtime
 
 
@@ -309,53 +306,3 @@ class ProcrastinateRunner:
     async def request_run(self, tenant_id: int, source_id: int, *, trigger: str = "manual") -> bool:
         await self.start()
         return await defer_run(self.app, tenant_id, source_id, trigger)
-
-
-async def run_worker(
-    settings: Settings,
-    *,
-    concurrency: int = 2,
-    tuning: WorkerTuning | None = None,
-    shutdown_timeout: float = 30.0,
-) -> None:
-    """``headwater worker``: take runs from the queue until SIGTERM or SIGINT.
-
-    On a stop signal the worker takes no new job and lets runs under way finish for
-    ``shutdown_timeout`` seconds; a run still going then is cancelled (its current file rolls back)
-    and goes back to the queue for another worker.
-    """
-    tuning = tuning or WorkerTuning()
-    async with open_runtime(settings) as runtime:
-        # Every running job holds a connection now and then; listening and heartbeats need two more.
-        app = build_app(settings, pool_size=concurrency + 3)
-        async with app.open_async():
-            runtime.runner = ProcrastinateRunner(runtime, app=app)
-            recovery = asyncio.create_task(_recover_while_running(app, tuning), name="stalled-job recovery")
-            try:
-                await app.run_worker_async(
-                    queues=[QUEUE],
-                    name=f"{socket.gethostname()}-{os.getpid()}",
-                    concurrency=concurrency,
-                    additional_context={"runtime": runtime, "tuning": tuning},
-                    update_heartbeat_interval=tuning.heartbeat_interval,
-                    stalled_worker_timeout=tuning.stalled_after,
-                    shutdown_graceful_timeout=shutdown_timeout,
-                    # headwater's runs table keeps the history; the queue keeps only what needs attention.
-                    delete_jobs="successful",
-                    install_signal_handlers=True,
-                )
-            finally:
-                recovery.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await recovery
-
-
-async def _recover_while_running(app: App, tuning: WorkerTuning) -> None:
-    """Besides the periodic job, each worker looks for dead workers' jobs at every heartbeat, so a
-    crash costs ``stalled_after`` seconds rather than up to a minute more."""
-    while True:
-        await asyncio.sleep(tuning.heartbeat_interval)
-        try:
-            await recover_stalled_jobs(app, stalled_after=tuning.stalled_after)
-        except Exception:
-            log.error("stalled-job recovery failed", exc_info=True)

@@ -1,4 +1,5 @@
-"""Which runner a process uses: in-process on SQLite, procrastinate workers on PostgreSQL."""
+"""Which runner ``serve`` uses: in-process on SQLite; on PostgreSQL the queue, which ``serve`` also
+works itself unless ``worker_concurrency`` is 0 (an API-only process beside ``headwater worker``s)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,12 @@ from headwater.runtime import Runtime
 
 
 def make_runner(runtime: Runtime) -> JobRunner:
-    if runtime.settings.distributed:
+    settings = runtime.settings
+    if settings.distributed and settings.worker_concurrency:
+        from headwater.jobs.worker import ServingWorkerRunner
+
+        return ServingWorkerRunner(runtime, concurrency=settings.worker_concurrency)
+    if settings.distributed:
         from headwater.jobs.distributed import ProcrastinateRunner
 
         return ProcrastinateRunner(runtime)
