@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from pathlib import Path
 
@@ -135,3 +136,20 @@ async def test_metrics_expose_the_import_and_rate_limit_families(sqlite_settings
 )
 def test_requests_are_attributed_to_their_dialect_by_path(path: str, dialect: str) -> None:
     assert dialect_of(path, "/prod") == dialect
+
+
+@pytest.mark.parametrize("prefix", ["", "/prod"])
+async def test_the_api_documentation_pages_load_every_asset_from_headwater_itself(
+    sqlite_settings: Settings, prefix: str
+) -> None:
+    async with running_app(sqlite_settings) as (_app, client):
+        page = await client.get(f"{prefix}/docs")
+        assert page.status_code == 200
+        assets = re.findall(r"""(?:src|href)=['"]([^'"]+)['"]""", page.text)
+        assert f"{prefix}/openapi.json" in page.text
+        assert assets, page.text
+        for url in assets:
+            assert url.startswith("/"), f"{url} is not served by headwater"
+            loaded = await client.get(url)
+            assert loaded.status_code == 200, url
+            assert len(loaded.content) > 1000

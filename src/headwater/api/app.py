@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from headwater import __version__
-from headwater.api import chartmogul, integration, ops, partner, partner_imports
+from headwater.api import chartmogul, docs, integration, ops, partner, partner_imports
 from headwater.jobs.select import make_runner
 from headwater.runtime import open_runtime
 from headwater.settings import Settings
@@ -34,7 +34,11 @@ def create_app(settings: Settings, *, migrate_on_start: bool = True) -> FastAPI:
         version=__version__,
         description="Data-source hub: the partner API (/api/v4) and the data sources API (/v1).",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    docs.mount_assets(app)
+    docs.add_docs_page(app, openapi_url="/openapi.json", title="headwater")
     app.state.settings = settings
     app.include_router(partner.router)
     app.include_router(partner_imports.router)

@@ -32,7 +32,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from headwater import __version__, areakeys, oauth, resources
-from headwater.api import bodies
+from headwater.api import bodies, docs
 from headwater.api import integration_openapi as doc
 from headwater.api.deps import RuntimeDep
 from headwater.api.oauth_token import TOKEN_PATH, oauth_router
@@ -458,6 +458,11 @@ def create_app(settings: Settings) -> FastAPI:
             "HTTP 200 with a message; fields whose value is null are left out."
         ),
         servers=[{"url": settings.integration_prefix}],
+        docs_url=None,
+        redoc_url=None,
+    )
+    docs.add_docs_page(
+        app, openapi_url=f"{settings.integration_prefix}/openapi.json", title="headwater integration API"
     )
     router = APIRouter(route_class=IntegrationRoute)
     _add_data_source_routes(router)
