@@ -1,4 +1,9 @@
-"""structlog configuration, once per process. Nothing logged here carries a secret."""
+"""structlog configuration, once per process. Nothing logged here carries a secret.
+
+headwater's own lines and those of the libraries that log through the standard library (uvicorn's
+server and access lines, alembic, SQLAlchemy) go through the same renderer, so with
+``HEADWATER_LOG_JSON=true`` every line on standard error is one JSON object.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,9 @@ import structlog
 
 from headwater.settings import Settings
 
+# uvicorn and alembic configure their own handlers unless told otherwise; ours replace them.
+_LIBRARY_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "alembic")
+
 
 def configure_logging(settings: Settings) -> None:
     level = getattr(logging, settings.log_level)
@@ -17,11 +25,12 @@ def configure_logging(settings: Settings) -> None:
         if settings.log_json
         else structlog.dev.ConsoleRenderer(colors=False)
     )
+    timestamper = structlog.processors.TimeStamper(fmt="iso", utc=True)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            timestamper,
             structlog.processors.format_exc_info,
             renderer,
         ],
@@ -29,7 +38,24 @@ def configure_logging(settings: Settings) -> None:
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
         cache_logger_on_first_use=False,
     )
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[structlog.stdlib.add_log_level, structlog.stdlib.add_logger_name, timestamper],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                renderer,
+            ],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(level)
+    for name in _LIBRARY_LOGGERS:
+        library = logging.getLogger(name)
+        library.handlers = []
+        library.propagate = True
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:
