@@ -6,8 +6,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
 
-from headwater import __version__
+from headwater import __version__, console
 from headwater.api import chartmogul, docs, integration, ops, partner, partner_imports
 from headwater.jobs.select import make_runner
 from headwater.runtime import open_runtime
@@ -20,6 +21,7 @@ def create_app(settings: Settings, *, migrate_on_start: bool = True) -> FastAPI:
         async with open_runtime(settings, migrate_first=migrate_on_start) as runtime:
             app.state.runtime = runtime
             integration_app.state.runtime = runtime
+            console_app.state.runtime = runtime
             if settings.run_imports:
                 runtime.runner = make_runner(runtime)
                 await runtime.runner.start()
@@ -49,4 +51,11 @@ def create_app(settings: Settings, *, migrate_on_start: bool = True) -> FastAPI:
     app.add_middleware(ops.RequestMetrics, integration_prefix=settings.integration_prefix)
     integration_app = integration.create_app(settings)
     app.mount(settings.integration_prefix, integration_app)
+    console_app = console.create_app()
+    app.mount("/console", console_app)
+
+    @app.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        return RedirectResponse("/console/", status_code=307)
+
     return app

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from headwater.clock import as_utc, utcnow
@@ -148,17 +148,31 @@ async def list_files(session: AsyncSession, tenant_id: int, source_id: int) -> S
 
 
 async def list_errors(
-    session: AsyncSession, tenant_id: int, file_id: int, *, limit: int = 1000, offset: int = 0
+    session: AsyncSession,
+    tenant_id: int,
+    file_id: int,
+    *,
+    limit: int = 1000,
+    offset: int = 0,
+    code: str | None = None,
 ) -> Sequence[ImportErrorRow]:
-    return (
-        await session.scalars(
-            select(ImportErrorRow)
-            .where(ImportErrorRow.tenant_id == tenant_id, ImportErrorRow.import_file_id == file_id)
-            .order_by(ImportErrorRow.id)
-            .limit(limit)
-            .offset(offset)
-        )
-    ).all()
+    query = select(ImportErrorRow).where(
+        ImportErrorRow.tenant_id == tenant_id, ImportErrorRow.import_file_id == file_id
+    )
+    if code is not None:
+        query = query.where(ImportErrorRow.code == code)
+    return (await session.scalars(query.order_by(ImportErrorRow.id).limit(limit).offset(offset))).all()
+
+
+async def error_codes(session: AsyncSession, tenant_id: int, file_id: int) -> list[tuple[str, int]]:
+    """Each rejection code of the file with how many rows it rejected, most frequent first."""
+    rows = await session.execute(
+        select(ImportErrorRow.code, func.count())
+        .where(ImportErrorRow.tenant_id == tenant_id, ImportErrorRow.import_file_id == file_id)
+        .group_by(ImportErrorRow.code)
+        .order_by(func.count().desc(), ImportErrorRow.code)
+    )
+    return [(code, int(count)) for code, count in rows.tuples()]
 
 
 async def list_runs(

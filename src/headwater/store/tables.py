@@ -87,6 +87,25 @@ class PartnerSession(Base):
     expires_at: Mapped[datetime] = mapped_column(TZDateTime)
 
 
+class Operator(Base):
+    """An installation's operator: signs in to the console and sees every tenant."""
+
+    __tablename__ = "operators"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    principal: Mapped[str] = mapped_column(String(200), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime)
+
+
+class OperatorSession(Base):
+    __tablename__ = "operator_sessions"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    operator_id: Mapped[int] = mapped_column(Id, ForeignKey("operators.id", ondelete="CASCADE"), index=True)
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime)
+    expires_at: Mapped[datetime] = mapped_column(TZDateTime)
+
+
 class ApiKey(Base):
     """ChartMogul-style API key (HTTP Basic user name)."""
 

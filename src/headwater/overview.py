@@ -1,0 +1,98 @@
+"""The state of sources at a glance: what the console's overview and charts show.
+
+Plain async Python over the store, like every other core module; the console only renders it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from headwater.clock import as_utc, utcnow
+from headwater.domain import RunOutcome, SourceStatus
+from headwater.store import overview as store
+from headwater.store.overview import Scope
+from headwater.store.tables import DataSource, Run
+
+SPARKLINE_DAYS = 30
+
+__all__ = ["Health", "Scope", "SourceSummary", "summarize"]
+
+
+class Health(StrEnum):
+    """The chip a person sees first."""
+
+    IDLE = "idle"
+    WORKING = "working"
+    FAILING = "failing"
+    PAUSED = "paused"
+
+
+@dataclass(frozen=True)
+class SourceSummary:
+    source: DataSource
+    tenant_name: str
+    health: Health
+    last_run: Run | None
+    next_run_at: datetime | None
+    files_24h: int
+    rows_24h: int
+    rejected_24h: int
+    # Rows imported per UTC day, oldest first, ``SPARKLINE_DAYS`` values ending today.
+    daily_rows: list[int] = field(default_factory=list)
+    daily_rejected: list[int] = field(default_factory=list)
+
+    @property
+    def rejected_rate(self) -> float | None:
+        seen = self.rows_24h + self.rejected_24h
+        return None if seen == 0 else self.rejected_24h / seen
+
+
+def health_of(source: DataSource, last_run: Run | None) -> Health:
+    if not source.active:
+        return Health.PAUSED
+    if source.status == SourceStatus.WORKING:
+        return Health.WORKING
+    if source.failure_count > 0 or (last_run is not None and last_run.outcome == RunOutcome.FAILED):
+        return Health.FAILING
+    return Health.IDLE
+
+
+def _days(today: date) -> list[date]:
+    return [today - timedelta(days=offset) for offset in range(SPARKLINE_DAYS - 1, -1, -1)]
+
+
+async def summarize(
+    session: AsyncSession, scope: Scope, *, now: datetime | None = None
+) -> Sequence[SourceSummary]:
+    now = now or utcnow()
+    found = await store.sources(session, scope)
+    ids = [source.id for source, _ in found]
+    runs = await store.last_runs(session, ids)
+    day_totals = await store.totals_since(session, ids, now - timedelta(hours=24))
+    days = _days(now.date())
+    per_day = await store.daily_rows(session, ids, datetime.combine(days[0], datetime.min.time(), now.tzinfo))
+    summaries = []
+    for source, tenant_name in found:
+        totals = day_totals.get(source.id, store.FileTotals())
+        daily = per_day.get(source.id, {})
+        last_run = runs.get(source.id)
+        summaries.append(
+            SourceSummary(
+                source=source,
+                tenant_name=tenant_name,
+                health=health_of(source, last_run),
+                last_run=last_run,
+                next_run_at=as_utc(source.next_run_at) if source.next_run_at else None,
+                files_24h=totals.files,
+                rows_24h=totals.rows_ok,
+                rejected_24h=totals.rows_with_errors,
+                daily_rows=[daily.get(day, (0, 0))[0] for day in days],
+                daily_rejected=[daily.get(day, (0, 0))[1] for day in days],
+            )
+        )
+    return summaries
