@@ -172,7 +172,7 @@ async def error_codes(session: AsyncSession, tenant_id: int, file_id: int) -> li
         .group_by(ImportErrorRow.code)
         .order_by(func.count().desc(), ImportErrorRow.code)
     )
-    return [(code, int(count)) for code, count in rows.tuples()]
+    return [(code, int(count)) for code, count in rows]
 
 
 async def list_runs(

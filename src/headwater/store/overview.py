@@ -35,7 +35,7 @@ async def sources(session: AsyncSession, scope: Scope) -> Sequence[tuple[DataSou
     """The sources in scope with their tenant's name, newest tenant last, then by id."""
     query = scope.sources(select(DataSource)).join(Tenant, Tenant.id == DataSource.tenant_id)
     rows = await session.execute(query.add_columns(Tenant.name).order_by(DataSource.tenant_id, DataSource.id))
-    return [(source, tenant) for source, tenant in rows.tuples()]
+    return [(source, tenant) for source, tenant in rows]
 
 
 async def last_runs(session: AsyncSession, source_ids: Sequence[int]) -> dict[int, Run]:
@@ -79,7 +79,7 @@ async def totals_since(
         .group_by(ImportFile.data_source_id)
     )
     return {
-        source_id: FileTotals(int(files), int(ok), int(bad)) for source_id, files, ok, bad in rows.tuples()
+        source_id: FileTotals(int(files), int(ok), int(bad)) for source_id, files, ok, bad in rows
     }
 
 
@@ -109,7 +109,7 @@ async def daily_rows(
         .group_by(ImportFile.data_source_id, day)
     )
     found: dict[int, dict[date, tuple[int, int]]] = {}
-    for source_id, on, ok, bad in rows.tuples():
+    for source_id, on, ok, bad in rows:
         on_day = on if isinstance(on, date) else date.fromisoformat(str(on))
         found.setdefault(source_id, {})[on_day] = (int(ok), int(bad))
     return found
