@@ -180,3 +180,66 @@ async def test_after_sign_in_the_console_returns_to_the_page_asked_for_but_never
         )
         assert answer.headers["location"] == landed
         client.cookies.clear()
+
+
+def _source_form(**overrides: str) -> dict[str, str]:
+    form = {
+        "dataSourceType": "SFTP",
+        "host": "files.partner.example",
+        "user": "demo",
+        "authenticationType": "PASSWORD",
+        "password": "form-secret-1",
+        "workingDirectory": "/in",
+        "processorType": "25011",
+        "fileImportType": "PARTY",
+        "touchpointCode": "REST01",
+        "name": "from the form",
+        "active": "on",
+    }
+    form.update(overrides)
+    return form
+
+
+async def test_a_partner_creates_a_source_in_a_form_with_errors_next_to_their_fields(
+    app_client: AppClient,
+) -> None:
+    app, client = app_client
+    runtime = _runtime(app)
+    acme = await make_tenancy(runtime, "acme")
+    await sign_in(client, acme.principal, acme.password, tenant="acme")
+    blank = await client.get("/console/sources/new")
+    token = csrf_of(blank)
+
+    missing = await client.post("/console/sources/new", data={**_source_form(host=""), "csrf_token": token})
+    assert missing.status_code == 400
+    assert 'id="e-host"' in missing.text
+    assert "form-secret-1" not in missing.text
+
+    created = await client.post("/console/sources/new", data={**_source_form(), "csrf_token": token})
+    assert created.status_code == 303
+    page = await client.get(created.headers["location"])
+    assert "from the form" in page.text and "The source was created." in page.text
+    assert "form-secret-1" not in page.text
+    async with runtime.db.session() as session:
+        (source,) = await source_store.list_(session, acme.tenant_id)
+    assert source.owner_partner_id == acme.partner_id
+
+
+async def test_saving_settings_without_typing_a_secret_keeps_the_stored_one(app_client: AppClient) -> None:
+    app, client = app_client
+    runtime = _runtime(app)
+    acme = await make_tenancy(runtime, "acme")
+    source = await make_source(runtime, acme, name="before")
+    await sign_in(client, acme.principal, acme.password, tenant="acme")
+    form = await client.get(f"/console/sources/{source.id}/settings")
+    assert "s3cret-password" not in form.text
+    assert "A value is stored" in form.text
+    saved = await client.post(
+        f"/console/sources/{source.id}/settings",
+        data={**_source_form(name="after", password=""), "csrf_token": csrf_of(form)},
+    )
+    assert saved.status_code == 303
+    async with runtime.db.session() as session:
+        stored = await source_store.get_for_operator(session, source.id)
+        assert stored.name == "after"
+        assert runtime.box.decrypt(stored.password_enc or "") == "s3cret-password"

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 
 def routers() -> list[APIRouter]:
-    from headwater.console.views import files, signin, sources, tenants
+    from headwater.console.views import files, settings, signin, sources, tenants
 
-    return [signin.router, sources.router, files.router, tenants.router]
+    # settings before sources: /sources/new must not be taken for a source id.
+    return [signin.router, settings.router, sources.router, files.router, tenants.router]

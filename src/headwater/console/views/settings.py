@@ -1,0 +1,140 @@
+"""Create a source, and change a source's settings, through the same rules as the partner API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from headwater import sources
+from headwater.console import forms
+from headwater.console.session import Viewer
+from headwater.console.views.common import ViewerDep, back_to, checked_form, page, runtime_of, visible_source
+from headwater.errors import Conflict, NotFound, ValidationFailed
+from headwater.store import credentials as credential_store
+
+router = APIRouter()
+
+
+def _form_page(
+    request: Request,
+    viewer: Viewer,
+    *,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    source_id: int | None,
+    tenants: list[Any],
+    status_code: int = 200,
+) -> HTMLResponse:
+    return page(
+        request,
+        viewer,
+        "source_form.html",
+        status_code,
+        title="New source" if source_id is None else "Settings",
+        nav="sources",
+        values=values,
+        errors=errors,
+        options=forms.OPTIONS,
+        source_id=source_id,
+        tenants=tenants,
+        secrets_stored=values.get("_secrets", {}),
+    )
+
+
+async def _tenants_for(request: Request, viewer: Viewer) -> list[Any]:
+    if not viewer.is_operator:
+        return []
+    async with runtime_of(request).db.session() as session:
+        return list(await credential_store.list_tenants(session))
+
+
+@router.get("/sources/new")
+async def new_source(request: Request, viewer: ViewerDep) -> HTMLResponse:
+    values = {
+        "dataSourceType": "SFTP",
+        "authenticationType": "PASSWORD",
+        "fileImportType": "PARTY",
+        "afterImport": "KEEP",
+        "filePattern": "*",
+        "active": "on",
+    }
+    return _form_page(
+        request, viewer, values=values, errors={}, source_id=None, tenants=await _tenants_for(request, viewer)
+    )
+
+
+@router.post("/sources/new")
+async def create_source(request: Request, viewer: ViewerDep) -> Response:
+    form = await checked_form(request, viewer)
+    runtime = runtime_of(request)
+    payload = forms.payload_from_form(form)
+    try:
+        async with runtime.db.session() as session:
+            tenant_id = viewer.tenant_id
+            if viewer.is_operator:
+                tenant_id = (
+                    await credential_store.get_tenant_by_name(session, str(form.get("tenant") or ""))
+                ).id
+            assert tenant_id is not None
+            created = await sources.create_pull_source(
+                session, tenant_id, payload, runtime.box, owner_partner_id=viewer.partner_id
+            )
+    except (ValidationFailed, Conflict) as exc:
+        values = {key: str(form.get(key) or "") for key in form if key not in forms.SECRETS}
+        return _form_page(
+            request,
+            viewer,
+            values=values,
+            errors=forms.field_errors(exc),
+            source_id=None,
+            tenants=await _tenants_for(request, viewer),
+            status_code=400,
+        )
+    except NotFound:
+        values = {key: str(form.get(key) or "") for key in form if key not in forms.SECRETS}
+        return _form_page(
+            request,
+            viewer,
+            values=values,
+            errors={"tenant": "Choose a tenant."},
+            source_id=None,
+            tenants=await _tenants_for(request, viewer),
+            status_code=400,
+        )
+    return back_to(f"/sources/{created.id}", "created")
+
+
+@router.get("/sources/{source_id}/settings")
+async def edit_source(request: Request, viewer: ViewerDep, source_id: int) -> HTMLResponse:
+    async with runtime_of(request).db.session() as session:
+        source = await visible_source(session, viewer, source_id)
+    described = sources.describe(source)
+    values: dict[str, Any] = forms.values_for_form(described)
+    values["_secrets"] = {key: described.get(key) is not None for key in forms.SECRETS}
+    return _form_page(request, viewer, values=values, errors={}, source_id=source_id, tenants=[])
+
+
+@router.post("/sources/{source_id}/settings")
+async def save_source(request: Request, viewer: ViewerDep, source_id: int) -> Response:
+    form = await checked_form(request, viewer)
+    runtime = runtime_of(request)
+    try:
+        async with runtime.db.session() as session:
+            source = await visible_source(session, viewer, source_id)
+            await sources.update_pull_source(
+                session, source.tenant_id, source, forms.payload_from_form(form), runtime.box
+            )
+    except (ValidationFailed, Conflict) as exc:
+        values: dict[str, Any] = {key: str(form.get(key) or "") for key in form if key not in forms.SECRETS}
+        return _form_page(
+            request,
+            viewer,
+            values=values,
+            errors=forms.field_errors(exc),
+            source_id=source_id,
+            tenants=[],
+            status_code=400,
+        )
+    return back_to(f"/sources/{source_id}", "saved")
