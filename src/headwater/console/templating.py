@@ -47,6 +47,39 @@ def sparkline(values: Sequence[int], width: int = 120, height: int = 24) -> Mark
     ).format(w=width, h=height, points=points, label=f"{total} rows in {len(values)} days")
 
 
+def bars(imported: Sequence[int], rejected: Sequence[int], width: int = 600, height: int = 120) -> Markup:
+    """Stacked daily bars: imported rows below, rejected rows on top; each bar titled with its day's figures."""
+    if not imported:
+        return Markup("")
+    top = max((ok + bad for ok, bad in zip(imported, rejected, strict=True)), default=0) or 1
+    slot = width / len(imported)
+    parts = []
+    for index, (ok, bad) in enumerate(zip(imported, rejected, strict=True)):
+        x = index * slot + 1
+        ok_height = (ok / top) * (height - 4)
+        bad_height = (bad / top) * (height - 4)
+        parts.append(
+            Markup(
+                "<g><title>{ok} imported, {bad} rejected</title>"
+                '<rect class="ok" x="{x:.1f}" y="{y1:.1f}" width="{w:.1f}" height="{h1:.1f}"/>'
+                '<rect class="bad" x="{x:.1f}" y="{y2:.1f}" width="{w:.1f}" height="{h2:.1f}"/></g>'
+            ).format(
+                ok=ok,
+                bad=bad,
+                x=x,
+                w=max(slot - 2, 1),
+                y1=height - ok_height,
+                h1=ok_height,
+                y2=height - ok_height - bad_height,
+                h2=bad_height,
+            )
+        )
+    label = f"{sum(imported)} rows imported and {sum(rejected)} rejected in {len(imported)} days"
+    return Markup(
+        '<svg class="bars" viewBox="0 0 {w} {h}" preserveAspectRatio="none" role="img" aria-label="{label}">{body}</svg>'
+    ).format(w=width, h=height, label=label, body=Markup("").join(parts))
+
+
 def number(value: int | float | None) -> str:
     if value is None:
         return "—"
@@ -57,7 +90,7 @@ def percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f} %"
 
 
-_env.filters.update(when=when, sparkline=sparkline, number=number, percent=percent)
+_env.filters.update(when=when, sparkline=sparkline, bars=bars, number=number, percent=percent)
 
 
 def render(

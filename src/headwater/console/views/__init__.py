@@ -6,7 +6,15 @@ from fastapi import APIRouter
 
 
 def routers() -> list[APIRouter]:
-    from headwater.console.views import files, settings, signin, sources, tenants
+    from headwater.console.views import charts, files, records, settings, signin, sources, tenants
 
     # settings before sources: /sources/new must not be taken for a source id.
-    return [signin.router, settings.router, sources.router, files.router, tenants.router]
+    return [
+        signin.router,
+        settings.router,
+        sources.router,
+        files.router,
+        records.router,
+        charts.router,
+        tenants.router,
+    ]
