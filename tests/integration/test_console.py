@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
+
 import httpx
 import pytest
 from fastapi import FastAPI
 
+from headwater import uploads
 from headwater.runtime import Runtime
 from headwater.store import sources as source_store
 from tests.integration.console_support import csrf_of, make_operator, sign_in
@@ -243,3 +246,51 @@ async def test_saving_settings_without_typing_a_secret_keeps_the_stored_one(app_
         stored = await source_store.get_for_operator(session, source.id)
         assert stored.name == "after"
         assert runtime.box.decrypt(stored.password_enc or "") == "s3cret-password"
+
+
+async def test_records_files_and_charts_show_what_was_imported(app_client: AppClient) -> None:
+    app, client = app_client
+    runtime = _runtime(app)
+    acme = await make_tenancy(runtime, "acme")
+    sales = b"saleDate,transactionId,quantity,amount,partnerSkuCode\n2026-11-01,T-1,2,3.5,SKU-1\n2026-11-31,T-2,1,1,SKU-2\n"
+    imported = await uploads.import_upload(
+        runtime,
+        acme.tenant_id,
+        source_id=None,
+        name="sales.csv",
+        processor_type=25011,
+        data=io.BytesIO(sales),
+        owner_partner_id=acme.partner_id,
+    )
+    await sign_in(client, acme.principal, acme.password, tenant="acme")
+    source_id = imported.data_source_id
+
+    records = await client.get(f"/console/sources/{source_id}/records")
+    assert records.status_code == 200
+    assert "T-1" in records.text and "T-2" not in records.text
+    filtered = await client.get(
+        f"/console/sources/{source_id}/records", params={"filterName": "transactionId", "filterValue": "nope"}
+    )
+    assert "T-1" not in filtered.text
+    refused = await client.get(f"/console/sources/{source_id}/records", params={"saleDate": "yesterday"})
+    assert refused.status_code == 200 and "must be a date" in refused.text
+
+    file_page = await client.get(f"/console/sources/{source_id}/files/{imported.id}")
+    assert "InvalidDate" in file_page.text and ">3<" in file_page.text  # the rejected row's line
+
+    charts = await client.get("/console/charts")
+    assert charts.status_code == 200
+    assert "1 rows imported and 1 rejected" in charts.text
+
+
+async def test_only_operators_see_the_queue_page(app_client: AppClient) -> None:
+    app, client = app_client
+    runtime = _runtime(app)
+    acme = await make_tenancy(runtime, "acme")
+    await sign_in(client, acme.principal, acme.password, tenant="acme")
+    assert (await client.get("/console/queue")).status_code == 404
+    client.cookies.clear()
+    await sign_in(client, "ops", await make_operator(runtime))
+    queue = await client.get("/console/queue")
+    assert queue.status_code == 200
+    assert ("Runs per source" in queue.text) == runtime.settings.distributed

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 
 def routers() -> list[APIRouter]:
-    from headwater.console.views import charts, files, records, settings, signin, sources, tenants
+    from headwater.console.views import charts, files, queue, records, settings, signin, sources, tenants
 
     # settings before sources: /sources/new must not be taken for a source id.
     return [
@@ -17,4 +17,5 @@ def routers() -> list[APIRouter]:
         records.router,
         charts.router,
         tenants.router,
+        queue.router,
     ]
