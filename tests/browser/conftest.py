@@ -1,0 +1,109 @@
+"""A live ``headwater serve`` and a real Chromium (Debian's package) driven by Playwright.
+
+Browsers cannot be downloaded here: Playwright is pointed at the system's ``chromium``
+(``HEADWATER_CHROMIUM`` overrides the path). Without it the browser tests are skipped, and fail
+under ``CI=true``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.conftest import SECRET_KEY, service_missing
+from tests.integration.worker_support import headwater_command
+from tests.support.services import free_port
+
+
+def chromium_path() -> str:
+    found = (
+        os.environ.get("HEADWATER_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    )
+    if not found:
+        service_missing("Chromium (apt-get install chromium)")
+        raise AssertionError("unreachable")
+    return found
+
+
+@dataclass
+class LiveServer:
+    url: str
+    database_url: str
+    env: dict[str, str]
+    log: Path
+
+    def cli(self, *args: str) -> str:
+        """``headwater ARGS`` against this server's store; its standard output."""
+        done = subprocess.run(
+            [*headwater_command(), *args], env=self.env, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+    port = free_port()
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'headwater.db'}"
+    env = {
+        **os.environ,
+        "HEADWATER_DATABASE_URL": database_url,
+        "HEADWATER_SECRET_KEY": SECRET_KEY,
+        "HEADWATER_ALLOW_PRIVATE_HOSTS": "true",
+        "HEADWATER_POLL_INTERVAL": "3600",
+        "HEADWATER_LOG_LEVEL": "WARNING",
+    }
+    log = tmp_path / "serve.log"
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            [*headwater_command(), "serve", "--port", str(port)],
+            cwd=tmp_path,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"headwater serve did not start:\n{log.read_text(errors='replace')}")
+                time.sleep(0.1)
+            yield LiveServer(url, database_url, env, log)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    executable = chromium_path()
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    opened = context.new_page()
+    yield opened
+    context.close()

@@ -1,0 +1,127 @@
+"""The console in a real browser against a live server and the real SFTP test server."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import LiveServer
+from tests.servers import SftpServerInfo
+
+PASSWORD = "partner-password-1"
+SALES = (
+    b"saleDate,transactionId,quantity,amount,partnerSkuCode\n"
+    b"2026-11-01,T-1,2,3.50,SKU-1\n"
+    b"2026-11-31,T-2,1,1.00,SKU-2\n"
+    b"2026-11-02,T-3,x,1.00,SKU-3\n"
+    b"2026-11-03,T-4,1,2.00,SKU-4\n"
+)
+
+
+def _tenant(server: LiveServer, name: str, code: str) -> str:
+    server.cli("tenant", "create", name)
+    server.cli("touchpoint", "create", "--tenant", name, "--code", code)
+    principal = f"partner@{name}.example"
+    server.cli("partner", "create", "--tenant", name, "--principal", principal, "--password", PASSWORD)
+    return principal
+
+
+def _sign_in(page: Page, server: LiveServer, principal: str, password: str, tenant: str = "") -> None:
+    page.goto(f"{server.url}/console/")
+    page.get_by_label("Tenant").fill(tenant)
+    page.get_by_label("Principal").fill(principal)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Sources")).to_be_visible()
+
+
+def test_a_partner_creates_a_source_runs_it_and_reads_its_rejected_rows(
+    page: Page, live_server: LiveServer, sftp_server: SftpServerInfo
+) -> None:
+    principal = _tenant(live_server, "acme", "REST01")
+    sftp_server.put("in/sales.csv", SALES)
+    _sign_in(page, live_server, principal, PASSWORD, tenant="acme")
+
+    page.get_by_role("link", name="New source").click()
+    page.get_by_label("Protocol", exact=True).select_option("SFTP")
+    page.get_by_label("Host", exact=True).fill(sftp_server.host)
+    page.get_by_label("Port", exact=True).fill(str(sftp_server.port))
+    page.get_by_label("User", exact=True).fill(sftp_server.user)
+    page.get_by_label("Password", exact=True).fill(sftp_server.password)
+    page.get_by_label("Directory", exact=True).fill("/in")
+    page.get_by_label("Processor", exact=True).select_option("25011")
+    page.get_by_label("Touchpoint code", exact=True).fill("REST01")
+    page.get_by_label("Name", exact=True).fill("Partner SFTP")
+    page.get_by_role("button", name="Create the source").click()
+    expect(page.get_by_text("The source was created.")).to_be_visible()
+    expect(page.get_by_text(sftp_server.password)).to_have_count(0)
+
+    page.get_by_role("button", name="Run now").click()
+    expect(page.get_by_text("A run was queued")).to_be_visible()
+    # The page follows the run and reloads itself when it has ended.
+    file_link = page.get_by_role("link", name="sales.csv")
+    expect(file_link).to_be_visible(timeout=30_000)
+    expect(page.locator("td .outcome-succeeded").first).to_be_visible()
+
+    file_link.click()
+    expect(page.get_by_role("heading", name="sales.csv")).to_be_visible()
+    rows = page.locator("table.errors tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_contain_text("3")
+    expect(rows.nth(0)).to_contain_text("InvalidDate")
+    expect(rows.nth(1)).to_contain_text("4")
+    expect(rows.nth(1)).to_contain_text("InvalidNumber")
+
+    page.get_by_label("Code").select_option("InvalidNumber")
+    page.get_by_role("button", name="Filter").click()
+    expect(rows).to_have_count(1)
+
+
+def test_an_operator_sees_every_tenant(page: Page, live_server: LiveServer) -> None:
+    _tenant(live_server, "acme", "REST01")
+    _tenant(live_server, "globex", "REST02")
+    live_server.cli("operator", "create", "--principal", "ops", "--password", "operator-password")
+    _sign_in(page, live_server, "ops", "operator-password")
+    page.get_by_role("link", name="Tenants").click()
+    table = page.locator("table")
+    expect(table).to_contain_text("acme")
+    expect(table).to_contain_text("globex")
+
+
+def test_another_tenants_source_is_not_found(page: Page, live_server: LiveServer) -> None:
+    principal = _tenant(live_server, "acme", "REST01")
+    _tenant(live_server, "globex", "REST02")
+    _sign_in(page, live_server, principal, PASSWORD, tenant="acme")
+    answer = page.goto(f"{live_server.url}/console/sources/1")
+    assert answer is not None and answer.status == 404
+    expect(page.get_by_role("heading", name="Not found")).to_be_visible()
+
+
+@pytest.mark.parametrize("path", ["/console/sources", "/console/sources/new", "/console/charts"])
+def test_at_390_pixels_wide_no_page_scrolls_sideways(page: Page, live_server: LiveServer, path: str) -> None:
+    principal = _tenant(live_server, "acme", "REST01")
+    page.set_viewport_size({"width": 390, "height": 844})
+    _sign_in(page, live_server, principal, PASSWORD, tenant="acme")
+    page.goto(f"{live_server.url}{path}")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"{path} is {width} px wide"
+
+
+def test_every_control_is_reachable_by_keyboard_with_a_visible_focus(
+    page: Page, live_server: LiveServer
+) -> None:
+    page.goto(f"{live_server.url}/console/login")
+    reached = []
+    for _ in range(8):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            "(() => { const e = document.activeElement; const s = getComputedStyle(e);"
+            " return [e.id || e.textContent.trim(), s.outlineStyle, s.outlineWidth]; })()"
+        )
+        reached.append(focused[0])
+        assert focused[1] != "none" and focused[2] != "0px", f"{focused[0]} shows no focus"
+        if focused[0] == "Sign in":
+            break
+    assert ["tenant", "principal", "password", "Sign in"] == [
+        name for name in reached if name in ("tenant", "principal", "password", "Sign in")
+    ][:4]
