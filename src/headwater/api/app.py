@@ -8,7 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from headwater import __version__
-from headwater.api import chartmogul, integration, ops, partner, partner_imports
+from headwater.api import chartmogul, integration, oauth_token, ops, partner, partner_imports
+from headwater.api.limits import BodyLimits, DialectAnswer, UploadRoute
 from headwater.jobs.select import make_runner
 from headwater.runtime import open_runtime
 from headwater.settings import Settings
@@ -42,6 +43,22 @@ def create_app(settings: Settings, *, migrate_on_start: bool = True) -> FastAPI:
     app.include_router(chartmogul.router)
     app.include_router(integration.oauth_router)
     app.include_router(ops.router)
+    app.add_middleware(
+        BodyLimits,
+        body_limit=settings.max_body_size,
+        upload_limit=settings.upload_limit,
+        uploads=[
+            UploadRoute("POST", partner_imports.UPLOAD_PATH),
+            UploadRoute("POST", settings.integration_prefix + integration.UPLOAD_PATH),
+        ],
+        dialects=[
+            DialectAnswer(partner.PREFIX, partner.too_large),
+            DialectAnswer("/v1", chartmogul.too_large),
+            DialectAnswer(settings.integration_prefix, integration.too_large),
+            DialectAnswer(oauth_token.TOKEN_PATH, oauth_token.too_large),
+        ],
+    )
+    # Added last, so outermost: it also counts the refusals of the middleware above.
     app.add_middleware(ops.RequestMetrics, integration_prefix=settings.integration_prefix)
     integration_app = integration.create_app(settings)
     app.mount(settings.integration_prefix, integration_app)

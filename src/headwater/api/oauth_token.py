@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from headwater import oauth
 from headwater.api.deps import RuntimeDep
+from headwater.errors import RequestTooLarge
 
 TOKEN_PATH = "/oauth2/token"
 # Token answers must not be cached (RFC 6749 5.1).
@@ -32,6 +33,10 @@ def _token_error(error: str, description: str, status_code: int = 400) -> Respon
     if status_code == 401:
         headers["WWW-Authenticate"] = 'Basic realm="headwater", charset="UTF-8"'
     return _json({"error": error, "error_description": description}, status_code, headers)
+
+
+def too_large(exc: RequestTooLarge) -> Response:
+    return _token_error("invalid_request", "the request body is too large", 413)
 
 
 class _MalformedRequest(Exception):
@@ -105,6 +110,8 @@ async def token(request: Request, runtime: RuntimeDep) -> Response:
         if grant_type != "client_credentials":
             return _token_error("unsupported_grant_type", "only client_credentials is supported")
         client_id, secret = _client_credentials(request, form)
+    except RequestTooLarge as exc:
+        return too_large(exc)
     except (_MalformedRequest, StarletteHTTPException, ValueError) as exc:
         return _token_error(
             "invalid_request", str(exc) if isinstance(exc, _MalformedRequest) else "malformed form"
