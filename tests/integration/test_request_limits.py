@@ -234,7 +234,10 @@ async def test_an_upload_may_be_larger_than_a_json_body(live: Live, runtime: Run
             "/import/file",
             params={"type": 25012},
             files={"file": ("stock.csv", content)},
-            headers={"Thalamus-Touchpoint": tenancy.touchpoint_code, "Thalamus-Token": tenancy.touchpoint_token},
+            headers={
+                "Thalamus-Touchpoint": tenancy.touchpoint_code,
+                "Thalamus-Token": tenancy.touchpoint_token,
+            },
             auth=(tenancy.principal, tenancy.password),
         )
 
