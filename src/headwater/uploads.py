@@ -90,7 +90,7 @@ async def import_upload(
     async with runtime.db.session() as session:
         source = await source_store.get(session, tenant_id, target_id)
         options = process_options(source)
-    with tempfile.TemporaryDirectory(prefix="headwater-") as directory:
+    with tempfile.TemporaryDirectory(prefix="upload-", dir=runtime.scratch) as directory:
         local = Path(directory) / "upload"
 
         def copy() -> tuple[str, int]:

@@ -441,7 +441,7 @@ def _add_data_source_routes(router: APIRouter) -> None:
         else:
             if not name:
                 raise MissingName("the name query parameter names the uploaded file")
-            with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
+            with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, dir=str(runtime.scratch)) as spool:
                 async for chunk in request.stream():
                     await anyio.to_thread.run_sync(spool.write, chunk)
                 spool.seek(0)
