@@ -30,6 +30,11 @@ def configure_logging(settings: Settings) -> None:
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    # At DEBUG, SQLAlchemy would print every result row and aiosqlite every statement with its parameters
+    # (token digests, password hashes, encrypted secrets): SQL statements at most, their parameters
+    # hidden by the engines (hide_parameters).
+    logging.getLogger("sqlalchemy.engine").setLevel(max(level, logging.INFO))
+    logging.getLogger("aiosqlite").setLevel(max(level, logging.INFO))
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:
