@@ -5,8 +5,9 @@
 
 Serves headwater with uvicorn in a process of its own (SQLite in a temporary folder; the code under
 ``--source`` when given, e.g. an older checkout, to measure "before") and sends, over a raw loopback
-socket, three bodies: a form of ``--form-mb`` MB to ``POST /oauth2/token``, a JSON object of ``--json-mb``
-MB to ``POST /v1/data_sources`` (with a valid API key, so that the body is read) and a multipart upload
+socket, four bodies: a 1 MB form of tiny fields (the most the default limit lets through) and a form of ``--form-mb``
+MB of tiny fields to ``POST /oauth2/token``, a JSON object holding an array of ``--json-mb`` MB of zeros
+to ``POST /v1/data_sources`` (with a valid API key, so that the body is read) and a multipart upload
 of ``--upload-mb`` MB to ``POST /api/v4/import/file`` with ``HEADWATER_MAX_UPLOAD_SIZE`` at
 ``--upload-limit-mb`` MB. The client stops sending as soon as an answer arrives, as curl does. For each
 it prints the status, the bytes the client got to send, the server's CPU seconds and peak RSS, and the
@@ -188,20 +189,20 @@ def main() -> None:
             )
             cases = [
                 (
-                    "1 MB form (just under the default limit) to /oauth2/token",
+                    "1 MB form (4-byte fields, under the limit) to /oauth2/token",
                     "POST /oauth2/token HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\n",
-                    b"grant_type=client_credentials&pad=" + b"a" * (MB - 100),
+                    b"grant_type=client_credentials" + b"&a=b" * (MB // 4 - 10),
                 ),
                 (
-                    f"{args.form_mb} MB form to /oauth2/token",
+                    f"{args.form_mb} MB form (4-byte fields) to /oauth2/token",
                     "POST /oauth2/token HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\n",
-                    b"grant_type=client_credentials&pad=" + b"a" * (args.form_mb * MB),
+                    b"grant_type=client_credentials" + b"&a=b" * (args.form_mb * MB // 4),
                 ),
                 (
-                    f"{args.json_mb} MB JSON to /v1/data_sources",
+                    f"{args.json_mb} MB JSON (an array of zeros) to /v1/data_sources",
                     f"POST /v1/data_sources HTTP/1.1\r\nContent-Type: application/json\r\n"
                     f"Authorization: Basic {basic}\r\n",
-                    b'{"name": "big", "pad": "' + b"a" * (args.json_mb * MB) + b'"}',
+                    b'{"name": "big", "pad": [0' + b",0" * (args.json_mb * MB // 2) + b"]}",
                 ),
                 (
                     f"{len(upload) // MB} MB upload to /api/v4/import/file (limit {args.upload_limit_mb} MB)",

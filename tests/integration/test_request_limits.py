@@ -254,3 +254,15 @@ async def test_a_json_body_under_the_limit_is_read_as_before(live: Live, runtime
         response = await http.post("/v1/data_sources", json={"name": "x" * 400}, auth=(key, ""))
 
     assert response.status_code == 201, response.text
+
+
+async def test_a_token_request_of_many_tiny_fields_is_refused_without_parsing_them(live: Live) -> None:
+    body = b"grant_type=client_credentials" + b"&a=b" * (BODY_LIMIT // 8)
+
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{live.port}") as http:
+        response = await http.post(
+            "/oauth2/token", content=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
+        )
+
+    assert response.status_code == 400
+    assert response.json() == {"error": "invalid_request", "error_description": "more than 20 form fields"}
