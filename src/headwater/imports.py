@@ -258,7 +258,7 @@ async def _pull_one(
         job = FileJob(local=Path(), checksum="", reimport=False, **job_base)
         outcome.file_id = await record_unimported(runtime, job, ledger_values(job), FileState.FAILED, outcome)
         return outcome
-    with tempfile.TemporaryDirectory(prefix="headwater-") as directory:
+    with tempfile.TemporaryDirectory(prefix="download-", dir=runtime.scratch) as directory:
         try:
             local, checksum, size = await _download(connector, remote.path, directory)
         except SourceError as exc:

@@ -29,6 +29,14 @@ class Settings(BaseSettings):
         default=10 * 1024**3, gt=0, description="bytes; larger remote files are refused"
     )
     connect_timeout: float = Field(default=30.0, gt=0)
+    max_body_size: int = Field(
+        default=1024**2, gt=0, description="bytes; larger JSON and form request bodies are refused (413)"
+    )
+    max_upload_size: int | None = Field(
+        default=None, gt=0, description="bytes; larger upload bodies are refused (413); default max_file_size"
+    )
+    # Where downloads and uploads are copied while they are imported; emptied at start-up.
+    temp_directory: Path | None = None
 
     session_ttl: int = Field(default=8 * 3600, gt=0, description="partner session lifetime in seconds")
     token_ttl: int = Field(default=3600, gt=0, description="OAuth2 access token lifetime in seconds")
@@ -46,6 +54,10 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(default=2, ge=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False
+    # /metrics on an address of its own (served by `headwater serve` beside the APIs), and/or behind a token.
+    metrics_host: str | None = None
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_token: SecretStr | None = None
 
     @field_validator("integration_prefix")
     @classmethod
@@ -60,6 +72,10 @@ class Settings(BaseSettings):
 
         parse(value)  # raises ValueError on "40 per sec" and the like, at start-up
         return value
+
+    @property
+    def upload_limit(self) -> int:
+        return self.max_upload_size if self.max_upload_size is not None else self.max_file_size
 
     @property
     def is_postgres(self) -> bool:

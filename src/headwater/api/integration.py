@@ -44,6 +44,7 @@ from headwater.errors import (
     NotFound,
     PermissionDenied,
     RateLimited,
+    RequestTooLarge,
     ValidationFailed,
 )
 from headwater.logging import get_logger
@@ -52,6 +53,7 @@ from headwater.settings import Settings
 from headwater.sources import create_pull_source, update_pull_source
 
 MAX_ID = resources.MAX_ID
+UPLOAD_PATH = "/dataSources/{id}/importFiles"  # under the prefix; bodies up to the upload limit
 SPOOL_IN_MEMORY = 1024 * 1024
 
 log = get_logger(__name__)
@@ -119,6 +121,11 @@ def _snake(code: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", code).lower()
 
 
+def too_large(exc: RequestTooLarge) -> Response:
+    """The web server's refusal, as an API gateway words it: the request never reached the application."""
+    return _json({"message": "Request Too Long"}, 413)
+
+
 def _answer(request: Request, exc: Exception) -> Response:
     """The one place where this dialect turns an error into an answer."""
     # The web server's refusals: the request never reached the application.
@@ -126,6 +133,8 @@ def _answer(request: Request, exc: Exception) -> Response:
         return _json({"message": "Forbidden"}, 403)
     if isinstance(exc, RateLimited):
         return _json({"message": "Too Many Requests"}, 429, {"Retry-After": str(exc.retry_after)})
+    if isinstance(exc, RequestTooLarge):
+        return too_large(exc)
     if isinstance(exc, StarletteHTTPException):
         return _json({"message": str(exc.detail)}, exc.status_code)
     if isinstance(exc, GatewayFailure):
@@ -369,7 +378,7 @@ def _add_data_source_routes(router: APIRouter) -> None:
         return _json({"dataSourceId": id, "trigger": "api", "outcome": "requested"})
 
     @router.post(
-        "/dataSources/{id}/importFiles",
+        UPLOAD_PATH,
         summary="Upload a file and import it into the data source",
         operation_id="create_dataSources_importFiles",
         responses=doc.answers(doc.ref(doc.schema_name(IMPORT_FILES)), "The imported file"),
@@ -432,7 +441,7 @@ def _add_data_source_routes(router: APIRouter) -> None:
         else:
             if not name:
                 raise MissingName("the name query parameter names the uploaded file")
-            with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
+            with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, dir=str(runtime.scratch)) as spool:
                 async for chunk in request.stream():
                     await anyio.to_thread.run_sync(spool.write, chunk)
                 spool.seek(0)

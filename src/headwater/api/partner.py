@@ -45,6 +45,7 @@ from headwater.errors import (
     NotFound,
     PermissionDenied,
     RateLimited,
+    RequestTooLarge,
     SourceError,
     ValidationFailed,
 )
@@ -83,6 +84,10 @@ def error_response(status_code: int, members: Iterable[tuple[str, str]], **heade
     )
 
 
+def too_large(exc: RequestTooLarge) -> Response:
+    return error_response(413, [("request", "RequestTooLarge")])
+
+
 def _lower_first(name: str) -> str:
     return name[:1].lower() + name[1:]
 
@@ -107,6 +112,8 @@ def _answer(exc: Exception) -> Response:
         return error_response(404, [(key, "NotFound")])
     if isinstance(exc, InvalidJson):
         return error_response(400, [("request", "InvalidJson")])
+    if isinstance(exc, RequestTooLarge):
+        return too_large(exc)
     if isinstance(exc, UnsupportedMediaType):
         return error_response(415, [("request", "UnsupportedMediaType")])
     if isinstance(exc, PermissionDenied):
