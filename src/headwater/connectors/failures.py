@@ -56,6 +56,20 @@ def scrub(text: str, secrets: Iterable[str | None]) -> str:
     return text
 
 
+def _refusal_inside(exc: BaseException) -> SourceError | None:
+    """Our own error raised deep inside a client library (the host guard runs inside aiohttp), which
+    the library wrapped in its own (botocore's HTTPClientError keeps it as ``error``)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, SourceError):
+            return current
+        seen.add(id(current))
+        wrapped = getattr(current, "kwargs", {}).get("error") if isinstance(current, BotoCoreError) else None
+        current = wrapped if isinstance(wrapped, BaseException) else current.__cause__ or current.__context__
+    return None
+
+
 def _detail(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return text if len(text) <= 300 else text[:300] + "..."
@@ -67,8 +81,9 @@ def _ftp_code(exc: ftplib.Error) -> str:
 
 def translate(exc: BaseException, *, step: Step, where: str, secrets: Iterable[str | None]) -> SourceError:
     """The headwater error for ``exc``, raised while doing ``step`` against ``where`` (e.g. "SFTP server h:22")."""
-    if isinstance(exc, SourceError):
-        return exc
+    refused = _refusal_inside(exc)
+    if refused is not None:
+        return refused
     reaching = step in ("connect", "list")
     failure: type[SourceError] = ConnectionFailed if reaching else TransferFailed
     action = {
