@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import ftplib
+import re
 import socket
 import ssl
 from collections.abc import Iterable
 from typing import Literal
+from urllib.parse import quote, quote_plus
 
 import asyncssh
 from botocore.exceptions import (
@@ -49,11 +51,18 @@ _AUTH_CODES = frozenset(
 
 
 def scrub(text: str, secrets: Iterable[str | None]) -> str:
-    # Secrets shorter than four characters would mask ordinary words, not protect anything.
+    """``text`` with every secret masked, in any letter case, also inside a longer word and in its
+    URL-encoded form (servers echo what they were sent, sometimes upper-cased or quoted)."""
+    forms: set[str] = set()
     for secret in secrets:
+        # Secrets shorter than four characters would mask ordinary words, not protect anything.
         if secret and len(secret) >= 4:
-            text = text.replace(secret, _MASK)
-    return text
+            forms.update({secret, quote(secret, safe=""), quote_plus(secret, safe="")})
+    if not forms:
+        return text
+    # Longest first, so that a secret inside another one does not leave the rest of the longer one.
+    pattern = "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True))
+    return re.sub(pattern, _MASK, text, flags=re.IGNORECASE)
 
 
 def _refusal_inside(exc: BaseException) -> SourceError | None:
