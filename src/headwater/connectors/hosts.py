@@ -228,13 +228,20 @@ class HostPolicy:
         does not resolve.
         """
         addresses = await self.resolve(host, port)
+        refused = self.first_refusal(host, addresses)
+        if refused is not None:
+            raise HostRefused(f"{refused}; refused ({_ALLOW_HINT})")
+        return addresses
+
+    def first_refusal(self, host: str, addresses: Sequence[IPAddress]) -> str | None:
+        """``host ... is <why>`` for the first of ``host``'s addresses this policy refuses, or None."""
         if self.name_allowed(host):
-            return addresses
+            return None
         for address in addresses:
             reason = self.address_refusal(address)
             if reason is not None:
-                raise HostRefused(f"host {_shown(host, address)} is {reason}; refused ({_ALLOW_HINT})")
-        return addresses
+                return f"host {_shown(host, address)} is {reason}"
+        return None
 
 
 def _shown(host: str, address: IPAddress) -> str:
