@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     secret_key_file: Path = Path("./headwater.key")
 
     allow_private_hosts: bool = False
+    # Comma-separated addresses, networks (CIDR) and host names that may be reached although they are
+    # not public (an internal S3 store, say); everything else private stays refused.
+    allowed_hosts: str = ""
     poll_interval: float = Field(default=15 * 60, gt=0, description="seconds between polls of a source")
     max_concurrent_runs: int = Field(default=4, ge=1)
     run_backoff_max: float = Field(default=6 * 3600, gt=0, description="longest wait after repeated failures")
@@ -63,6 +66,14 @@ class Settings(BaseSettings):
     @classmethod
     def _prefix_starts_with_slash(cls, value: str) -> str:
         value = "/" + value.strip("/")
+        return value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _allowed_hosts_parse(cls, value: str) -> str:
+        from headwater.connectors.hosts import parse_allowed_hosts
+
+        parse_allowed_hosts(value)  # raises ValueError on an entry that is none of the three, at start-up
         return value
 
     @field_validator("chartmogul_rate_limit")

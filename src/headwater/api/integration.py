@@ -36,6 +36,7 @@ from headwater.api import bodies, docs
 from headwater.api import integration_openapi as doc
 from headwater.api.deps import RuntimeDep
 from headwater.api.oauth_token import TOKEN_PATH, oauth_router
+from headwater.connectors.hosts import HostPolicy
 from headwater.domain import CUSTOM_SYSTEM
 from headwater.errors import (
     AuthenticationFailed,
@@ -309,7 +310,9 @@ def _add_data_source_routes(router: APIRouter) -> None:
     async def create(request: Request, area: AreaDep, runtime: RuntimeDep) -> Response:
         body = bodies.json_object(await request.body())
         async with runtime.db.session() as session:
-            created = await create_pull_source(session, area.tenant_id, body, runtime.box)
+            created = await create_pull_source(
+                session, area.tenant_id, body, runtime.box, hosts=HostPolicy.from_settings(runtime.settings)
+            )
             return _json(resources.show(DATA_SOURCES, created))
 
     async def change(area: oauth.Area, runtime: Runtime, source_id: int, changes: dict[str, Any]) -> Response:
@@ -318,7 +321,13 @@ def _add_data_source_routes(router: APIRouter) -> None:
             if found.system == CUSTOM_SYSTEM:
                 raise NotPullSource("an upload-only source has no server settings to change")
             updated = await update_pull_source(
-                session, area.tenant_id, found, changes, runtime.box, partial=True
+                session,
+                area.tenant_id,
+                found,
+                changes,
+                runtime.box,
+                partial=True,
+                hosts=HostPolicy.from_settings(runtime.settings),
             )
             return _json(resources.show(DATA_SOURCES, updated))
 
