@@ -11,15 +11,14 @@ CSV: the delimiter (``,`` ``;`` or tab) is the one the header line uses most; th
 with or without BOM, when the whole file decodes as UTF-8, else Latin-1. A cheap pre-scan checks the
 encoding and sizes the parser's block so a line of any length fits in one block.
 
-XLSX: the first sheet, through calamine. Cells become strings the way a CSV would show them: dates
-``yyyy-MM-dd``, whole numbers without ``.0``, booleans ``true``/``false``.
+XLSX: the first sheet, read in a contained child process (``headwater.xlsx``); line numbers are the
+sheet's row numbers.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
-import datetime as dt
 import io
 import threading
 from collections.abc import Callable, Collection, Iterator
@@ -33,6 +32,7 @@ import pyarrow.csv as pa_csv
 
 from headwater.errors import FileUnreadable
 from headwater.processors.base import RowError
+from headwater.xlsx import open_first_sheet
 
 CSV = "CSV"
 EXCEL = "EXCEL"
@@ -337,78 +337,11 @@ def _sliced(batch: pa.RecordBatch, errors: list[RowError], batch_rows: int) -> I
 
 
 def _open_xlsx(path: Path, wanted: set[str], batch_rows: int) -> RawTable:
-    from python_calamine import CalamineError, CalamineWorkbook
-
-    try:
-        workbook = CalamineWorkbook.from_path(str(path))
-        sheet = workbook.get_sheet_by_index(0)
-        start_row = int(sheet.start[0]) if sheet.start else 0
-        rows = sheet.iter_rows()
-        first = next(rows, None)
-    except (CalamineError, OSError, ValueError) as exc:
-        raise FileUnreadable(f"the file is not a readable XLSX workbook: {exc}", "InvalidFileFormat") from exc
-    except Exception as exc:  # calamine raises its own zip and XML errors for broken archives
-        raise FileUnreadable(f"the file is not a readable XLSX workbook: {exc}", "InvalidFileFormat") from exc
-    if first is None:
-        raise FileUnreadable("the first sheet of the workbook is empty", "EmptyFile")
-    names = [_cell_text(value).strip() for value in first]
-    index = _index_header(names)
+    sheet = open_first_sheet(path, wanted, batch_rows)
+    index = _index_header(sheet.names)
     if not index:
+        sheet.close()
         raise FileUnreadable("the first row of the sheet holds no column names", "NotATable")
-    header = {lower: names[position] for lower, position in index.items()}
-    read = sorted((lower, position) for lower, position in index.items() if lower in wanted)
-    return RawTable(EXCEL, header, _xlsx_batches(rows, read, start_row + 2, batch_rows))
-
-
-def _xlsx_batches(
-    rows: Iterator[list[Any]], read: list[tuple[str, int]], first_line: int, batch_rows: int
-) -> Iterator[RawBatch]:
-    names = [lower for lower, _ in read] + [LINE]
-    line = first_line
-    while True:
-        columns: list[list[str]] = [[] for _ in read]
-        lines: list[int] = []
-        for row in rows:
-            values = [_cell_text(row[position]) if position < len(row) else "" for _, position in read]
-            if any(value.strip() for value in values):
-                for column, value in zip(columns, values, strict=True):
-                    column.append(value)
-                lines.append(line)
-            line += 1
-            if len(lines) >= batch_rows:
-                break
-        else:
-            if lines:
-                yield RawBatch(_string_batch(columns, lines, names))
-            return
-        yield RawBatch(_string_batch(columns, lines, names))
-
-
-def _string_batch(columns: list[list[str]], lines: list[int], names: list[str]) -> pa.RecordBatch:
-    arrays = [pa.array(column, pa.string()) for column in columns]
-    return pa.RecordBatch.from_arrays([*arrays, pa.array(lines, pa.int64())], names=names)
-
-
-def _cell_text(value: Any) -> str:
-    convert = _CELL_TEXT.get(type(value))
-    return convert(value) if convert else str(value)
-
-
-def _float_text(value: float) -> str:
-    return str(int(value)) if value.is_integer() else repr(value)
-
-
-def _datetime_text(value: dt.datetime) -> str:
-    return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
-
-
-_CELL_TEXT: dict[type, Callable[[Any], str]] = {
-    str: lambda value: value,
-    type(None): lambda _: "",
-    bool: lambda value: "true" if value else "false",
-    int: str,
-    float: _float_text,
-    dt.date: lambda value: value.isoformat(),
-    dt.datetime: _datetime_text,
-    dt.time: lambda value: value.isoformat(),
-}
+    header = {lower: sheet.names[position] for lower, position in index.items()}
+    batches = (RawBatch(batch) for batch in sheet.batches if batch.num_rows)
+    return RawTable(EXCEL, header, batches, sheet.close)
