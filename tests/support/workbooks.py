@@ -99,3 +99,8 @@ def sales_xlsx(path: Path, rows: list[tuple[str, ...]]) -> Path:
         for n, values in enumerate(rows, start=2)
     )
     return _write(path, f"{_SHEET_START}<sheetData>{_header_row()}{body}</sheetData></worksheet>".encode())
+
+
+def sheet_data_xlsx(path: Path, rows_xml: str) -> Path:
+    """The sales header, then ``rows_xml`` (``<row>`` elements) as written."""
+    return _write(path, f"{_SHEET_START}<sheetData>{_header_row()}{rows_xml}</sheetData></worksheet>".encode())

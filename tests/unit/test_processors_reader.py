@@ -9,7 +9,7 @@ import pytest
 
 from headwater.domain import ProcessorType
 from headwater.errors import FileUnreadable
-from tests.support.workbooks import far_corner_xlsx, sales_xlsx, zip_bomb_xlsx
+from tests.support.workbooks import far_corner_xlsx, sales_xlsx, sheet_data_xlsx, zip_bomb_xlsx
 
 from .processor_support import codes, read, write_csv, write_xlsx
 
@@ -270,3 +270,17 @@ def test_a_workbook_is_read_with_its_cells_as_text(tmp_path: Path) -> None:
     _, records, errors = read(path, SALES)
     assert errors == []
     assert [(r["line"], r["transaction_id"], r["total"]) for r in records] == [(2, "T1", 3.0)]
+
+
+def test_workbook_cells_of_every_kind_become_text(tmp_path: Path) -> None:
+    rich = '<c r="B2" t="inlineStr"><is><r><t>T</t></r><r><rPr><b/></rPr><t>1</t></r></is></c>'
+    rows = (
+        f'<row r="2"><c r="A2" t="inlineStr"><is><t>2024-01-05</t></is></c>{rich}'
+        '<c r="C2"><v>2</v></c><c r="D2"><v>1.25</v></c><c r="E2" t="b"><v>1</v></c></row>'
+        '<row r="4"><c r="A4" t="str"><v>2024-01-06</v></c><c r="B4" t="inlineStr"><is/></c>'
+        '<c r="C4"><v>3.0E0</v></c><c r="D4"><v>2</v></c><c r="E4"><v>42</v></c></row>'
+    )
+    path = sheet_data_xlsx(tmp_path / "kinds.xlsx", rows)
+    _, records, errors = read(path, SALES)
+    assert [(r["line"], r["transaction_id"], r["sku"], r["total"]) for r in records] == [(2, "T1", "true", 2.5)]
+    assert codes(errors) == [(4, "transactionId", "MissingValue")]
