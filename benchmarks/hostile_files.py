@@ -8,7 +8,8 @@ same rows as CSV: plain, every value quoted, and Windows-1252. Each file is read
 processor (parse and validate, as the import engine does) in a fresh process, which prints its peak
 RSS, the peak RSS of the workbook reader it started, the time, and the outcome. ``--calamine`` also
 reads each workbook the way headwater did before (python-calamine, whole sheet in memory), for the
-baseline; that reader may abort its process, which is the point. Not a test: figures depend on the
+baseline (python-calamine must be installed: headwater no longer depends on it); that reader may
+abort its process, which is the point. Not a test: figures depend on the
 machine.
 """
 

@@ -5,11 +5,13 @@ names match case-insensitively), plus ``line``: the record's 1-based number, the
 That is the physical line number unless an earlier quoted value spans several lines: such a record
 still counts as one line, so later numbers are off by the extra lines (the CSV parser numbers records,
 not newline characters). Blank lines are counted and skipped silently; a row with the wrong number of
-values becomes a ``WrongColumnCount`` row error.
+values becomes a ``WrongColumnCount`` row error, and a record whose quoted value is never closed an
+``UnterminatedQuote`` one (the lines after it are read as rows again; see ``quotes``).
 
 CSV: the delimiter (``,`` ``;`` or tab) is the one the header line uses most; the encoding is UTF-8,
-with or without BOM, when the whole file decodes as UTF-8, else Latin-1. A cheap pre-scan checks the
-encoding and sizes the parser's block so a line of any length fits in one block.
+with or without BOM, when the whole file decodes as UTF-8, else Windows-1252 (``cp1252``). A cheap
+pre-scan checks the encoding, notes whether the file has quotes at all and sizes the parser's block so
+a line of any length fits in one block.
 
 XLSX: the first sheet, read in a contained child process (``headwater.xlsx``); line numbers are the
 sheet's row numbers.
