@@ -68,6 +68,16 @@ class InvalidJson(HeadwaterError):
         self.not_an_object = not_an_object
 
 
+class RequestTooLarge(HeadwaterError):
+    """A request body over its limit; refused before the rest of it is read."""
+
+    code = "RequestTooLarge"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the request body is larger than {limit} bytes")
+        self.limit = limit
+
+
 class AuthenticationFailed(HeadwaterError):
     code = "AuthenticationFailed"
 

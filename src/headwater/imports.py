@@ -61,6 +61,8 @@ class RunSummary:
     message: str | None = None
     files_seen: int = 0
     files: list[FileOutcome] = field(default_factory=list)
+    # Files imported whose afterImport step (MOVE, DELETE) failed: the run says so, it is not silent.
+    after_import_failures: list[str] = field(default_factory=list)
 
     def count(self, state: str) -> int:
         return sum(1 for f in self.files if f.state == state)
@@ -126,7 +128,8 @@ async def _download(connector: Connector, path: str, directory: str) -> tuple[Pa
         raise
 
 
-async def _after_import(connector: Connector, source: DataSource, path: str) -> None:
+async def _after_import(connector: Connector, source: DataSource, path: str) -> str | None:
+    """Apply afterImport to an imported file; what went wrong, for the run's message, or None."""
     try:
         if source.after_import == AfterImport.DELETE:
             await connector.delete(path)
@@ -134,6 +137,9 @@ async def _after_import(connector: Connector, source: DataSource, path: str) -> 
             await connector.move(path, source.archive_directory)
     except SourceError as exc:
         log.warning("after-import step failed", source_id=source.id, path=path, error=exc.message)
+        done = "deleted" if source.after_import == AfterImport.DELETE else "moved"
+        return f"{path} was imported but could not be {done}: {exc.message}"
+    return None
 
 
 def _backoff(settings_poll: float, failures: int, longest: float) -> timedelta:
@@ -258,7 +264,7 @@ async def _pull_one(
         job = FileJob(local=Path(), checksum="", reimport=False, **job_base)
         outcome.file_id = await record_unimported(runtime, job, ledger_values(job), FileState.FAILED, outcome)
         return outcome
-    with tempfile.TemporaryDirectory(prefix="headwater-") as directory:
+    with tempfile.TemporaryDirectory(prefix="download-", dir=runtime.scratch) as directory:
         try:
             local, checksum, size = await _download(connector, remote.path, directory)
         except SourceError as exc:
@@ -287,7 +293,9 @@ async def _pull_one(
         )
         outcome = await import_local_file(runtime, job)
     if outcome.state == FileState.IMPORTED:
-        await _after_import(connector, source, remote.path)
+        problem = await _after_import(connector, source, remote.path)
+        if problem is not None:
+            summary.after_import_failures.append(problem)
     return outcome
 
 
@@ -298,10 +306,11 @@ async def _finish(
     failed = sum(1 for f in summary.files if f.state not in (FileState.IMPORTED, "skipped"))
     if failure is not None and imported == 0:
         summary.outcome = RunOutcome.FAILED
-    elif failure is not None or failed:
+    elif failure is not None or failed or summary.after_import_failures:
         summary.outcome = RunOutcome.PARTIAL
     else:
         summary.outcome = RunOutcome.SUCCEEDED
+    failure = _run_message(failure, summary.after_import_failures)
     summary.message = failure
     now = utcnow()
     settings = runtime.settings
@@ -344,6 +353,14 @@ async def _finish(
         failed=failed,
         message=failure,
     )
+
+
+def _run_message(failure: str | None, after_import_failures: list[str]) -> str | None:
+    shown = after_import_failures[:3]
+    if len(after_import_failures) > len(shown):
+        shown.append(f"and {len(after_import_failures) - len(shown)} more files")
+    parts = [part for part in (failure, "; ".join(shown)) if part]
+    return "; ".join(parts) or None
 
 
 async def due_sources(runtime: Runtime, now: datetime | None = None) -> list[tuple[int, int]]:

@@ -56,6 +56,11 @@ def configure_logging(settings: Settings) -> None:
         library = logging.getLogger(name)
         library.handlers = []
         library.propagate = True
+    # At DEBUG, SQLAlchemy would print every result row and aiosqlite every statement with its parameters
+    # (token digests, password hashes, encrypted secrets): SQL statements at most, their parameters
+    # hidden by the engines (hide_parameters).
+    logging.getLogger("sqlalchemy.engine").setLevel(max(level, logging.INFO))
+    logging.getLogger("aiosqlite").setLevel(max(level, logging.INFO))
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

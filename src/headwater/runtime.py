@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from headwater.crypto import SecretBox, load_secret_box
 from headwater.ratelimit import RateLimiter
+from headwater.scratch import scratch_directory
 from headwater.settings import Settings
 from headwater.store import migrate
 from headwater.store.database import Database
@@ -27,6 +30,9 @@ class Runtime:
     limiter: RateLimiter
     # Set by ``serve`` and ``worker``: where runs requested over the APIs are executed.
     runner: JobRunner | None = None
+    # Where downloads and uploads are copied while they are imported (the system's temporary
+    # directory for a runtime made by hand; open_runtime gives it one of headwater's own).
+    scratch: Path = field(default_factory=lambda: Path(tempfile.gettempdir()))
     # Filled by the parts that need them (rate limiters, metrics): name -> object.
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -39,7 +45,8 @@ async def open_runtime(settings: Settings, *, migrate_first: bool = True) -> Asy
     db = Database(settings.database_url)
     limiter = RateLimiter(settings.redis_url)
     try:
-        yield Runtime(settings=settings, db=db, box=box, limiter=limiter)
+        with scratch_directory(settings.temp_directory) as scratch:
+            yield Runtime(settings=settings, db=db, box=box, limiter=limiter, scratch=scratch)
     finally:
         await limiter.close()
         await db.dispose()

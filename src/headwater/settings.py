@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     secret_key_file: Path = Path("./headwater.key")
 
     allow_private_hosts: bool = False
+    # Comma-separated addresses, networks (CIDR) and host names that may be reached although they are
+    # not public (an internal S3 store, say); everything else private stays refused.
+    allowed_hosts: str = ""
     poll_interval: float = Field(default=15 * 60, gt=0, description="seconds between polls of a source")
     max_concurrent_runs: int = Field(default=4, ge=1)
     run_backoff_max: float = Field(default=6 * 3600, gt=0, description="longest wait after repeated failures")
@@ -29,6 +32,14 @@ class Settings(BaseSettings):
         default=10 * 1024**3, gt=0, description="bytes; larger remote files are refused"
     )
     connect_timeout: float = Field(default=30.0, gt=0)
+    max_body_size: int = Field(
+        default=1024**2, gt=0, description="bytes; larger JSON and form request bodies are refused (413)"
+    )
+    max_upload_size: int | None = Field(
+        default=None, gt=0, description="bytes; larger upload bodies are refused (413); default max_file_size"
+    )
+    # Where downloads and uploads are copied while they are imported; emptied at start-up.
+    temp_directory: Path | None = None
 
     session_ttl: int = Field(default=8 * 3600, gt=0, description="partner session lifetime in seconds")
     token_ttl: int = Field(default=3600, gt=0, description="OAuth2 access token lifetime in seconds")
@@ -46,11 +57,23 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(default=2, ge=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False
+    # /metrics on an address of its own (served by `headwater serve` beside the APIs), and/or behind a token.
+    metrics_host: str | None = None
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_token: SecretStr | None = None
 
     @field_validator("integration_prefix")
     @classmethod
     def _prefix_starts_with_slash(cls, value: str) -> str:
         value = "/" + value.strip("/")
+        return value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _allowed_hosts_parse(cls, value: str) -> str:
+        from headwater.connectors.hosts import parse_allowed_hosts
+
+        parse_allowed_hosts(value)  # raises ValueError on an entry that is none of the three, at start-up
         return value
 
     @field_validator("chartmogul_rate_limit")
@@ -60,6 +83,10 @@ class Settings(BaseSettings):
 
         parse(value)  # raises ValueError on "40 per sec" and the like, at start-up
         return value
+
+    @property
+    def upload_limit(self) -> int:
+        return self.max_upload_size if self.max_upload_size is not None else self.max_file_size
 
     @property
     def is_postgres(self) -> bool:

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from headwater.clock import epoch_millis, iso_millis
+from headwater.connectors.hosts import HostPolicy
 from headwater.crypto import SecretBox
 from headwater.domain import (
     CUSTOM_SYSTEM,
@@ -32,6 +33,7 @@ from headwater.domain import (
     ProcessorType,
 )
 from headwater.errors import Conflict, FieldProblem, ValidationFailed
+from headwater.source_checks import archive_directory_problem, host_problem
 from headwater.store import sources as repo
 from headwater.store.tables import DataSource, Touchpoint
 
@@ -174,10 +176,13 @@ async def validate_pull_source(
     *,
     current: DataSource | None = None,
     box: SecretBox | None = None,
+    hosts: HostPolicy,
 ) -> PullSourceFields:
     """Check every field; raise ``ValidationFailed`` with all problems in contract order.
 
     ``current`` is the stored source on an update: a secret sent back as ``********`` keeps its value.
+    ``hosts`` decides which servers a source may point at; the name is looked up only once every
+    other field is valid, so a request that is wrong anyway costs no DNS traffic.
     """
     payload = dict(payload)
     kept: set[str] = set()
@@ -295,6 +300,11 @@ async def validate_pull_source(
     archive_directory = check.text(
         "archiveDirectory", required=after_import == AfterImport.MOVE.value, max_length=1000
     )
+    if archive_directory is not None and working_directory is not None:
+        why = archive_directory_problem(archive_directory, working_directory, is_s3=is_s3)
+        if why is not None:
+            check.invalid("archiveDirectory", why)
+            archive_directory = None
     recursive = check.boolean("recursive", False)
     for pattern_key, pattern in (("filePattern", file_pattern), ("excludePattern", exclude_pattern)):
         if pattern is not None:
@@ -307,6 +317,9 @@ async def validate_pull_source(
         raise ValidationFailed(check.problems)
     assert host is not None and working_directory is not None and processor_type is not None
     assert authentication_type is not None and data_source_type is not None and touchpoint_code is not None
+    refused = await host_problem(hosts, data_source_type, host, port, endpoint_url)
+    if refused is not None:
+        raise ValidationFailed([refused])
     return PullSourceFields(
         host=host,
         user=user,
@@ -389,8 +402,9 @@ async def create_pull_source(
     box: SecretBox,
     *,
     owner_partner_id: int | None = None,
+    hosts: HostPolicy,
 ) -> DataSource:
-    fields = await validate_pull_source(session, tenant_id, payload)
+    fields = await validate_pull_source(session, tenant_id, payload, hosts=hosts)
     if fields.name is not None and await repo.name_taken(session, tenant_id, fields.name):
         raise Conflict("name", "Has already been taken.")
     name = fields.name or await _free_name(session, tenant_id, _default_name(fields))
@@ -413,13 +427,14 @@ async def update_pull_source(
     box: SecretBox,
     *,
     partial: bool = False,
+    hosts: HostPolicy,
 ) -> DataSource:
     """Replace a source's settings (PUT), or change only the fields given (``partial``, PATCH)."""
     if partial:
         merged = {k: v for k, v in describe(source).items() if v is not None}
         merged.update(payload)
         payload = merged
-    fields = await validate_pull_source(session, tenant_id, payload, current=source, box=box)
+    fields = await validate_pull_source(session, tenant_id, payload, current=source, box=box, hosts=hosts)
     if fields.name is not None and fields.name != source.name:
         if await repo.name_taken(session, tenant_id, fields.name, except_id=source.id):
             raise Conflict("name", "Has already been taken.")

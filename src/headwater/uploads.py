@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import anyio
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from headwater import sources
 from headwater.clock import utcnow
@@ -18,6 +19,19 @@ from headwater.runtime import Runtime
 from headwater.store import imports as ledger_store
 from headwater.store import sources as source_store
 from headwater.store.tables import ImportFile
+
+
+async def _destination_name(
+    session: AsyncSession, tenant_id: int, owner_partner_id: int | None, processor_type: int
+) -> str:
+    """``uploads/<owner>/<type>``, or that with a suffix when a source of the tenant already has the name.
+
+    The name is only a label: a source someone named so neither receives these uploads nor blocks them.
+    """
+    name = f"uploads/{owner_partner_id if owner_partner_id is not None else 'tenant'}/{processor_type}"
+    if not await source_store.name_taken(session, tenant_id, name):
+        return name
+    return f"{name}-{uuid.uuid4().hex[:8]}"
 
 
 async def _upload_source(
@@ -35,16 +49,17 @@ async def _upload_source(
         else:
             if processor_type is None:
                 raise ValidationFailed([FieldProblem("type", "ProcessorTypeRequired", "type is required")])
-            name = (
-                f"uploads/{owner_partner_id if owner_partner_id is not None else 'tenant'}/{processor_type}"
+            found = await source_store.upload_destination(
+                session, tenant_id, owner_partner_id, processor_type
             )
-            found = await source_store.list_(session, tenant_id, name=name)
-            if found:
-                source = found[0]
+            if found is not None:
+                source = found
             else:
+                name = await _destination_name(session, tenant_id, owner_partner_id, processor_type)
                 source = await sources.create_custom_source(session, tenant_id, name)
                 source.owner_partner_id = owner_partner_id
                 source.processor_type = processor_type
+                source.upload_only = True
             chosen = processor_type
         if chosen is None:
             raise ValidationFailed([FieldProblem("type", "ProcessorTypeRequired", "type is required")])
@@ -75,7 +90,7 @@ async def import_upload(
     async with runtime.db.session() as session:
         source = await source_store.get(session, tenant_id, target_id)
         options = process_options(source)
-    with tempfile.TemporaryDirectory(prefix="headwater-") as directory:
+    with tempfile.TemporaryDirectory(prefix="upload-", dir=runtime.scratch) as directory:
         local = Path(directory) / "upload"
 
         def copy() -> tuple[str, int]:

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from headwater import apikeys, sources
 from headwater.clock import utcnow
+from headwater.connectors.hosts import HostPolicy
 from headwater.runtime import Runtime
 from headwater.store import sources as source_store
 from headwater.store.tables import ImportFile, Tenant, Touchpoint
@@ -420,6 +421,7 @@ async def add_pull_source(runtime: Runtime, tenant_id: int, name: str) -> str:
                 "touchpointCode": "drop",
             },
             runtime.box,
+            hosts=HostPolicy.from_settings(runtime.settings),
         )
         return source.uuid
 

@@ -24,6 +24,7 @@ import uvicorn
 from headwater import apikeys, sources
 from headwater.api.app import create_app
 from headwater.clock import utcnow
+from headwater.connectors.hosts import HostPolicy
 from headwater.crypto import load_secret_box
 from headwater.settings import Settings
 from headwater.store.database import Database
@@ -92,7 +93,9 @@ async def _provision(settings: Settings, with_pull_source: bool) -> str:
                     )
                 )
                 await session.flush()
-                await sources.create_pull_source(session, tenant.id, PULL_SOURCE, box)
+                await sources.create_pull_source(
+                    session, tenant.id, PULL_SOURCE, box, hosts=HostPolicy(allow_private=True)
+                )
             issued = await apikeys.issue(session, box, tenant.id)
         return issued.key
     finally:

@@ -17,6 +17,7 @@ import psycopg
 from sqlalchemy import text
 
 from headwater import credentials, sources
+from headwater.connectors.hosts import HostPolicy
 from headwater.jobs.distributed import QUEUE_SCHEMA, libpq_conninfo
 from headwater.runtime import Runtime
 from tests.conftest import SECRET_KEY, _truncate_postgres
@@ -128,7 +129,9 @@ async def create_sftp_source(
         "amountCalculated": True,
     }
     async with runtime.db.session() as session:
-        source = await sources.create_pull_source(session, tenant_id, payload, runtime.box)
+        source = await sources.create_pull_source(
+            session, tenant_id, payload, runtime.box, hosts=HostPolicy.from_settings(runtime.settings)
+        )
         return source.id
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from headwater import credentials, sources
+from headwater.connectors.hosts import HostPolicy
 from headwater.runtime import Runtime
 from headwater.store.tables import DataSource
 
@@ -61,4 +62,5 @@ async def make_source(runtime: Runtime, tenancy: Tenancy, **overrides: Any) -> D
             sftp_fields(touchpointCode=tenancy.touchpoint_code, **overrides),
             runtime.box,
             owner_partner_id=tenancy.partner_id,
+            hosts=HostPolicy.from_settings(runtime.settings),
         )

@@ -9,7 +9,7 @@ import asyncssh
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 
-from headwater.connectors.failures import translate
+from headwater.connectors.failures import scrub, translate
 from headwater.errors import ConnectionFailed, SourceAuthenticationFailed, SourceError, TransferFailed
 
 SECRET = "Very-Secret-Pa55"
@@ -82,3 +82,35 @@ def test_a_server_echoing_the_secret_is_scrubbed() -> None:
 def test_headwater_errors_pass_through_unchanged() -> None:
     original = TransferFailed("too large")
     assert _translate(original) is original
+
+
+@pytest.mark.parametrize(
+    "echoed",
+    [
+        SECRET,
+        SECRET.upper(),
+        SECRET.lower(),
+        f"prefix{SECRET}suffix",
+        f"user:{SECRET.swapcase()}@host",
+    ],
+    ids=["as-is", "upper", "lower", "inside-a-word", "swapped-case"],
+)
+def test_a_secret_echoed_in_any_case_or_inside_a_longer_word_is_masked(echoed: str) -> None:
+    error = _translate(ftplib.error_perm(f"530 rejected {echoed} here"))
+    assert SECRET.lower() not in error.message.lower()
+    assert "********" in error.message
+
+
+@pytest.mark.parametrize(
+    "echoed", ["pa%20ss%2Fw%C3%B6rd%2B1", "pa+ss%2fw%c3%b6rd%2b1"], ids=["quoted", "form-quoted-lower"]
+)
+def test_a_secret_echoed_url_encoded_is_masked(echoed: str) -> None:
+    assert scrub(f"GET /?p={echoed}&x=1 refused", ["pa ss/wörd+1"]) == "GET /?p=********&x=1 refused"
+
+
+def test_scrub_masks_the_longer_of_two_overlapping_secrets_whole() -> None:
+    assert scrub("key=abcdEFGH-1234 pass=abcd", ["abcd", "ABCDefgh-1234"]) == "key=******** pass=********"
+
+
+def test_scrub_leaves_short_secrets_and_ordinary_text_alone() -> None:
+    assert scrub("the abc of it", ["abc", None, ""]) == "the abc of it"

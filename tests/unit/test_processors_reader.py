@@ -9,6 +9,7 @@ import pytest
 
 from headwater.domain import ProcessorType
 from headwater.errors import FileUnreadable
+from tests.support.workbooks import far_corner_xlsx, sales_xlsx, sheet_data_xlsx, zip_bomb_xlsx
 
 from .processor_support import codes, read, write_csv, write_xlsx
 
@@ -192,3 +193,94 @@ def test_an_xlsx_without_the_columns_is_missing_them(tmp_path: Path) -> None:
     with pytest.raises(FileUnreadable) as caught:
         read(path, LOCATIONS)
     assert caught.value.code == "MissingColumn"
+
+
+@pytest.mark.parametrize(
+    ("text", "records"),
+    [
+        ('code,name\nL1,a\nL2,"b\nL3,c\nL4,d\n', [("L1", 2), ("L3", 4), ("L4", 5)]),
+        ('code,name\r\nL1,a\r\nL2,"b\r\nL3,c\r\n', [("L1", 2), ("L3", 4)]),
+        ('code,name\nL1,a\nL2,"b\n', [("L1", 2)]),
+        ('code,name\nL1,a\nL2,"b', [("L1", 2)]),
+        ('code,name\nL1,5" screen\nL2,"b\nL3,c\n', [("L1", 2), ("L3", 4)]),
+    ],
+    ids=["middle", "crlf", "last-line", "no-final-newline", "after-a-literal-quote"],
+)
+def test_an_unterminated_quote_is_a_row_error_and_the_rows_after_it_are_read(
+    tmp_path: Path, text: str, records: list[tuple[str, int]]
+) -> None:
+    path = tmp_path / "open-quote.csv"
+    path.write_bytes(text.encode())
+    _, read_records, errors = read(path, LOCATIONS)
+    assert [(r["code"], r["line"]) for r in read_records] == records
+    assert codes(errors) == [(3, None, "UnterminatedQuote")]
+
+
+def test_an_unterminated_quote_after_a_value_spanning_lines_keeps_the_line_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "open-quote.csv"
+    path.write_bytes(b'code,name\nL1,"two\nlines"\nL2,"never closed\nL3,c\nL4,d,extra\nL5,e\n')
+    _, records, errors = read(path, LOCATIONS)
+    assert [(r["code"], r["name"], r["line"]) for r in records] == [
+        ("L1", "two\nlines", 2),
+        ("L3", "c", 4),
+        ("L5", "e", 6),
+    ]
+    assert codes(errors) == [(3, None, "UnterminatedQuote"), (5, None, "WrongColumnCount")]
+
+
+def test_quoted_values_across_the_scan_chunks_are_followed(tmp_path: Path) -> None:
+    # Over 8 MB of quoted values, each spanning two lines, then a quote never closed.
+    rows = [f'L{i},"value, {i}\n{"x" * 90}"' for i in range(100_000)]
+    path = tmp_path / "quoted.csv"
+    path.write_bytes(("code,name\n" + "\n".join(rows) + '\nLX,"open\nLY,y\n').encode())
+    _, records, errors = read(path, LOCATIONS)
+    assert len(records) == 100_001
+    assert (records[-1]["code"], records[-1]["line"]) == ("LY", 100_003)
+    assert codes(errors) == [(100_002, None, "UnterminatedQuote")]
+
+
+def test_a_windows_1252_file_reads_the_euro_sign_and_every_other_byte(tmp_path: Path) -> None:
+    path = tmp_path / "cp1252.csv"
+    path.write_bytes("code,name,city\nL1,Caf\u00e9 10 \u20ac,Z\u00fcrich\n".encode("cp1252") + b"L2,\x81\x8d\x8f\x90\x9d,x\n")
+    _, records, errors = read(path, LOCATIONS)
+    assert errors == []
+    assert [(r["name"], r["city"]) for r in records] == [
+        ("Caf\u00e9 10 \u20ac", "Z\u00fcrich"),
+        ("\x81\x8d\x8f\x90\x9d", "x"),
+    ]
+
+
+@pytest.mark.parametrize("dimension", [True, False], ids=["declared", "undeclared"])
+def test_a_workbook_reaching_xfd1048576_is_too_complex(tmp_path: Path, dimension: bool) -> None:
+    path = far_corner_xlsx(tmp_path / "far.xlsx", dimension=dimension)
+    with pytest.raises(FileUnreadable) as caught:
+        read(path, SALES)
+    assert caught.value.code == "SpreadsheetTooComplex"
+
+
+def test_a_workbook_inflating_hundreds_of_times_is_too_large(tmp_path: Path) -> None:
+    path = zip_bomb_xlsx(tmp_path / "bomb.xlsx", rows=1_000_000)
+    with pytest.raises(FileUnreadable) as caught:
+        read(path, SALES)
+    assert caught.value.code == "FileTooLarge"
+
+
+def test_a_workbook_is_read_with_its_cells_as_text(tmp_path: Path) -> None:
+    path = sales_xlsx(tmp_path / "sales.xlsx", [("2024-01-05", "T1", "2", "1.5", "S1"), ("", "", "", "", "")])
+    _, records, errors = read(path, SALES)
+    assert errors == []
+    assert [(r["line"], r["transaction_id"], r["total"]) for r in records] == [(2, "T1", 3.0)]
+
+
+def test_workbook_cells_of_every_kind_become_text(tmp_path: Path) -> None:
+    rich = '<c r="B2" t="inlineStr"><is><r><t>T</t></r><r><rPr><b/></rPr><t>1</t></r></is></c>'
+    rows = (
+        f'<row r="2"><c r="A2" t="inlineStr"><is><t>2024-01-05</t></is></c>{rich}'
+        '<c r="C2"><v>2</v></c><c r="D2"><v>1.25</v></c><c r="E2" t="b"><v>1</v></c></row>'
+        '<row r="4"><c r="A4" t="str"><v>2024-01-06</v></c><c r="B4" t="inlineStr"><is/></c>'
+        '<c r="C4"><v>3.0E0</v></c><c r="D4"><v>2</v></c><c r="E4"><v>42</v></c></row>'
+    )
+    path = sheet_data_xlsx(tmp_path / "kinds.xlsx", rows)
+    _, records, errors = read(path, SALES)
+    assert [(r["line"], r["transaction_id"], r["sku"], r["total"]) for r in records] == [(2, "T1", "true", 2.5)]
+    assert codes(errors) == [(4, "transactionId", "MissingValue")]

@@ -9,7 +9,9 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
 from headwater import __version__, console
-from headwater.api import chartmogul, docs, integration, ops, partner, partner_imports
+from headwater.api import chartmogul, docs, integration, oauth_token, ops, partner, partner_imports
+from headwater.api.limits import BodyLimits, DialectAnswer, UploadRoute
+from headwater.api.metrics_server import serving_metrics
 from headwater.jobs.select import make_runner
 from headwater.runtime import open_runtime
 from headwater.settings import Settings
@@ -18,8 +20,12 @@ from headwater.settings import Settings
 def create_app(settings: Settings, *, migrate_on_start: bool = True) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_runtime(settings, migrate_first=migrate_on_start) as runtime:
+        async with (
+            open_runtime(settings, migrate_first=migrate_on_start) as runtime,
+            serving_metrics(settings) as metrics_address,
+        ):
             app.state.runtime = runtime
+            app.state.metrics_address = metrics_address
             integration_app.state.runtime = runtime
             console_app.state.runtime = runtime
             if settings.run_imports:
@@ -48,6 +54,24 @@ def create_app(settings: Settings, *, migrate_on_start: bool = True) -> FastAPI:
     app.include_router(chartmogul.router)
     app.include_router(integration.oauth_router)
     app.include_router(ops.router)
+    if settings.metrics_port is None:
+        app.include_router(ops.metrics_router)
+    app.add_middleware(
+        BodyLimits,
+        body_limit=settings.max_body_size,
+        upload_limit=settings.upload_limit,
+        uploads=[
+            UploadRoute("POST", partner_imports.UPLOAD_PATH),
+            UploadRoute("POST", settings.integration_prefix + integration.UPLOAD_PATH),
+        ],
+        dialects=[
+            DialectAnswer(partner.PREFIX, partner.too_large),
+            DialectAnswer("/v1", chartmogul.too_large),
+            DialectAnswer(settings.integration_prefix, integration.too_large),
+            DialectAnswer(oauth_token.TOKEN_PATH, oauth_token.too_large),
+        ],
+    )
+    # Added last, so outermost: it also counts the refusals of the middleware above.
     app.add_middleware(ops.RequestMetrics, integration_prefix=settings.integration_prefix)
     integration_app = integration.create_app(settings)
     app.mount(settings.integration_prefix, integration_app)

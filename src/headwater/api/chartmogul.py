@@ -35,6 +35,7 @@ from headwater.errors import (
     NotFound,
     PermissionDenied,
     RateLimited,
+    RequestTooLarge,
     ValidationFailed,
 )
 from headwater.logging import get_logger
@@ -92,6 +93,10 @@ def _invalid_parameter(exc: RequestValidationError) -> JSONResponse:
     return _error(400, "The request is invalid")
 
 
+def too_large(exc: RequestTooLarge) -> Response:
+    return _error(413, f"The request body must not be larger than {exc.limit} bytes")
+
+
 def error_response(exc: Exception) -> Response:
     """Every error of this dialect, in ChartMogul's format."""
     # HTTPBasic itself answers an unreadable Authorization header with a 401.
@@ -112,6 +117,8 @@ def error_response(exc: Exception) -> Response:
         return _field_errors([FieldProblem(exc.field, "Conflict", exc.message)])
     if isinstance(exc, ValidationFailed):
         return _field_errors(exc.problems)
+    if isinstance(exc, RequestTooLarge):
+        return too_large(exc)
     if isinstance(exc, BadRequest):
         return _error(400, exc.message, exc.param)
     if isinstance(exc, InvalidJson):

@@ -36,6 +36,7 @@ from headwater.api import bodies, docs
 from headwater.api import integration_openapi as doc
 from headwater.api.deps import RuntimeDep
 from headwater.api.oauth_token import TOKEN_PATH, oauth_router
+from headwater.connectors.hosts import HostPolicy
 from headwater.domain import CUSTOM_SYSTEM
 from headwater.errors import (
     AuthenticationFailed,
@@ -44,6 +45,7 @@ from headwater.errors import (
     NotFound,
     PermissionDenied,
     RateLimited,
+    RequestTooLarge,
     ValidationFailed,
 )
 from headwater.logging import get_logger
@@ -52,6 +54,7 @@ from headwater.settings import Settings
 from headwater.sources import create_pull_source, update_pull_source
 
 MAX_ID = resources.MAX_ID
+UPLOAD_PATH = "/dataSources/{id}/importFiles"  # under the prefix; bodies up to the upload limit
 SPOOL_IN_MEMORY = 1024 * 1024
 
 log = get_logger(__name__)
@@ -119,6 +122,11 @@ def _snake(code: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", code).lower()
 
 
+def too_large(exc: RequestTooLarge) -> Response:
+    """The web server's refusal, as an API gateway words it: the request never reached the application."""
+    return _json({"message": "Request Too Long"}, 413)
+
+
 def _answer(request: Request, exc: Exception) -> Response:
     """The one place where this dialect turns an error into an answer."""
     # The web server's refusals: the request never reached the application.
@@ -126,6 +134,8 @@ def _answer(request: Request, exc: Exception) -> Response:
         return _json({"message": "Forbidden"}, 403)
     if isinstance(exc, RateLimited):
         return _json({"message": "Too Many Requests"}, 429, {"Retry-After": str(exc.retry_after)})
+    if isinstance(exc, RequestTooLarge):
+        return too_large(exc)
     if isinstance(exc, StarletteHTTPException):
         return _json({"message": str(exc.detail)}, exc.status_code)
     if isinstance(exc, GatewayFailure):
@@ -300,7 +310,9 @@ def _add_data_source_routes(router: APIRouter) -> None:
     async def create(request: Request, area: AreaDep, runtime: RuntimeDep) -> Response:
         body = bodies.json_object(await request.body())
         async with runtime.db.session() as session:
-            created = await create_pull_source(session, area.tenant_id, body, runtime.box)
+            created = await create_pull_source(
+                session, area.tenant_id, body, runtime.box, hosts=HostPolicy.from_settings(runtime.settings)
+            )
             return _json(resources.show(DATA_SOURCES, created))
 
     async def change(area: oauth.Area, runtime: Runtime, source_id: int, changes: dict[str, Any]) -> Response:
@@ -309,7 +321,13 @@ def _add_data_source_routes(router: APIRouter) -> None:
             if found.system == CUSTOM_SYSTEM:
                 raise NotPullSource("an upload-only source has no server settings to change")
             updated = await update_pull_source(
-                session, area.tenant_id, found, changes, runtime.box, partial=True
+                session,
+                area.tenant_id,
+                found,
+                changes,
+                runtime.box,
+                partial=True,
+                hosts=HostPolicy.from_settings(runtime.settings),
             )
             return _json(resources.show(DATA_SOURCES, updated))
 
@@ -369,7 +387,7 @@ def _add_data_source_routes(router: APIRouter) -> None:
         return _json({"dataSourceId": id, "trigger": "api", "outcome": "requested"})
 
     @router.post(
-        "/dataSources/{id}/importFiles",
+        UPLOAD_PATH,
         summary="Upload a file and import it into the data source",
         operation_id="create_dataSources_importFiles",
         responses=doc.answers(doc.ref(doc.schema_name(IMPORT_FILES)), "The imported file"),
@@ -432,7 +450,7 @@ def _add_data_source_routes(router: APIRouter) -> None:
         else:
             if not name:
                 raise MissingName("the name query parameter names the uploaded file")
-            with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
+            with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, dir=str(runtime.scratch)) as spool:
                 async for chunk in request.stream():
                     await anyio.to_thread.run_sync(spool.write, chunk)
                 spool.seek(0)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+import hmac
+
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -11,6 +13,8 @@ from headwater import health, metrics
 from headwater.api.deps import RuntimeDep
 
 router = APIRouter(include_in_schema=False)
+# Served by the app itself unless HEADWATER_METRICS_PORT gives /metrics an address of its own.
+metrics_router = APIRouter(include_in_schema=False)
 
 
 @router.get("/healthz")
@@ -26,8 +30,17 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
     return JSONResponse(state.as_dict(), status_code=200 if state.ready else 503)
 
 
-@router.get("/metrics")
-async def prometheus_metrics() -> Response:
+def _bearer_matches(authorization: str | None, token: str) -> bool:
+    scheme, _, given = (authorization or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
+@metrics_router.get("/metrics")
+async def prometheus_metrics(request: Request) -> Response:
+    """The metrics; with HEADWATER_METRICS_TOKEN set, only for ``Authorization: Bearer <token>``."""
+    token = request.app.state.settings.metrics_token
+    if token is not None and not _bearer_matches(request.headers.get("authorization"), token.get_secret_value()):
+        return JSONResponse({"detail": "Unauthorized"}, 401, headers={"WWW-Authenticate": "Bearer"})
     return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 

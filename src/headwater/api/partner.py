@@ -36,6 +36,7 @@ from headwater.api import bodies
 from headwater.api.deps import RuntimeDep
 from headwater.api.schemas import PullSourceFields
 from headwater.clock import epoch_millis
+from headwater.connectors.hosts import HostPolicy
 from headwater.errors import (
     AuthenticationFailed,
     ConfigurationError,
@@ -45,6 +46,7 @@ from headwater.errors import (
     NotFound,
     PermissionDenied,
     RateLimited,
+    RequestTooLarge,
     SourceError,
     ValidationFailed,
 )
@@ -83,6 +85,10 @@ def error_response(status_code: int, members: Iterable[tuple[str, str]], **heade
     )
 
 
+def too_large(exc: RequestTooLarge) -> Response:
+    return error_response(413, [("request", "RequestTooLarge")])
+
+
 def _lower_first(name: str) -> str:
     return name[:1].lower() + name[1:]
 
@@ -107,6 +113,8 @@ def _answer(exc: Exception) -> Response:
         return error_response(404, [(key, "NotFound")])
     if isinstance(exc, InvalidJson):
         return error_response(400, [("request", "InvalidJson")])
+    if isinstance(exc, RequestTooLarge):
+        return too_large(exc)
     if isinstance(exc, UnsupportedMediaType):
         return error_response(415, [("request", "UnsupportedMediaType")])
     if isinstance(exc, PermissionDenied):
@@ -453,7 +461,12 @@ async def create_datasource(
 ) -> JSONResponse:
     async with runtime.db.session() as session:
         source = await create_pull_source(
-            session, partner.tenant_id, body, runtime.box, owner_partner_id=partner.partner_id
+            session,
+            partner.tenant_id,
+            body,
+            runtime.box,
+            owner_partner_id=partner.partner_id,
+            hosts=HostPolicy.from_settings(runtime.settings),
         )
         shown = datasource_json(source)
     return JSONResponse({"context": context_json(request, partner), "datasource": shown}, status_code=201)
@@ -492,7 +505,14 @@ async def update_datasource(
         source = await source_store.get(
             session, partner.tenant_id, source_id, owner_partner_id=partner.partner_id
         )
-        source = await update_pull_source(session, partner.tenant_id, source, body, runtime.box)
+        source = await update_pull_source(
+            session,
+            partner.tenant_id,
+            source,
+            body,
+            runtime.box,
+            hosts=HostPolicy.from_settings(runtime.settings),
+        )
         shown = datasource_json(source)
     return {"context": context_json(request, partner), "datasource": shown}
 

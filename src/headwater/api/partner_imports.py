@@ -21,6 +21,8 @@ from headwater.uploads import import_upload
 
 router = APIRouter(prefix=PREFIX, route_class=PartnerRoute, tags=["partner imports"])
 
+UPLOAD_PATH = PREFIX + "/import/file"  # bodies up to the upload limit
+
 FileIdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="The import file's id.")]
 
 
@@ -109,7 +111,7 @@ async def start_run(
     return JSONResponse(body, status_code=202)
 
 
-@router.post("/import/file", summary="Upload a file and import it now")
+@router.post(UPLOAD_PATH.removeprefix(PREFIX), summary="Upload a file and import it now")
 async def upload_file(
     partner: CurrentPartnerDep,
     runtime: RuntimeDep,

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import ftplib
+import re
 import socket
 import ssl
 from collections.abc import Iterable
 from typing import Literal
+from urllib.parse import quote, quote_plus
 
 import asyncssh
 from botocore.exceptions import (
@@ -49,11 +51,32 @@ _AUTH_CODES = frozenset(
 
 
 def scrub(text: str, secrets: Iterable[str | None]) -> str:
-    # Secrets shorter than four characters would mask ordinary words, not protect anything.
+    """``text`` with every secret masked, in any letter case, also inside a longer word and in its
+    URL-encoded form (servers echo what they were sent, sometimes upper-cased or quoted)."""
+    forms: set[str] = set()
     for secret in secrets:
+        # Secrets shorter than four characters would mask ordinary words, not protect anything.
         if secret and len(secret) >= 4:
-            text = text.replace(secret, _MASK)
-    return text
+            forms.update({secret, quote(secret, safe=""), quote_plus(secret, safe="")})
+    if not forms:
+        return text
+    # Longest first, so that a secret inside another one does not leave the rest of the longer one.
+    pattern = "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True))
+    return re.sub(pattern, _MASK, text, flags=re.IGNORECASE)
+
+
+def _refusal_inside(exc: BaseException) -> SourceError | None:
+    """Our own error raised deep inside a client library (the host guard runs inside aiohttp), which
+    the library wrapped in its own (botocore's HTTPClientError keeps it as ``error``)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, SourceError):
+            return current
+        seen.add(id(current))
+        wrapped = getattr(current, "kwargs", {}).get("error") if isinstance(current, BotoCoreError) else None
+        current = wrapped if isinstance(wrapped, BaseException) else current.__cause__ or current.__context__
+    return None
 
 
 def _detail(exc: BaseException) -> str:
@@ -67,8 +90,9 @@ def _ftp_code(exc: ftplib.Error) -> str:
 
 def translate(exc: BaseException, *, step: Step, where: str, secrets: Iterable[str | None]) -> SourceError:
     """The headwater error for ``exc``, raised while doing ``step`` against ``where`` (e.g. "SFTP server h:22")."""
-    if isinstance(exc, SourceError):
-        return exc
+    refused = _refusal_inside(exc)
+    if refused is not None:
+        return refused
     reaching = step in ("connect", "list")
     failure: type[SourceError] = ConnectionFailed if reaching else TransferFailed
     action = {

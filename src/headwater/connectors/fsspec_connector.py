@@ -16,6 +16,7 @@ import anyio.to_thread
 
 from headwater.connectors.base import ConnectionConfig, RemoteFile
 from headwater.connectors.failures import Step, translate
+from headwater.connectors.hosts import HostPolicy
 from headwater.connectors.paths import checked_directory, checked_relative, is_selected, join
 from headwater.errors import ConnectionFailed, RemotePathRefused, SourceError, TransferFailed
 from headwater.logging import get_logger
@@ -52,9 +53,13 @@ class FsspecConnector:
     default_port = 0
     chunk_size = CHUNK_SIZE
 
-    def __init__(self, config: ConnectionConfig, settings: Settings) -> None:
+    def __init__(
+        self, config: ConnectionConfig, settings: Settings, *, hosts: HostPolicy | None = None
+    ) -> None:
         self.config = config
         self.settings = settings
+        # What may be connected to; tests inject a policy with their own name lookup.
+        self.hosts = hosts or HostPolicy.from_settings(settings)
         self._fs: Any = None
         self._lock = anyio.Lock()
 

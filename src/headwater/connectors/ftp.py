@@ -28,7 +28,7 @@ class FtpConnector(FsspecConnector):
         return await checked_address(
             self.config.host,
             self.config.port or self.default_port,
-            allow_private=self.settings.allow_private_hosts,
+            policy=self.hosts,
         )
 
     def _open(self, address: str) -> Any:

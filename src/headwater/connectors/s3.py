@@ -10,7 +10,8 @@ from fsspec.asyn import sync
 from s3fs import S3FileSystem
 
 from headwater.connectors.fsspec_connector import FsspecConnector, SizeCappedSink
-from headwater.connectors.hosts import checked_address
+from headwater.connectors.hosts import HostGuard
+from headwater.connectors.outbound import aiohttp_connector_args
 from headwater.errors import ConnectionFailed
 
 _BUCKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$")
@@ -20,6 +21,7 @@ _CHUNK_SIZE = 8 * 1024 * 1024
 class S3Connector(FsspecConnector):
     protocol = "S3"
     _client: Any = None
+    _guard: HostGuard | None = None
 
     @property
     def where(self) -> str:
@@ -46,15 +48,25 @@ class S3Connector(FsspecConnector):
         else:
             # The bucket is not a host: on AWS the endpoint is what gets connected to.
             host, port = f"s3.{self.config.region or 'us-east-1'}.amazonaws.com", 443
-        await checked_address(host, port, allow_private=self.settings.allow_private_hosts)
+        if not self.hosts.allow_private:
+            # The S3 client resolves through this guard, for the endpoint and for any host a redirect
+            # points at: it connects to the addresses checked here, never to a second DNS answer.
+            self._guard = HostGuard(self.hosts)
+            await self._guard.addresses(host, port)
         return host
 
     def _open(self, address: str) -> Any:
-        timeouts = {
+        options: dict[str, Any] = {
             "connect_timeout": self.settings.connect_timeout,
             "read_timeout": self.settings.connect_timeout,
             "retries": {"max_attempts": 2, "mode": "standard"},
         }
+        if self.config.endpoint_url:
+            # The endpoint's own name, not <bucket>.<endpoint>: the host that was checked is the one
+            # connected to, and S3-compatible stores (MinIO, Ceph) answer it without wildcard DNS.
+            options["s3"] = {"addressing_style": "path"}
+        if self._guard is not None:
+            options["connector_args"] = aiohttp_connector_args(self._guard)
         fs = S3FileSystem(
             key=self.config.user or None,
             secret=self.config.password or None,
@@ -62,7 +74,7 @@ class S3Connector(FsspecConnector):
             anon=not self.config.user,
             endpoint_url=self.config.endpoint_url or None,
             client_kwargs={"region_name": self.config.region} if self.config.region else {},
-            config_kwargs=timeouts,
+            config_kwargs=options,
             use_listings_cache=False,
             skip_instance_cache=True,
         )

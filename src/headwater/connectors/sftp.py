@@ -36,7 +36,7 @@ class SftpConnector(FsspecConnector):
         return await checked_address(
             self.config.host,
             self.config.port or self.default_port,
-            allow_private=self.settings.allow_private_hosts,
+            policy=self.hosts,
         )
 
     def _open(self, address: str) -> Any:

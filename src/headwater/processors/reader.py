@@ -5,24 +5,26 @@ names match case-insensitively), plus ``line``: the record's 1-based number, the
 That is the physical line number unless an earlier quoted value spans several lines: such a record
 still counts as one line, so later numbers are off by the extra lines (the CSV parser numbers records,
 not newline characters). Blank lines are counted and skipped silently; a row with the wrong number of
-values becomes a ``WrongColumnCount`` row error.
+values becomes a ``WrongColumnCount`` row error, and a record whose quoted value is never closed an
+``UnterminatedQuote`` one (the lines after it are read as rows again; see ``quotes``).
 
 CSV: the delimiter (``,`` ``;`` or tab) is the one the header line uses most; the encoding is UTF-8,
-with or without BOM, when the whole file decodes as UTF-8, else Latin-1. A cheap pre-scan checks the
-encoding and sizes the parser's block so a line of any length fits in one block.
+with or without BOM, when the whole file decodes as UTF-8, else Windows-1252 (``cp1252``). A cheap
+pre-scan checks the encoding, notes whether the file has quotes at all and sizes the parser's block so
+a line of any length fits in one block.
 
-XLSX: the first sheet, through calamine. Cells become strings the way a CSV would show them: dates
-``yyyy-MM-dd``, whole numbers without ``.0``, booleans ``true``/``false``.
+XLSX: the first sheet, read in a contained child process (``headwater.xlsx``); line numbers are the
+sheet's row numbers.
 """
 
 from __future__ import annotations
 
 import codecs
+import copy
 import csv
-import datetime as dt
 import io
 import threading
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +34,10 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from headwater.errors import FileUnreadable
+from headwater.processors import cp1252
 from headwater.processors.base import RowError
+from headwater.processors.quotes import TooManyUnterminatedQuotes, unterminated_quote_cuts
+from headwater.xlsx import open_first_sheet
 
 CSV = "CSV"
 EXCEL = "EXCEL"
@@ -97,9 +102,13 @@ class _PacedFile(io.RawIOBase):
     the database is (measured: Arrow's peak memory fell from 42 MB to 7 MB). The wait has a timeout,
     so a block that yields no batch can never stall the reader for good."""
 
-    def __init__(self, path: Path, ahead: int = 3, patience: float = 2.0) -> None:
+    def __init__(
+        self, path: Path, start: int = 0, end: int | None = None, ahead: int = 3, patience: float = 2.0
+    ) -> None:
         super().__init__()
         self._file = path.open("rb")
+        self._file.seek(start)
+        self._left = None if end is None else end - start
         self._turn = threading.Condition()
         self._reads = 0
         self._taken = 0
@@ -117,7 +126,11 @@ class _PacedFile(io.RawIOBase):
             self._reads += 1
         if self.closed:
             return 0
-        return self._file.readinto(buffer)
+        if self._left is None:
+            return self._file.readinto(buffer)
+        read = self._file.readinto(memoryview(buffer).cast("B")[: self._left])
+        self._left -= read
+        return read
 
     def took_batch(self) -> None:
         with self._turn:
@@ -136,14 +149,17 @@ class _PacedFile(io.RawIOBase):
 class _Scan:
     utf8: bool
     longest_run: int  # an upper bound, in bytes, of the longest stretch without a newline
+    quotes: bool
 
 
 def _scan(path: Path) -> _Scan:
     decoder = codecs.getincrementaldecoder("utf-8")()
     utf8 = True
+    quotes = False
     run = longest = 0
     with path.open("rb") as handle:
         while chunk := handle.read(_SCAN_CHUNK):
+            quotes = quotes or b'"' in chunk
             if utf8 and not chunk.isascii():
                 try:
                     decoder.decode(chunk)
@@ -160,7 +176,7 @@ def _scan(path: Path) -> _Scan:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             utf8 = False
-    return _Scan(utf8=utf8, longest_run=(longest + 2) * _WINDOW)
+    return _Scan(utf8=utf8, longest_run=(longest + 2) * _WINDOW, quotes=quotes)
 
 
 def _header_line(path: Path, encoding: str) -> tuple[str, bool]:
@@ -198,7 +214,7 @@ def _index_header(names: list[str]) -> dict[str, int]:
 
 def _open_csv(path: Path, wanted: set[str], batch_rows: int) -> RawTable:
     scan = _scan(path)
-    encoding = "utf-8" if scan.utf8 else "latin-1"
+    encoding = "utf-8" if scan.utf8 else cp1252.NAME
     line, has_rows = _header_line(path, encoding)
     delimiter = _delimiter(line)
     names = _header_names(line, delimiter)
@@ -209,80 +225,127 @@ def _open_csv(path: Path, wanted: set[str], batch_rows: int) -> RawTable:
     read = sorted((lower, position) for lower, position in index.items() if lower in wanted)
     if not has_rows:
         return RawTable(CSV, header, iter(()))
+    try:
+        cuts = unterminated_quote_cuts(path, delimiter) if scan.quotes else []
+    except TooManyUnterminatedQuotes as exc:
+        raise FileUnreadable(f"the file is not a readable CSV table: {exc}", "NotATable") from exc
     synthetic = [f"c{i}" for i in range(len(names))]
     # Small blocks keep memory flat: Arrow's streaming reader holds several dozen blocks' worth of
     # buffers at its peak (measured: ~40x the block size). The block must still hold the longest
-    # line whole, and Latin-1 may grow to twice its size as UTF-8.
-    block = max(_BLOCK, 2 * scan.longest_run + _BLOCK)
-    invalid: list[tuple[int, int, int]] = []
-    source = _PacedFile(path)
+    # line whole, and a Windows-1252 byte may grow to three as UTF-8.
+    block = max(_BLOCK, (2 if scan.utf8 else 3) * scan.longest_run + _BLOCK)
+    options = _ParseSettings(
+        read_options=pa_csv.ReadOptions(
+            use_threads=False,  # the parser numbers invalid rows only when reading serially
+            block_size=block,
+            column_names=synthetic,
+            encoding="utf8" if scan.utf8 else cp1252.NAME,
+        ),
+        parse_options=pa_csv.ParseOptions(
+            delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=False
+        ),
+        convert_options=pa_csv.ConvertOptions(
+            column_types={synthetic[position]: pa.string() for _, position in read},
+            include_columns=[synthetic[position] for _, position in read] or synthetic[:1],
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+        renames={synthetic[position]: lower for lower, position in read},
+        batch_rows=batch_rows,
+    )
+    # Each quote never closed ends one parse (its record is the parse's last) and starts the next.
+    bounds = zip([0, *cuts], [*cuts, path.stat().st_size], strict=True)
+    segments = [
+        _Segment(start, end, unterminated=number < len(cuts))
+        for number, (start, end) in enumerate(bounds)
+        if start < end
+    ]
+    first = _SegmentReader(path, segments[0], options, first_line=2)
+    return RawTable(CSV, header, _csv_batches(path, first, segments[1:], options), first.close)
 
-    def on_invalid_row(row: Any) -> str:
-        invalid.append((int(row.number), int(row.expected_columns), int(row.actual_columns)))
-        return "skip"
 
-    try:
-        reader = pa_csv.open_csv(
-            source,
-            read_options=pa_csv.ReadOptions(
-                use_threads=False,  # the parser numbers invalid rows only when reading serially
-                block_size=block,
-                column_names=synthetic,
-                skip_rows=1,
-                encoding="utf8" if scan.utf8 else "latin-1",
-            ),
-            parse_options=pa_csv.ParseOptions(
-                delimiter=delimiter,
-                newlines_in_values=True,
-                ignore_empty_lines=False,
-                invalid_row_handler=on_invalid_row,
-            ),
-            convert_options=pa_csv.ConvertOptions(
-                column_types={synthetic[position]: pa.string() for _, position in read},
-                include_columns=[synthetic[position] for _, position in read] or synthetic[:1],
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
-    except (pa.ArrowInvalid, UnicodeError) as exc:
-        source.close()
-        raise FileUnreadable(f"the file is not a readable CSV table: {exc}", "NotATable") from exc
-    renames = {synthetic[position]: lower for lower, position in read}
-    return RawTable(CSV, header, _csv_batches(reader, source, renames, invalid, batch_rows), source.close)
+@dataclass(frozen=True)
+class _ParseSettings:
+    read_options: pa_csv.ReadOptions
+    parse_options: pa_csv.ParseOptions
+    convert_options: pa_csv.ConvertOptions
+    renames: dict[str, str]  # synthetic column name -> lower-cased header name
+    batch_rows: int
+
+
+@dataclass(frozen=True)
+class _Segment:
+    start: int
+    end: int
+    unterminated: bool  # its last record holds a quote never closed
+
+
+class _SegmentReader:
+    """Arrow's streaming CSV reader over one segment of the file, numbering lines from ``first_line``."""
+
+    def __init__(self, path: Path, segment: _Segment, options: _ParseSettings, first_line: int) -> None:
+        self.segment = segment
+        self.first_line = first_line
+        self.invalid: list[tuple[int, int, int]] = []
+        self.source = _PacedFile(path, segment.start, segment.end)
+        header_skipped = 1 if segment.start == 0 else 0
+        offset = first_line - 1 - header_skipped  # Arrow numbers the segment's records from 1
+
+        def on_invalid_row(row: Any) -> str:
+            self.invalid.append((offset + int(row.number), int(row.expected_columns), int(row.actual_columns)))
+            return "skip"
+
+        read_options = copy.copy(options.read_options)
+        read_options.skip_rows = header_skipped
+        parse_options = copy.copy(options.parse_options)
+        parse_options.invalid_row_handler = on_invalid_row
+        try:
+            self.reader = pa_csv.open_csv(
+                self.source,
+                read_options=read_options,
+                parse_options=parse_options,
+                convert_options=options.convert_options,
+            )
+        except (pa.ArrowInvalid, UnicodeError) as exc:
+            self.source.close()
+            raise FileUnreadable(f"the file is not a readable CSV table: {exc}", "NotATable") from exc
+
+    def close(self) -> None:
+        self.source.close()
 
 
 def _csv_batches(
-    reader: Any,
-    source: _PacedFile,
-    renames: dict[str, str],
-    invalid: list[tuple[int, int, int]],
-    batch_rows: int,
+    path: Path, first: _SegmentReader, rest: list[_Segment], options: _ParseSettings
 ) -> Iterator[RawBatch]:
+    current = first
     try:
-        yield from _numbered_batches(reader, source, renames, invalid, batch_rows)
+        next_line = yield from _numbered_batches(current, options)
+        for segment in rest:
+            current = _SegmentReader(path, segment, options, next_line)
+            try:
+                next_line = yield from _numbered_batches(current, options)
+            finally:
+                current.close()
     finally:
-        source.close()
+        first.close()
 
 
-def _numbered_batches(
-    reader: Any,
-    source: _PacedFile,
-    renames: dict[str, str],
-    invalid: list[tuple[int, int, int]],
-    batch_rows: int,
-) -> Iterator[RawBatch]:
-    next_line = 2
+def _numbered_batches(segment: _SegmentReader, options: _ParseSettings) -> Generator[RawBatch, None, int]:
+    """The segment's rows and row errors; returns the line number of the record after its last."""
+    renames, batch_rows = options.renames, options.batch_rows
+    next_line = segment.first_line
     pending: list[tuple[int, int, int]] = []
+    held: tuple[pa.RecordBatch, list[RowError]] | None = None
     while True:
         try:
-            record_batch = reader.read_next_batch()
+            record_batch = segment.reader.read_next_batch()
         except StopIteration:
             break
         except (pa.ArrowInvalid, UnicodeError) as exc:
             raise FileUnreadable(f"the CSV file cannot be parsed: {exc}", "NotATable") from exc
-        source.took_batch()
-        pending.extend(invalid)
-        invalid.clear()
+        segment.source.took_batch()
+        pending.extend(segment.invalid)
+        segment.invalid.clear()
         pending.sort()
         rows = record_batch.num_rows
         skipped = {number for number, _, _ in pending}
@@ -298,13 +361,38 @@ def _numbered_batches(
         columns = [record_batch.column(name) for name in renames]
         table = pa.RecordBatch.from_arrays([*columns, lines], names=[*renames.values(), LINE])
         errors = [_wrong_count(*entry) for entry in reported]
+        if not segment.segment.unterminated:
+            yield from _sliced(_without_blank_rows(table), errors, batch_rows)
+        elif held is not None and rows == 0:
+            held = (held[0], held[1] + errors)
+        else:
+            # The segment's last record is the one whose quote is never closed: keep the latest
+            # batch back until the segment ends, to take that record out.
+            if held is not None:
+                yield from _sliced(_without_blank_rows(held[0]), held[1], batch_rows)
+            held = (table, errors)
+    pending.extend(segment.invalid)
+    pending.sort()
+    final = max([next_line - 1, *(number for number, _, _ in pending)])
+    if segment.segment.unterminated:
+        table, errors = held if held is not None else (_empty_batch(renames), [])
+        table = table.filter(pc.not_equal(table.column(LINE), final))
+        errors = [
+            *errors,
+            *(_wrong_count(*entry) for entry in pending if entry[0] != final),
+            RowError(final, None, "UnterminatedQuote", "a quoted value on this line is never closed"),
+        ]
         yield from _sliced(_without_blank_rows(table), errors, batch_rows)
-    if pending:
-        empty = pa.RecordBatch.from_arrays(
-            [pa.array([], pa.string()) for _ in renames] + [pa.array([], pa.int64())],
-            names=[*renames.values(), LINE],
-        )
-        yield RawBatch(empty, [_wrong_count(*entry) for entry in pending])
+    elif pending:
+        yield RawBatch(_empty_batch(renames), [_wrong_count(*entry) for entry in pending])
+    return final + 1
+
+
+def _empty_batch(renames: dict[str, str]) -> pa.RecordBatch:
+    return pa.RecordBatch.from_arrays(
+        [pa.array([], pa.string()) for _ in renames] + [pa.array([], pa.int64())],
+        names=[*renames.values(), LINE],
+    )
 
 
 def _wrong_count(number: int, expected: int, actual: int) -> RowError:
@@ -337,78 +425,11 @@ def _sliced(batch: pa.RecordBatch, errors: list[RowError], batch_rows: int) -> I
 
 
 def _open_xlsx(path: Path, wanted: set[str], batch_rows: int) -> RawTable:
-    from python_calamine import CalamineError, CalamineWorkbook
-
-    try:
-        workbook = CalamineWorkbook.from_path(str(path))
-        sheet = workbook.get_sheet_by_index(0)
-        start_row = int(sheet.start[0]) if sheet.start else 0
-        rows = sheet.iter_rows()
-        first = next(rows, None)
-    except (CalamineError, OSError, ValueError) as exc:
-        raise FileUnreadable(f"the file is not a readable XLSX workbook: {exc}", "InvalidFileFormat") from exc
-    except Exception as exc:  # calamine raises its own zip and XML errors for broken archives
-        raise FileUnreadable(f"the file is not a readable XLSX workbook: {exc}", "InvalidFileFormat") from exc
-    if first is None:
-        raise FileUnreadable("the first sheet of the workbook is empty", "EmptyFile")
-    names = [_cell_text(value).strip() for value in first]
-    index = _index_header(names)
+    sheet = open_first_sheet(path, wanted, batch_rows)
+    index = _index_header(sheet.names)
     if not index:
+        sheet.close()
         raise FileUnreadable("the first row of the sheet holds no column names", "NotATable")
-    header = {lower: names[position] for lower, position in index.items()}
-    read = sorted((lower, position) for lower, position in index.items() if lower in wanted)
-    return RawTable(EXCEL, header, _xlsx_batches(rows, read, start_row + 2, batch_rows))
-
-
-def _xlsx_batches(
-    rows: Iterator[list[Any]], read: list[tuple[str, int]], first_line: int, batch_rows: int
-) -> Iterator[RawBatch]:
-    names = [lower for lower, _ in read] + [LINE]
-    line = first_line
-    while True:
-        columns: list[list[str]] = [[] for _ in read]
-        lines: list[int] = []
-        for row in rows:
-            values = [_cell_text(row[position]) if position < len(row) else "" for _, position in read]
-            if any(value.strip() for value in values):
-                for column, value in zip(columns, values, strict=True):
-                    column.append(value)
-                lines.append(line)
-            line += 1
-            if len(lines) >= batch_rows:
-                break
-        else:
-            if lines:
-                yield RawBatch(_string_batch(columns, lines, names))
-            return
-        yield RawBatch(_string_batch(columns, lines, names))
-
-
-def _string_batch(columns: list[list[str]], lines: list[int], names: list[str]) -> pa.RecordBatch:
-    arrays = [pa.array(column, pa.string()) for column in columns]
-    return pa.RecordBatch.from_arrays([*arrays, pa.array(lines, pa.int64())], names=names)
-
-
-def _cell_text(value: Any) -> str:
-    convert = _CELL_TEXT.get(type(value))
-    return convert(value) if convert else str(value)
-
-
-def _float_text(value: float) -> str:
-    return str(int(value)) if value.is_integer() else repr(value)
-
-
-def _datetime_text(value: dt.datetime) -> str:
-    return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
-
-
-_CELL_TEXT: dict[type, Callable[[Any], str]] = {
-    str: lambda value: value,
-    type(None): lambda _: "",
-    bool: lambda value: "true" if value else "false",
-    int: str,
-    float: _float_text,
-    dt.date: lambda value: value.isoformat(),
-    dt.datetime: _datetime_text,
-    dt.time: lambda value: value.isoformat(),
-}
+    header = {lower: sheet.names[position] for lower, position in index.items()}
+    batches = (RawBatch(batch) for batch in sheet.batches if batch.num_rows)
+    return RawTable(EXCEL, header, batches, sheet.close)

@@ -12,6 +12,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 from sqlalchemy.engine.url import make_url
 
+from headwater.store.database import secure_sqlite_file
 from headwater.store.tables import Base
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -33,6 +34,7 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Blocking: run from a thread when an event loop is running."""
+    secure_sqlite_file(url)
     command.upgrade(alembic_config(url), revision)
     if make_url(url).get_backend_name() == "postgresql":
         # The job queue of distributed mode: procrastinate's own tables, in their own schema.
@@ -43,7 +45,7 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 def pending_differences(url: str) -> list[Any]:
     """What the models hold that the migrated database does not (empty when they agree)."""
-    engine = create_engine(sync_url(url))
+    engine = create_engine(sync_url(url), hide_parameters=True)
     try:
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})

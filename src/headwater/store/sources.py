@@ -72,6 +72,24 @@ async def list_(
     return (await session.scalars(query.order_by(DataSource.id))).all()
 
 
+async def upload_destination(
+    session: AsyncSession, tenant_id: int, owner_partner_id: int | None, processor_type: int
+) -> DataSource | None:
+    """The upload-only source that receives this owner's uploads of this type (the tenant's: owner None)."""
+    owner = (
+        DataSource.owner_partner_id.is_(None)
+        if owner_partner_id is None
+        else DataSource.owner_partner_id == owner_partner_id
+    )
+    query = select(DataSource).where(
+        DataSource.tenant_id == tenant_id,
+        DataSource.upload_only.is_(True),
+        owner,
+        DataSource.processor_type == processor_type,
+    )
+    return (await session.scalars(query.order_by(DataSource.id).limit(1))).first()
+
+
 async def name_taken(
     session: AsyncSession, tenant_id: int, name: str, *, except_id: int | None = None
 ) -> bool:

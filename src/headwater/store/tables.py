@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -189,6 +190,9 @@ class DataSource(Base):
     archive_directory: Mapped[str | None] = mapped_column(String(1000))
     recursive: Mapped[bool] = mapped_column(Boolean, default=False)
     host_key: Mapped[str | None] = mapped_column(Text)
+    # The source headwater made to receive uploads of one processor type (of one partner, or of the
+    # tenant); set only by the upload code, never from a request, so no name can stand in for it.
+    upload_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     failure_count: Mapped[int] = mapped_column(Integer, default=0)
     next_run_at: Mapped[datetime | None] = mapped_column(TZDateTime)
     created_at: Mapped[datetime] = mapped_column(TZDateTime)

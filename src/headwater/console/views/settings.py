@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from headwater import sources
+from headwater.connectors.hosts import HostPolicy
 from headwater.console import forms
 from headwater.console.session import Viewer
 from headwater.console.views.common import ViewerDep, back_to, checked_form, page, runtime_of, visible_source
@@ -79,7 +80,12 @@ async def create_source(request: Request, viewer: ViewerDep) -> Response:
                 ).id
             assert tenant_id is not None
             created = await sources.create_pull_source(
-                session, tenant_id, payload, runtime.box, owner_partner_id=viewer.partner_id
+                session,
+                tenant_id,
+                payload,
+                runtime.box,
+                owner_partner_id=viewer.partner_id,
+                hosts=HostPolicy.from_settings(runtime.settings),
             )
     except (ValidationFailed, Conflict) as exc:
         values = {key: str(form.get(key) or "") for key in form if key not in forms.SECRETS}
@@ -124,7 +130,12 @@ async def save_source(request: Request, viewer: ViewerDep, source_id: int) -> Re
         async with runtime.db.session() as session:
             source = await visible_source(session, viewer, source_id)
             await sources.update_pull_source(
-                session, source.tenant_id, source, forms.payload_from_form(form), runtime.box
+                session,
+                source.tenant_id,
+                source,
+                forms.payload_from_form(form),
+                runtime.box,
+                hosts=HostPolicy.from_settings(runtime.settings),
             )
     except (ValidationFailed, Conflict) as exc:
         values: dict[str, Any] = {key: str(form.get(key) or "") for key in form if key not in forms.SECRETS}
