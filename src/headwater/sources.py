@@ -32,6 +32,7 @@ from headwater.domain import (
     ProcessorType,
 )
 from headwater.errors import Conflict, FieldProblem, ValidationFailed
+from headwater.host_keys import host_key_fingerprint
 from headwater.store import sources as repo
 from headwater.store.tables import DataSource, Touchpoint
 
@@ -485,6 +486,7 @@ def describe(source: DataSource) -> dict[str, Any]:
         "afterImport": source.after_import,
         "archiveDirectory": source.archive_directory,
         "recursive": source.recursive,
+        "hostKeyFingerprint": host_key_fingerprint(source.host_key),
         "createdAt": source.created_at,
     }
 

@@ -330,6 +330,7 @@ _EXTRA_FIELDS = (
     "afterImport",
     "archiveDirectory",
     "recursive",
+    "hostKeyFingerprint",
 )
 
 
