@@ -216,7 +216,9 @@ async def check_unsaved(
     """Test a source's fields before creating it: validated as a create body is, stored nowhere."""
     async with runtime.db.session() as session:
         fields = await validate_pull_source(session, tenant_id, payload)
-    return await _check(runtime, _unsaved_config(fields), {}, fields.reprocessing_days, connect or connector_for)
+    return await _check(
+        runtime, _unsaved_config(fields), {}, fields.reprocessing_days, connect or connector_for
+    )
 
 
 __all__ = ["MAX_FILES_SHOWN", "ConnectionCheck", "ListedFile", "check_source", "check_unsaved"]

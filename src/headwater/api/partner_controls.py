@@ -40,7 +40,9 @@ async def test_unsaved_datasource(
     return {"context": context_json(request, partner), "connectionTest": check.shown(epoch_millis)}
 
 
-@router.post("/partner/datasources/{source_id}/test", summary="Test a datasource's connection without importing")
+@router.post(
+    "/partner/datasources/{source_id}/test", summary="Test a datasource's connection without importing"
+)
 async def test_datasource(
     request: Request, partner: CurrentPartnerDep, source_id: SourceIdPath, runtime: RuntimeDep
 ) -> dict[str, Any]:
