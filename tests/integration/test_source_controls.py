@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -201,6 +202,27 @@ async def test_a_connection_test_refuses_a_private_host_unless_allowed(
     assert "loopback" in tested["message"]
 
 
+async def test_a_server_that_never_answers_fails_the_test_within_the_connect_timeout(
+    tmp_path: Path,
+) -> None:
+    impatient = make_settings(
+        tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'impatient.db'}", connect_timeout=0.5
+    )
+    with socket.socket() as silent:  # accepts connections (the kernel does) and never says a word
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        async with running_app(impatient) as (app, client):
+            partner = Partner(client, await make_tenancy(app.state.runtime))
+            source_id = await partner.create(
+                host="127.0.0.1", port=silent.getsockname()[1], user="u", password="p", dataSourceType="SFTP"
+            )
+
+            tested = await connection_test(partner, f"/partner/datasources/{source_id}/test")
+
+    assert (tested["ok"], tested["code"]) == (False, "ConnectionFailed")
+    assert "timed out" in tested["message"]
+
+
 # -- host keys ------------------------------------------------------------------------------------
 
 
@@ -314,6 +336,34 @@ async def test_an_uploaded_file_cannot_be_reimported(live: Any) -> None:
         response = await partner.call("POST", path)
         assert response.status_code == 400, (path, response.text)
         assert response.json() == {"errors": {"request": "NotReimportable"}}
+
+
+async def test_a_file_uploaded_into_a_pull_source_cannot_be_reimported_but_its_pulled_files_can(
+    live: Any, sftp_server: SftpServerInfo
+) -> None:
+    app, partner, runtime = live
+    sftp_server.put("in/sales.csv", SALES)
+    source_id = await partner.create(**sftp_fields(sftp_server))
+    await partner.run_and_wait(app, source_id)
+    uploaded = await partner.call(
+        "POST",
+        "/import/file",
+        params={"name": "extra.csv", "datasourceId": source_id},
+        files={"file": ("extra.csv", MORE_SALES)},
+    )
+    assert uploaded.status_code == 200, uploaded.text
+
+    refused = await partner.call(
+        "POST", f"/partner/datasources/{source_id}/imports/{uploaded.json()['id']}/reimport"
+    )
+    marked = await partner.call("POST", f"/partner/datasources/{source_id}/reimport")
+    await wait_idle(app)
+
+    assert refused.json() == {"errors": {"request": "NotReimportable"}}
+    assert marked.json()["reimport"]["files"] == 1
+    assert await sales_rows(runtime, source_id) == ["T-1", "T-2", "U-1", "U-2"]
+    states = {f["name"]: f["state"] for f in await imports_of(partner, source_id)}
+    assert states == {"sales.csv": "imported", "extra.csv": "imported"}
 
 
 # -- isolation ------------------------------------------------------------------------------------
