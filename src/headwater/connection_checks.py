@@ -9,6 +9,7 @@ not an error: only a source that cannot be tested at all (upload-only, invalid f
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -20,7 +21,7 @@ from headwater.clock import utcnow
 from headwater.connectors import connector_for
 from headwater.connectors.base import ConnectionConfig, RemoteFile
 from headwater.connectors.paths import is_selected
-from headwater.errors import ConnectionFailed, FieldProblem, SourceError, ValidationFailed
+from headwater.errors import ConnectionFailed, FieldProblem, RateLimited, SourceError, ValidationFailed
 from headwater.host_keys import host_key_fingerprint
 from headwater.imports import ConnectorFactory, Decision, connection_config, decide
 from headwater.logging import get_logger
@@ -34,6 +35,10 @@ log = get_logger(__name__)
 
 # Files shown in the answer; the counts cover every listed file.
 MAX_FILES_SHOWN = 20
+# Tests under way at once in one process: each holds a worker thread for up to a few connect timeouts,
+# and a caller testing in a loop must not take the threads every run and upload needs.
+MAX_CONCURRENT_CHECKS = 8
+_LIMITER = "connection_checks.limiter"
 
 _REASONS: dict[Decision, str] = {
     "new": "new",
@@ -118,6 +123,27 @@ def _judge(
 
 
 async def _check(
+    runtime: Runtime,
+    config: ConnectionConfig,
+    ledger: Mapping[str, LedgerEntry],
+    reprocessing_days: int | None,
+    connect: ConnectorFactory,
+) -> ConnectionCheck:
+    settings = runtime.settings
+    limiter = runtime.extras.get(_LIMITER)
+    if not isinstance(limiter, anyio.CapacityLimiter):
+        limiter = runtime.extras[_LIMITER] = anyio.CapacityLimiter(MAX_CONCURRENT_CHECKS)
+    try:
+        limiter.acquire_nowait()
+    except anyio.WouldBlock:
+        raise RateLimited(max(1, math.ceil(settings.connect_timeout))) from None
+    try:
+        return await _check_now(runtime, config, ledger, reprocessing_days, connect)
+    finally:
+        limiter.release()
+
+
+async def _check_now(
     runtime: Runtime,
     config: ConnectionConfig,
     ledger: Mapping[str, LedgerEntry],

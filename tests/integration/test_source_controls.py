@@ -3,6 +3,7 @@ through the partner API and the integration API; another partner or area reaches
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import socket
@@ -14,6 +15,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
+from headwater.connection_checks import MAX_CONCURRENT_CHECKS
 from headwater.jobs.embedded import EmbeddedRunner
 from headwater.runtime import Runtime
 from headwater.settings import Settings
@@ -221,6 +223,31 @@ async def test_a_server_that_never_answers_fails_the_test_within_the_connect_tim
 
     assert (tested["ok"], tested["code"]) == (False, "ConnectionFailed")
     assert "timed out" in tested["message"]
+
+
+async def test_tests_past_the_concurrency_limit_are_refused_with_a_retry_after(tmp_path: Path) -> None:
+    impatient = make_settings(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'busy.db'}", connect_timeout=2)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        async with running_app(impatient) as (app, client):
+            partner = Partner(client, await make_tenancy(app.state.runtime))
+            source_id = await partner.create(
+                host="127.0.0.1", port=silent.getsockname()[1], user="u", password="p", dataSourceType="SFTP"
+            )
+
+            answers = await asyncio.gather(
+                *(
+                    partner.call("POST", f"/partner/datasources/{source_id}/test")
+                    for _ in range(MAX_CONCURRENT_CHECKS + 1)
+                )
+            )
+
+    refused = [a for a in answers if a.status_code == 429]
+    assert len(refused) == 1
+    assert refused[0].json() == {"errors": {"request": "TooManyRequests"}}
+    assert refused[0].headers["Retry-After"] == "2"
+    assert all(a.json()["connectionTest"]["code"] == "ConnectionFailed" for a in answers if a not in refused)
 
 
 # -- host keys ------------------------------------------------------------------------------------
