@@ -29,6 +29,7 @@ from headwater.errors import (
     SourceError,
     ValidationFailed,
 )
+from headwater.host_keys import host_key_fingerprint
 from headwater.logging import get_logger
 from headwater.pipeline import (
     FileJob,
@@ -48,7 +49,7 @@ from headwater.store.tables import DataSource
 
 log = get_logger(__name__)
 
-Decision = Literal["new", "unchanged", "changed", "changed_outside_window", "retry"]
+Decision = Literal["new", "unchanged", "changed", "changed_outside_window", "retry", "reimport"]
 ProgressCallback = Callable[[str, dict[str, Any]], None]
 ConnectorFactory = Callable[[ConnectionConfig, Settings], Connector]
 
@@ -59,6 +60,8 @@ class RunSummary:
     source_id: int
     outcome: str
     message: str | None = None
+    # Worth telling even when the run succeeds, e.g. that a new SFTP host key was pinned.
+    note: str | None = None
     files_seen: int = 0
     files: list[FileOutcome] = field(default_factory=list)
     # Files imported whose afterImport step (MOVE, DELETE) failed: the run says so, it is not silent.
@@ -74,6 +77,8 @@ def decide(
     """What the ledger says about a listed file, before any download."""
     if entry is None:
         return "new"
+    if entry.state == FileState.REIMPORT_REQUESTED:
+        return "reimport"
     if entry.state == FileState.ROLLED_BACK:
         return "retry"
     same = entry.size == remote.size and entry.mtime == remote.mtime
@@ -205,6 +210,8 @@ async def _run_files(
                 await source_store.set_status(
                     session, source.tenant_id, source.id, host_key=connector.host_key
                 )
+            summary.note = f"pinned new host key {host_key_fingerprint(connector.host_key)}"
+            log.info(summary.note, tenant_id=source.tenant_id, source_id=source.id, run_id=summary.run_id)
         remote_files = await connector.list_files()
         async with runtime.db.session() as session:
             seen = await ledger_store.ledger(session, source.tenant_id, source.id)
@@ -311,7 +318,7 @@ async def _finish(
     else:
         summary.outcome = RunOutcome.SUCCEEDED
     failure = _run_message(failure, summary.after_import_failures)
-    summary.message = failure
+    summary.message = "; ".join(m for m in (summary.note, failure) if m) or None
     now = utcnow()
     settings = runtime.settings
     failures = source.failure_count + 1 if summary.outcome == RunOutcome.FAILED else 0
@@ -327,7 +334,7 @@ async def _finish(
                 source.tenant_id,
                 summary.run_id or 0,
                 outcome=summary.outcome,
-                message=failure,
+                message=summary.message,
                 files_seen=summary.files_seen,
                 files_imported=imported,
                 files_skipped=summary.count("skipped"),

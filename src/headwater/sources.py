@@ -33,6 +33,7 @@ from headwater.domain import (
     ProcessorType,
 )
 from headwater.errors import Conflict, FieldProblem, ValidationFailed
+from headwater.host_keys import host_key_fingerprint
 from headwater.source_checks import archive_directory_problem, host_problem
 from headwater.store import sources as repo
 from headwater.store.tables import DataSource, Touchpoint
@@ -500,6 +501,7 @@ def describe(source: DataSource) -> dict[str, Any]:
         "afterImport": source.after_import,
         "archiveDirectory": source.archive_directory,
         "recursive": source.recursive,
+        "hostKeyFingerprint": host_key_fingerprint(source.host_key),
         "createdAt": source.created_at,
     }
 

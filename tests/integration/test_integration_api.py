@@ -274,6 +274,7 @@ BAD_QUERIES: list[tuple[dict[str, str], str]] = [
     ({"quantity": "NaN"}, "invalid_filter"),
     ({"id": "99999999999999999999"}, "invalid_filter"),
     ({"line": "99999999999"}, "invalid_filter"),  # an INTEGER column: 32 bits on PostgreSQL
+    ({"amount": "1e16"}, "invalid_filter"),  # NUMERIC(20, 6): PostgreSQL refuses to cast it
     ({"saleDateFrom": "01/02/2024"}, "invalid_filter"),
     ({"saleDate": "2024-02-30"}, "invalid_filter"),
     ({"transactionId": "a\x00b"}, "invalid_filter"),

@@ -338,6 +338,7 @@ _EXTRA_FIELDS = (
     "afterImport",
     "archiveDirectory",
     "recursive",
+    "hostKeyFingerprint",
 )
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from headwater.clock import as_utc, utcnow
+from headwater.domain import FileState
 from headwater.store.queries import inserted, one_or_not_found
 from headwater.store.tables import DataSource, ImportErrorRow, ImportFile, Run
 
@@ -135,6 +136,29 @@ async def get_file(
     if source_id is not None:
         query = query.where(ImportFile.data_source_id == source_id)
     return await one_or_not_found(session, query, "ImportFile", file_id)
+
+
+async def get_file_for_operator(session: AsyncSession, file_id: int) -> ImportFile:
+    """Any tenant's file, by id: for operator commands on the local machine, never for an API."""
+    return await one_or_not_found(session, select(ImportFile).where(ImportFile.id == file_id), "ImportFile", file_id)
+
+
+async def request_reimport(
+    session: AsyncSession, tenant_id: int, source_id: int, *, file_id: int | None = None
+) -> int:
+    """Mark the source's pulled files (or only ``file_id``) for import at the next run; how many were marked.
+
+    Uploaded files are left alone: they are the ones recorded outside any run.
+    """
+    query = update(ImportFile).where(
+        ImportFile.tenant_id == tenant_id,
+        ImportFile.data_source_id == source_id,
+        ImportFile.run_id.is_not(None),
+    )
+    if file_id is not None:
+        query = query.where(ImportFile.id == file_id)
+    result = await session.execute(query.values(state=FileState.REIMPORT_REQUESTED))
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def list_files(session: AsyncSession, tenant_id: int, source_id: int) -> Sequence[ImportFile]:
