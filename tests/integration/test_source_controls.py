@@ -191,14 +191,14 @@ async def test_an_unsaved_body_is_validated_like_a_create_body(live: Any) -> Non
 async def test_a_connection_test_refuses_a_private_host_unless_allowed(
     tmp_path: Path, sftp_server: SftpServerInfo
 ) -> None:
-    guarded = make_settings(
-        tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'guarded.db'}", allow_private_hosts=False
-    )
+    database = f"sqlite+aiosqlite:///{tmp_path / 'guarded.db'}"
+    # Created while private hosts were allowed; the operator has since turned the guard on.
+    async with running_app(make_settings(tmp_path, database)) as (_app, client):
+        tenancy = await make_tenancy(_app.state.runtime)
+        source_id = await Partner(client, tenancy).create(**sftp_fields(sftp_server))
+    guarded = make_settings(tmp_path, database, allow_private_hosts=False)
     async with running_app(guarded) as (_app, client):
-        partner = Partner(client, await make_tenancy(_app.state.runtime))
-        source_id = await partner.create(**sftp_fields(sftp_server))
-
-        tested = await connection_test(partner, f"/partner/datasources/{source_id}/test")
+        tested = await connection_test(Partner(client, tenancy), f"/partner/datasources/{source_id}/test")
 
     assert (tested["ok"], tested["code"]) == (False, "HostRefused")
     assert "loopback" in tested["message"]
