@@ -325,7 +325,8 @@ async def run_worker(
     and goes back to the queue for another worker.
     """
     tuning = tuning or WorkerTuning()
-    async with open_runtime(settings) as runtime:
+    # A worker never creates a store or a key: it must find the installation serve or migrate made.
+    async with open_runtime(settings, create=False) as runtime:
         # Every running job holds a connection now and then; listening and heartbeats need two more.
         app = build_app(settings, pool_size=concurrency + 3)
         async with app.open_async():
