@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
+from typer import _click as click
+from typer.core import TyperCommand
 
 from headwater import __version__
 from headwater.errors import ConfigurationError, HeadwaterError
@@ -26,12 +28,38 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
+class _PlainHelpCommand(TyperCommand):
+    """Help that names each value (``--tenant NAME``, ``SOURCE_ID``) without Python types (``<int>``)."""
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        arguments: list[tuple[str, str]] = []
+        options: list[tuple[str, str]] = []
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            if param.param_type_name == "argument":
+                arguments.append((param.metavar or (param.name or "").upper(), record[1]))
+            else:
+                options.append(record)
+        for title, records in (("Arguments", arguments), ("Options", options)):
+            if records:
+                with formatter.section(title):
+                    formatter.write_dl(records)
+
+
+class _Typer(typer.Typer):
+    def command(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("cls", _PlainHelpCommand)
+        return super().command(*args, **kwargs)
+
+
 def sub_app(help: str) -> typer.Typer:
-    """A command group; plain help (no rich boxes, no ``<str>`` after each option)."""
-    return typer.Typer(no_args_is_help=True, rich_markup_mode=None, help=help)
+    """A command group; plain help (no rich boxes, no ``<str>`` after each value)."""
+    return _Typer(no_args_is_help=True, rich_markup_mode=None, help=help)
 
 
-app = typer.Typer(
+app = _Typer(
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
@@ -178,9 +206,8 @@ def fail(error: HeadwaterError | str, as_json: bool, exit_code: int = 1) -> type
     if as_json:
         sys.stdout.write(json.dumps({"error": {"code": code, "message": message}}) + "\n")
     else:
-        from rich.markup import escape
-
-        console(stderr=True).print(f"[red]error:[/red] {escape(message)}")
+        # Not wrapped to the terminal's width: a path or a URL in the message stays whole.
+        typer.echo(f"{typer.style('error:', fg='red')} {message}", err=True)
     return typer.Exit(exit_code)
 
 
