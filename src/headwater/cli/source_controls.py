@@ -6,28 +6,22 @@ runs the source right here and prints what the run gave.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
-from headwater import connection_checks, reimports
 from headwater.cli.common import (
     DatabaseUrlOption,
     JsonOption,
-    build_settings,
     console,
     emit,
     run_or_fail,
+    settings_or_fail,
 )
-from headwater.clock import iso_millis
-from headwater.host_keys import reset_host_key
-from headwater.imports import run_source
-from headwater.logging import configure_logging
-from headwater.runtime import Runtime
-from headwater.settings import Settings
-from headwater.store import imports as ledger_store
-from headwater.store import sources as source_store
+
+if TYPE_CHECKING:
+    from headwater.runtime import Runtime
+    from headwater.settings import Settings
 
 SourceIdArgument = Annotated[int, typer.Argument(help="The data source's id.")]
 RunOption = Annotated[
@@ -37,17 +31,21 @@ RunOption = Annotated[
 
 def _settings(database_url: str | None) -> Settings:
     """Settings for these commands; logs only warnings, on stderr, so that ``--json`` output stays one object."""
-    settings = build_settings(database_url)
+    from headwater.logging import configure_logging
+
+    settings = settings_or_fail(database_url, False)
     configure_logging(settings.model_copy(update={"log_level": "WARNING"}))
     return settings
 
 
 def _print_check(shown: dict[str, Any], source_id: int) -> None:
+    from rich.table import Table
+
     verdict = "ok" if shown["ok"] else f"failed: {shown['code']}: {shown['message']}"
-    console.print(f"source {source_id}: {verdict}")
+    console().print(f"source {source_id}: {verdict}")
     if shown["hostKeyFingerprint"]:
         pinned = "pinned" if shown["hostKeyPinned"] else "not pinned yet"
-        console.print(f"host key {shown['hostKeyFingerprint']} ({pinned})")
+        console().print(f"host key {shown['hostKeyFingerprint']} ({pinned})")
     if not shown["ok"]:
         return
     table = Table(title=f"{shown['filesToImport']} of {shown['filesSeen']} files would be imported now")
@@ -61,10 +59,12 @@ def _print_check(shown: dict[str, Any], source_id: int) -> None:
             "yes" if listed["importNow"] else "no",
             listed["reason"],
         )
-    console.print(table)
+    console().print(table)
 
 
 async def _run_now(runtime: Runtime, tenant_id: int, source_id: int) -> dict[str, Any]:
+    from headwater.imports import run_source
+
     summary = await run_source(runtime, tenant_id, source_id, trigger="cli")
     return {
         "runId": summary.run_id,
@@ -85,6 +85,10 @@ def register(app: typer.Typer) -> None:
         source_id: SourceIdArgument, database_url: DatabaseUrlOption = None, as_json: JsonOption = False
     ) -> None:
         """Connect, list the files and say which a run would import now; import nothing, pin nothing."""
+        from headwater import connection_checks
+        from headwater.clock import iso_millis
+        from headwater.store import sources as source_store
+
         settings = _settings(database_url)
 
         async def work(runtime: Runtime) -> dict[str, Any]:
@@ -106,6 +110,8 @@ def register(app: typer.Typer) -> None:
         source_id: SourceIdArgument, database_url: DatabaseUrlOption = None, as_json: JsonOption = False
     ) -> None:
         """Forget the pinned SFTP host key: the next run pins the key the server presents."""
+        from headwater.host_keys import reset_host_key
+        from headwater.store import sources as source_store
 
         async def work(runtime: Runtime) -> dict[str, Any]:
             async with runtime.db.session() as session:
@@ -123,6 +129,8 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOption = False,
     ) -> None:
         """Import every file of the source again at its next run, replacing their rows."""
+        from headwater import reimports
+        from headwater.store import sources as source_store
 
         async def work(runtime: Runtime) -> dict[str, Any]:
             async with runtime.db.session() as session:
@@ -143,6 +151,8 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOption = False,
     ) -> None:
         """Import one pulled file again at its source's next run, replacing its rows."""
+        from headwater import reimports
+        from headwater.store import imports as ledger_store
 
         async def work(runtime: Runtime) -> dict[str, Any]:
             async with runtime.db.session() as session:

@@ -63,6 +63,18 @@ class Touchpoint(Base):
     token_digest: Mapped[str] = mapped_column(String(64), unique=True)
     token_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(TZDateTime)
+    # When the current token was issued: at creation, then at each rotation.
+    token_issued_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+
+
+class Installation(Base):
+    """One row: the fingerprint of the secret key the store was created with (see ``installation.py``)."""
+
+    __tablename__ = "installation"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    key_fingerprint: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(TZDateTime)
 
 
 class Partner(Base):
@@ -76,6 +88,8 @@ class Partner(Base):
     last_name: Mapped[str | None] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(TZDateTime)
+    password_set_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(TZDateTime)
 
 
 class PartnerSession(Base):
