@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from headwater.cli import apikeys, clients, runs, serve, tenants, worker
+from headwater.cli import apikeys, clients, runs, serve, sources, tenants, worker
 from headwater.cli.common import app
 from headwater.memory import cap_malloc_arenas
 
-for module in (serve, tenants, apikeys, clients, runs, worker):
+for module in (serve, tenants, apikeys, clients, runs, sources, worker):
     module.register(app)
 
 

@@ -1,0 +1,147 @@
+"""``headwater source list`` and ``headwater runs SOURCE_ID``: what each source did last, and every run."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from headwater import runs
+from headwater.cli.common import (
+    DatabaseUrlOption,
+    JsonOption,
+    build_settings,
+    console,
+    emit_rows,
+    run_or_fail,
+)
+from headwater.clock import iso_millis
+from headwater.runtime import Runtime
+from headwater.sources import describe
+from headwater.store import credentials as credential_store
+from headwater.store import sources as source_store
+from headwater.store.tables import DataSource
+
+_TIMES = ("queuedAt", "startedAt", "finishedAt", "nextRunTime", "lastRunningTime")
+
+
+def _iso_times(shown: dict[str, Any]) -> dict[str, Any]:
+    for key in _TIMES:
+        if key in shown:
+            shown[key] = iso_millis(shown[key])
+    if shown.get("lastError") is not None:
+        shown["lastError"] = {**shown["lastError"], "at": iso_millis(shown["lastError"]["at"])}
+    return shown
+
+
+def source_json(source: DataSource, tenant: str) -> dict[str, Any]:
+    described = describe(source)
+    shown = {"id": source.id, "tenant": tenant}
+    for key in ("name", "system", "host", "active", "status", "schedule", "lastRunStatus", "lastError"):
+        shown[key] = described[key]
+    shown["lastRunningTime"] = described["lastRunningTime"]
+    shown["nextRunTime"] = described["nextRunTime"]
+    return _iso_times(shown)
+
+
+def run_json(run: Any) -> dict[str, Any]:
+    return _iso_times(runs.describe_run(run))
+
+
+def _print_runs(source_id: int, shown: list[dict[str, Any]]) -> None:
+    if not shown:
+        console.print(f"source {source_id} has not run yet")
+        return
+    emit_rows(
+        "runs",
+        [
+            {
+                "id": run["id"],
+                "trigger": run["trigger"],
+                "status": run["status"],
+                "started": run["startedAt"],
+                "finished": run["finishedAt"],
+                "files": run["files"],
+                "rows ok": run["rowsOk"],
+                "rows with errors": run["rowsWithErrors"],
+                "error": f"{run['errorCode']}: {run['errorMessage']}" if run["errorCode"] else "",
+            }
+            for run in shown
+        ],
+        False,
+        title=f"runs of source {source_id}, newest first",
+    )
+
+
+def register(app: typer.Typer) -> None:
+    source_app = typer.Typer(
+        no_args_is_help=True, help="Data sources: what each did last, and when it runs next."
+    )
+    app.add_typer(source_app, name="source")
+
+    @source_app.command("list")
+    def source_list(
+        tenant: Annotated[
+            str | None, typer.Option("--tenant", help="Only this tenant's sources.", show_default=False)
+        ] = None,
+        database_url: DatabaseUrlOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """List the sources with their latest run's status, last error and next run time."""
+
+        async def work(runtime: Runtime) -> list[dict[str, Any]]:
+            async with runtime.db.session() as session:
+                if tenant is not None:
+                    tenants = [await credential_store.get_tenant_by_name(session, tenant)]
+                else:
+                    tenants = list(await credential_store.list_tenants(session))
+                return [
+                    source_json(source, found.name)
+                    for found in tenants
+                    for source in await source_store.list_(session, found.id)
+                ]
+
+        shown = run_or_fail(build_settings(database_url), work, as_json)
+        if as_json:
+            emit_rows("sources", shown, True)
+            return
+        rows = [
+            {
+                "id": s["id"],
+                "tenant": s["tenant"],
+                "name": s["name"],
+                "active": s["active"],
+                "schedule": s["schedule"] if s["schedule"] is not None else "(global)",
+                "last run": s["lastRunStatus"],
+                "last error": f"{s['lastError']['code']}: {s['lastError']['message']}"
+                if s["lastError"]
+                else "",
+                "next run": s["nextRunTime"],
+            }
+            for s in shown
+        ]
+        emit_rows("sources", rows, False, title="sources")
+
+    @app.command("runs")
+    def list_runs(
+        source_id: Annotated[int, typer.Argument(help="The data source's id.")],
+        limit: Annotated[
+            int, typer.Option("--limit", min=1, max=runs.MAX_PAGE, help="At most this many.")
+        ] = 20,
+        offset: Annotated[int, typer.Option("--offset", min=0, help="Skip the newest N.")] = 0,
+        database_url: DatabaseUrlOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """List a source's runs, newest first: what each imported, and why it failed."""
+
+        async def work(runtime: Runtime) -> list[dict[str, Any]]:
+            async with runtime.db.session() as session:
+                source = await source_store.get_for_operator(session, source_id)
+            found = await runs.list_runs(runtime, source.tenant_id, source.id, limit=limit, offset=offset)
+            return [run_json(run) for run in found]
+
+        shown = run_or_fail(build_settings(database_url), work, as_json)
+        if as_json:
+            emit_rows("runs", shown, True)
+        else:
+            _print_runs(source_id, shown)
