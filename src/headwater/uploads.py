@@ -58,6 +58,12 @@ async def _upload_source(
         return source.id, int(chosen)
 
 
+def _without_code(error: str) -> str:
+    """A file's error reads "Code: message"; the run keeps the code apart."""
+    code, colon, message = error.partition(": ")
+    return message if colon and code.isidentifier() else error
+
+
 async def _record_run(
     runtime: Runtime, tenant_id: int, source_id: int, outcome: FileOutcome, started: datetime
 ) -> None:
@@ -72,7 +78,7 @@ async def _record_run(
             started_at=started,
             outcome=RunOutcome.SUCCEEDED if imported else RunOutcome.FAILED,
             error_code=None if imported else outcome.error_code or "FileFailed",
-            message=None if imported else (outcome.error or outcome.state)[:2000],
+            message=None if imported else _without_code(outcome.error or outcome.state)[:2000],
             files_seen=1,
             files_imported=int(imported),
             files_failed=int(not imported),

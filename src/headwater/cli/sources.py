@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from headwater import runs
 from headwater.cli.common import (
@@ -48,29 +49,35 @@ def run_json(run: Any) -> dict[str, Any]:
     return _iso_times(runs.describe_run(run))
 
 
+def _print(line: str) -> None:
+    console.print(escape(line), highlight=False, soft_wrap=True)
+
+
 def _print_runs(source_id: int, shown: list[dict[str, Any]]) -> None:
+    """One line per run, its error on the next: readable in any terminal width."""
     if not shown:
-        console.print(f"source {source_id} has not run yet")
-        return
-    emit_rows(
-        "runs",
-        [
-            {
-                "id": run["id"],
-                "trigger": run["trigger"],
-                "status": run["status"],
-                "started": run["startedAt"],
-                "finished": run["finishedAt"],
-                "files": run["files"],
-                "rows ok": run["rowsOk"],
-                "rows with errors": run["rowsWithErrors"],
-                "error": f"{run['errorCode']}: {run['errorMessage']}" if run["errorCode"] else "",
-            }
-            for run in shown
-        ],
-        False,
-        title=f"runs of source {source_id}, newest first",
-    )
+        _print(f"source {source_id} has not run yet")
+    for run in shown:
+        _print(
+            f"run {run['id']}  {run['trigger']}  {run['status']}  started {run['startedAt'] or '-'}  "
+            f"finished {run['finishedAt'] or '-'}  files {run['files']}  rows ok {run['rowsOk']}  "
+            f"rejected {run['rowsWithErrors']}"
+        )
+        if run["errorMessage"]:
+            code = f"{run['errorCode']}: " if run["errorCode"] else ""
+            _print(f"    {code}{run['errorMessage']}")
+
+
+def _print_sources(shown: list[dict[str, Any]]) -> None:
+    for s in shown:
+        schedule = s["schedule"] if s["schedule"] is not None else "global interval"
+        _print(
+            f"source {s['id']}  {s['tenant']}  {s['name']}  {'active' if s['active'] else 'inactive'}  "
+            f"schedule {schedule}  last run {s['lastRunStatus'] or '-'}  next run {s['nextRunTime'] or '-'}"
+        )
+        if s["lastError"] is not None:
+            error = s["lastError"]
+            _print(f"    last error {error['code']}: {error['message']} (at {error['at']})")
 
 
 def register(app: typer.Typer) -> None:
@@ -104,23 +111,8 @@ def register(app: typer.Typer) -> None:
         shown = run_or_fail(build_settings(database_url), work, as_json)
         if as_json:
             emit_rows("sources", shown, True)
-            return
-        rows = [
-            {
-                "id": s["id"],
-                "tenant": s["tenant"],
-                "name": s["name"],
-                "active": s["active"],
-                "schedule": s["schedule"] if s["schedule"] is not None else "(global)",
-                "last run": s["lastRunStatus"],
-                "last error": f"{s['lastError']['code']}: {s['lastError']['message']}"
-                if s["lastError"]
-                else "",
-                "next run": s["nextRunTime"],
-            }
-            for s in shown
-        ]
-        emit_rows("sources", rows, False, title="sources")
+        else:
+            _print_sources(shown)
 
     @app.command("runs")
     def list_runs(
