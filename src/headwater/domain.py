@@ -52,10 +52,12 @@ class FileState(StrEnum):
 
 
 class RunOutcome(StrEnum):
+    QUEUED = "queued"
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     PARTIAL = "partial"  # some files failed, others imported
     FAILED = "failed"
+    SKIPPED = "skipped"  # queued, never started: the process that was to run it stopped
 
 
 CUSTOM_SYSTEM = "Custom"

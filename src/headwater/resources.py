@@ -179,6 +179,8 @@ def _number(value: Decimal) -> int | float:
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
     if isinstance(value, datetime):
         return iso_millis(value)
     if isinstance(value, date):
@@ -283,6 +285,10 @@ _DATA_SOURCE_FIELDS = _fields(
     ("afterImport", TEXT),
     ("archiveDirectory", TEXT),
     ("recursive", BOOL),
+    ("schedule", MASKED),
+    ("lastRunStatus", TEXT),
+    ("lastError", MASKED, "last_error_code"),
+    ("nextRunTime", TIME, "next_run_at"),
     ("createdAt", TIME),
 )
 
@@ -309,13 +315,17 @@ RESOURCES: dict[str, Resource] = {
                 ("id", INT),
                 ("dataSourceId", INT),
                 ("trigger", TEXT),
+                ("queuedAt", TIME),
                 ("startedAt", TIME),
                 ("finishedAt", TIME),
                 ("filesSeen", INT),
                 ("filesImported", INT),
                 ("filesSkipped", INT),
                 ("filesFailed", INT),
+                ("rowsOk", INT),
+                ("rowsWithErrors", INT),
                 ("outcome", TEXT),
+                ("errorCode", TEXT),
                 ("message", TEXT),
             ),
             {"importFiles": "run_id"},

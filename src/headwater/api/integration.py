@@ -31,7 +31,7 @@ from fastapi.security import APIKeyHeader, OAuth2
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from headwater import __version__, areakeys, connection_checks, host_keys, oauth, reimports, resources
+from headwater import __version__, areakeys, connection_checks, host_keys, oauth, reimports, resources, runs
 from headwater.api import bodies, docs
 from headwater.api import integration_openapi as doc
 from headwater.api.deps import RuntimeDep
@@ -371,9 +371,10 @@ def _add_data_source_routes(router: APIRouter) -> None:
                     "dataSourceId": {"type": "integer"},
                     "trigger": {"type": "string"},
                     "outcome": {"type": "string", "enum": ["requested"]},
+                    "runId": {"type": "integer"},
                 },
             },
-            "The run is requested; it appears under runs when it starts",
+            "The run is requested: it is listed under runs at once, as queued",
         ),
     )
     async def start_run(id: IdPath, area: AreaDep, runtime: RuntimeDep) -> Response:
@@ -383,9 +384,10 @@ def _add_data_source_routes(router: APIRouter) -> None:
             found = await resources.get_row(session, area.tenant_id, DATA_SOURCES, id)
             if found.system == CUSTOM_SYSTEM:
                 raise NotPullSource("an upload-only source has no server to pull from")
-        if not await runtime.runner.request_run(area.tenant_id, id, trigger="api"):
+        asked = await runs.request_run(runtime, runtime.runner, area.tenant_id, id, trigger="api")
+        if not asked.queued:
             raise RunAlreadyRequested("a run of this data source is already queued or under way")
-        return _json({"dataSourceId": id, "trigger": "api", "outcome": "requested"})
+        return _json({"dataSourceId": id, "trigger": "api", "outcome": "requested", "runId": asked.run_id})
 
     @router.post(
         UPLOAD_PATH,

@@ -46,6 +46,22 @@ KIND_SCHEMAS: dict[resources.Kind, dict[str, Any]] = {
     resources.Kind.DATETIME: {"type": "string", "format": "date-time"},
     resources.Kind.OPAQUE: {"type": "string", "description": 'Masked: "********" when set.'},
 }
+# Fields shown as something other than their kind says (a schedule, the error of a source's last run).
+FIELD_SCHEMAS: dict[str, dict[str, Any]] = {
+    "schedule": {
+        "oneOf": [{"type": "integer"}, {"type": "string"}],
+        "description": "Seconds between polls, or a five-field cron expression (UTC).",
+    },
+    "lastError": {
+        "type": "object",
+        "description": "Why the latest finished run failed; left out when it ended well.",
+        "properties": {
+            "code": {"type": "string"},
+            "message": {"type": "string"},
+            "at": {"type": "string", "format": "date-time"},
+        },
+    },
+}
 MESSAGE_SCHEMA = {
     "type": "object",
     "description": "An application error (answered with HTTP 200).",
@@ -113,7 +129,7 @@ def schema_name(resource: resources.Resource) -> str:
 
 
 def resource_schema(resource: resources.Resource) -> dict[str, Any]:
-    properties = {f.name: dict(KIND_SCHEMAS[f.kind]) for f in resource.fields}
+    properties = {f.name: dict(FIELD_SCHEMAS.get(f.name) or KIND_SCHEMAS[f.kind]) for f in resource.fields}
     if resource.name == "dataSources":
         properties["hostKeyFingerprint"] = {
             "type": "string",

@@ -17,7 +17,9 @@ from headwater.cli.common import (
     emit,
     run_or_fail,
     settings_or_fail,
+    sub_app,
 )
+from headwater.cli.sources import source_app
 
 if TYPE_CHECKING:
     from headwater.runtime import Runtime
@@ -75,9 +77,7 @@ async def _run_now(runtime: Runtime, tenant_id: int, source_id: int) -> dict[str
 
 
 def register(app: typer.Typer) -> None:
-    source_app = typer.Typer(no_args_is_help=True, help="Data sources: test, reset the host key, re-import.")
-    file_app = typer.Typer(no_args_is_help=True, help="Imported files: re-import.")
-    app.add_typer(source_app, name="source")
+    file_app = sub_app("Imported files: re-import.")
     app.add_typer(file_app, name="file")
 
     @source_app.command("test")

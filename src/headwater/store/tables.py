@@ -190,6 +190,13 @@ class DataSource(Base):
     upload_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     failure_count: Mapped[int] = mapped_column(Integer, default=0)
     next_run_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    # Seconds ("3600") or a five-field cron expression; null: the global poll interval.
+    schedule: Mapped[str | None] = mapped_column(String(100))
+    # The latest run's status and the error of the latest finished run, kept by ``store.imports``.
+    last_run_status: Mapped[str | None] = mapped_column(String(20))
+    last_error_code: Mapped[str | None] = mapped_column(String(60))
+    last_error_message: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None] = mapped_column(TZDateTime)
     created_at: Mapped[datetime] = mapped_column(TZDateTime)
     updated_at: Mapped[datetime] = mapped_column(TZDateTime)
 
@@ -204,13 +211,19 @@ class Run(Base):
     tenant_id: Mapped[int] = tenant_fk()
     data_source_id: Mapped[int] = source_fk()
     trigger: Mapped[str] = mapped_column(String(20), default="schedule")
-    started_at: Mapped[datetime] = mapped_column(TZDateTime)
+    queued_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    # Null while the run waits in the queue.
+    started_at: Mapped[datetime | None] = mapped_column(TZDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(TZDateTime)
     files_seen: Mapped[int] = mapped_column(Integer, default=0)
     files_imported: Mapped[int] = mapped_column(Integer, default=0)
     files_skipped: Mapped[int] = mapped_column(Integer, default=0)
     files_failed: Mapped[int] = mapped_column(Integer, default=0)
+    rows_ok: Mapped[int] = mapped_column(Integer, default=0)
+    rows_with_errors: Mapped[int] = mapped_column(Integer, default=0)
+    # queued, running, succeeded, partial, failed or skipped (``domain.RunOutcome``).
     outcome: Mapped[str] = mapped_column(String(20), default="running")
+    error_code: Mapped[str | None] = mapped_column(String(60))
     message: Mapped[str | None] = mapped_column(Text)
 
 
