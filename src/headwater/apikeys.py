@@ -40,6 +40,22 @@ class IssuedKey:
 
 
 @dataclass(frozen=True)
+class KeyInfo:
+    """What the operator may see of a key after it was issued: never the key itself."""
+
+    id: int
+    tenant: str
+    masked: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+def masked(prefix: str) -> str:
+    """The first characters of a key followed by stars: enough to recognise it, never to use it."""
+    return prefix + "*" * 8
+
+
+@dataclass(frozen=True)
 class RevokedKey:
     id: int
     tenant_id: int
@@ -94,6 +110,20 @@ async def revoke(session: AsyncSession, box: SecretBox, key: str) -> RevokedKey:
     return RevokedKey(
         id=row.id, tenant_id=tenant.id, tenant=tenant.name, prefix=row.prefix, revoked_at=row.revoked_at
     )
+
+
+async def list_keys(session: AsyncSession, tenant_name: str) -> list[KeyInfo]:
+    tenant = await store.get_tenant_by_name(session, tenant_name)
+    return [
+        KeyInfo(
+            id=row.id,
+            tenant=tenant.name,
+            masked=masked(row.prefix),
+            created_at=row.created_at,
+            revoked_at=row.revoked_at,
+        )
+        for row in await store.list_for_tenant(session, tenant.id)
+    ]
 
 
 async def authenticate(session: AsyncSession, box: SecretBox, key: str | None) -> int:

@@ -13,12 +13,14 @@ from datetime import datetime
 from limits import RateLimitItem, RateLimitItemPerDay, RateLimitItemPerSecond
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from headwater.apikeys import masked
 from headwater.crypto import SecretBox, new_token
 from headwater.errors import FieldProblem, ValidationFailed
 from headwater.oauth import Area
 from headwater.ratelimit import RateLimiter
 from headwater.settings import Settings
 from headwater.store import oauth as store
+from headwater.store.tables import AreaKey
 
 KEY_START = "hwx_"
 PREFIX_LENGTH = 12
@@ -35,6 +37,31 @@ class IssuedAreaKey:
     per_day: int | None
     created_at: datetime
     key: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class AreaKeyInfo:
+    """What the operator may see of an area key after it was issued: never the key itself."""
+
+    id: int
+    tenant: str
+    masked: str
+    per_second: int | None
+    per_day: int | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+def _info(tenant: str, row: AreaKey) -> AreaKeyInfo:
+    return AreaKeyInfo(
+        id=row.id,
+        tenant=tenant,
+        masked=masked(row.prefix),
+        per_second=row.per_second,
+        per_day=row.per_day,
+        created_at=row.created_at,
+        revoked_at=row.revoked_at,
+    )
 
 
 def _check_limit(name: str, value: int | None) -> None:
@@ -76,6 +103,17 @@ async def create_area_key(
     )
 
 
+async def list_area_keys(session: AsyncSession, tenant_name: str) -> list[AreaKeyInfo]:
+    tenant = await store.tenant_by_name(session, tenant_name)
+    return [_info(tenant.name, row) for row in await store.list_area_keys(session, tenant.id)]
+
+
+async def revoke_area_key(session: AsyncSession, tenant_name: str, key_id: int) -> AreaKeyInfo:
+    """Refuse the key (by its id in ``list_area_keys``) from now on; revoking again keeps the first time."""
+    tenant = await store.tenant_by_name(session, tenant_name)
+    return _info(tenant.name, await store.revoke_area_key(session, tenant.id, key_id))
+
+
 def limits_of(area: Area, settings: Settings) -> list[RateLimitItem]:
     return [
         RateLimitItemPerSecond(area.per_second or settings.rate_limit_per_second),
@@ -88,4 +126,12 @@ async def spend(limiter: RateLimiter, area: Area, settings: Settings) -> None:
     await limiter.check(LIMIT_NAMESPACE, area.limit_key, limits_of(area, settings))
 
 
-__all__ = ["IssuedAreaKey", "create_area_key", "limits_of", "spend"]
+__all__ = [
+    "AreaKeyInfo",
+    "IssuedAreaKey",
+    "create_area_key",
+    "limits_of",
+    "list_area_keys",
+    "revoke_area_key",
+    "spend",
+]

@@ -78,8 +78,8 @@ T = TypeVar("T")
 class VerifiedCache(Generic[T]):
     """Recently verified secrets by keyed digest, so argon2 runs once per ``ttl`` and not per request.
 
-    Only successes are kept, never the secrets themselves; a revoked credential stays usable for at
-    most ``ttl`` seconds in this process.
+    Only successes are kept, never the secrets themselves. Callers still read the credential's row on
+    each request, so a revoked, rotated or reset credential is refused at once.
     """
 
     def __init__(self, ttl: float = 60.0, max_entries: int = 10_000) -> None:
@@ -139,11 +139,15 @@ async def authenticate_touchpoint(
     if code is None or token is None or not _usable(code, 100) or not _usable(token):
         raise InvalidTouchpoint("touchpoint code and token are required and must match")
     digests = box.digests(token)
-    key = f"{code}\x00{digests[0]}"
-    if cache is not None and (known := cache.get(key)) is not None:
-        return known
+    # The row is read on every request, so that a rotated or revoked token fails at once; the cache
+    # only spares the argon2 check of a token that matched this very row recently.
     touchpoint = await store.find_touchpoint(session, code, digests)
-    if touchpoint is None or not await _verify(touchpoint.token_hash, token):
+    if touchpoint is None:
+        raise InvalidTouchpoint("touchpoint code and token are required and must match")
+    key = f"{code}\x00{digests[0]}"
+    if cache is not None and (known := cache.get(key)) is not None and known.touchpoint_id == touchpoint.id:
+        return known
+    if not await _verify(touchpoint.token_hash, token):
         raise InvalidTouchpoint("touchpoint code and token are required and must match")
     context = TouchpointContext(tenant_id=touchpoint.tenant_id, touchpoint_id=touchpoint.id, code=code)
     if cache is not None:
@@ -163,14 +167,25 @@ def _context(partner: Partner, session_id: int | None = None) -> PartnerContext:
     )
 
 
-async def _check_password(session: AsyncSession, tenant_id: int, principal: str, password: str) -> Partner:
+async def _live_partner(
+    session: AsyncSession, tenant_id: int, principal: str, password: str
+) -> Partner | None:
+    """The live partner of this principal, before its password is checked; None when there is none."""
     if not _usable(principal, 200) or not _usable(password):
         raise InvalidCredentials("principal or password is wrong")
     partner = await store.find_partner_by_principal(session, tenant_id, principal)
+    return partner if partner is not None and partner.revoked_at is None else None
+
+
+async def _confirm_password(partner: Partner | None, password: str) -> Partner:
     hashed = partner.password_hash if partner is not None else await anyio.to_thread.run_sync(_decoy_hash)
     if not await _verify(hashed, password) or partner is None:
         raise InvalidCredentials("principal or password is wrong")
     return partner
+
+
+async def _check_password(session: AsyncSession, tenant_id: int, principal: str, password: str) -> Partner:
+    return await _confirm_password(await _live_partner(session, tenant_id, principal, password), password)
 
 
 async def partner_from_basic(
@@ -183,11 +198,15 @@ async def partner_from_basic(
     cache: VerifiedCache[PartnerContext] | None = None,
 ) -> PartnerContext:
     """The partner named by HTTP Basic credentials; ``InvalidCredentials`` otherwise."""
-    key = box.digest(f"{tenant_id}\x00{principal}\x00{password}")
-    if cache is not None and (known := cache.get(key)) is not None:
-        return known
-    context = _context(await _check_password(session, tenant_id, principal, password))
-    if cache is not None:
+    partner = await _live_partner(session, tenant_id, principal, password)
+    # The key holds the stored hash: a password reset or a revocation is seen on the next request.
+    key = None
+    if partner is not None:
+        key = box.digest(f"{tenant_id}\x00{principal}\x00{password}\x00{partner.password_hash}")
+        if cache is not None and (known := cache.get(key)) is not None:
+            return known
+    context = _context(await _confirm_password(partner, password))
+    if cache is not None and key is not None:
         cache.put(key, context)
     return context
 
@@ -202,6 +221,8 @@ async def partner_from_session(
     if row is None:
         raise NotLoggedIn("no partner is logged in")
     partner = await store.get_partner(session, tenant_id, row.partner_id)
+    if partner.revoked_at is not None:
+        raise NotLoggedIn("no partner is logged in")
     return _context(partner, row.id)
 
 

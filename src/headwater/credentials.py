@@ -61,6 +61,32 @@ class IssuedPartner:
     partner: Partner
     # Set only when headwater generated the password: the operator must see it once.
     generated_password: str | None = field(repr=False)
+    # Sessions ended by a password reset (none for a new partner).
+    sessions_ended: int = 0
+
+
+@dataclass(frozen=True)
+class RevokedPartner:
+    partner: Partner
+    sessions_ended: int
+
+
+def _password_or_generated(password: str | None) -> tuple[str, str | None]:
+    """The password to set and, when headwater made it up, the same value to show once."""
+    if password is None:
+        generated = new_password()
+        return generated, generated
+    if len(password) < MIN_PASSWORD_LENGTH or not plain_text(password):
+        raise ValidationFailed(
+            [
+                FieldProblem(
+                    "password",
+                    "InvalidPassword",
+                    f"password must be at least {MIN_PASSWORD_LENGTH} printable characters",
+                )
+            ]
+        )
+    return password, None
 
 
 async def create_tenant(session: AsyncSession, name: str) -> Tenant:
@@ -99,19 +125,7 @@ async def create_partner(
         raise ValidationFailed(
             [FieldProblem("principal", "InvalidPrincipal", "principal must not contain ':'")]
         )
-    generated = None
-    if password is None:
-        password = generated = new_password()
-    elif len(password) < MIN_PASSWORD_LENGTH or not plain_text(password):
-        raise ValidationFailed(
-            [
-                FieldProblem(
-                    "password",
-                    "InvalidPassword",
-                    f"password must be at least {MIN_PASSWORD_LENGTH} printable characters",
-                )
-            ]
-        )
+    password, generated = _password_or_generated(password)
     password_hash = await anyio.to_thread.run_sync(hash_secret, password)
     partner = await store.create_partner(
         session,
@@ -123,3 +137,49 @@ async def create_partner(
         email=email,
     )
     return IssuedPartner(partner=partner, generated_password=generated)
+
+
+async def rotate_touchpoint(
+    session: AsyncSession, box: SecretBox, tenant_id: int, code: str
+) -> IssuedTouchpoint:
+    """A new token for the touchpoint, shown once; the old token stops matching at once.
+
+    A revoked touchpoint is live again with the new token.
+    """
+    touchpoint = await store.get_touchpoint(session, tenant_id, code.strip())
+    token = new_token()
+    token_hash = await anyio.to_thread.run_sync(hash_secret, token)
+    touchpoint = await store.replace_touchpoint_token(
+        session, touchpoint, token_digest=box.digest(token), token_hash=token_hash
+    )
+    return IssuedTouchpoint(touchpoint=touchpoint, token=token)
+
+
+async def revoke_touchpoint(session: AsyncSession, tenant_id: int, code: str) -> Touchpoint:
+    """Refuse the touchpoint's token from now on; ``rotate_touchpoint`` issues a new one."""
+    return await store.revoke_touchpoint(
+        session, await store.get_touchpoint(session, tenant_id, code.strip())
+    )
+
+
+async def reset_partner_password(
+    session: AsyncSession, tenant_id: int, principal: str, *, password: str | None = None
+) -> IssuedPartner:
+    """Set a new password (generated and shown once when left out) and end the partner's sessions.
+
+    A revoked partner is live again with the new password.
+    """
+    partner = await store.get_partner_by_principal(session, tenant_id, principal.strip())
+    password, generated = _password_or_generated(password)
+    password_hash = await anyio.to_thread.run_sync(hash_secret, password)
+    partner = await store.replace_partner_password(session, partner, password_hash=password_hash)
+    ended = await store.delete_partner_sessions(session, tenant_id, partner.id)
+    return IssuedPartner(partner=partner, generated_password=generated, sessions_ended=ended)
+
+
+async def revoke_partner(session: AsyncSession, tenant_id: int, principal: str) -> RevokedPartner:
+    """Refuse the partner's password from now on and end its sessions at once."""
+    partner = await store.get_partner_by_principal(session, tenant_id, principal.strip())
+    partner = await store.revoke_partner(session, partner)
+    ended = await store.delete_partner_sessions(session, tenant_id, partner.id)
+    return RevokedPartner(partner=partner, sessions_ended=ended)

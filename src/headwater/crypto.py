@@ -58,6 +58,10 @@ class SecretBox:
         self._digest_keys = [
             hashlib.sha256(b"headwater-digest:" + key.strip().encode()).digest() for key in keys
         ]
+        # Names each key without revealing it: what the store records to recognise its key.
+        self.fingerprints = [
+            hashlib.sha256(b"headwater-fingerprint:" + key.strip().encode()).hexdigest() for key in keys
+        ]
 
     @classmethod
     def generate_key(cls) -> str:
@@ -87,6 +91,13 @@ class SecretBox:
     def digests(self, secret: str) -> list[str]:
         """Every digest the secret may be stored under, newest key first."""
         return [hmac.new(key, secret.encode(), hashlib.sha256).hexdigest() for key in self._digest_keys]
+
+
+def key_source(settings: Settings) -> str:
+    """Where this process takes its keys from, for messages (never the keys)."""
+    if settings.secret_key is not None:
+        return "HEADWATER_SECRET_KEY"
+    return f"the key file {settings.secret_key_file.absolute()}"
 
 
 def load_secret_box(settings: Settings, *, create: bool = True) -> SecretBox:

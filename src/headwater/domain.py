@@ -46,13 +46,18 @@ class FileState(StrEnum):
     FAILED = "failed"
     # The file's transaction was rolled back (database error, shutdown): tried again at the next run.
     ROLLED_BACK = "rolledback"
+    # An operator asked for the file again: the next run downloads and imports it even if unchanged,
+    # replacing the rows it gave before.
+    REIMPORT_REQUESTED = "reimport"
 
 
 class RunOutcome(StrEnum):
+    QUEUED = "queued"
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     PARTIAL = "partial"  # some files failed, others imported
     FAILED = "failed"
+    SKIPPED = "skipped"  # queued, never started: the process that was to run it stopped
 
 
 CUSTOM_SYSTEM = "Custom"

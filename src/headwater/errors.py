@@ -124,6 +124,12 @@ class RemotePathRefused(SourceError):
     code = "RemotePathRefused"
 
 
+class NotReimportable(HeadwaterError):
+    """A file that cannot be fetched again: it was uploaded, the source has no copy of it."""
+
+    code = "NotReimportable"
+
+
 class FileUnreadable(HeadwaterError):
     """A file that cannot be imported at all (not CSV/XLSX, missing columns, ...)."""
 

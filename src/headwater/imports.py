@@ -18,10 +18,11 @@ from typing import Any, Literal
 
 import anyio
 
-from headwater import metrics
+from headwater import metrics, schedules
 from headwater.clock import utcnow
 from headwater.connectors import connector_for
 from headwater.connectors.base import ConnectionConfig, Connector, RemoteFile
+from headwater.connectors.failures import scrub
 from headwater.crypto import SecretBox
 from headwater.domain import AfterImport, FileState, RunOutcome
 from headwater.errors import (
@@ -29,6 +30,7 @@ from headwater.errors import (
     SourceError,
     ValidationFailed,
 )
+from headwater.host_keys import host_key_fingerprint
 from headwater.logging import get_logger
 from headwater.pipeline import (
     FileJob,
@@ -48,7 +50,7 @@ from headwater.store.tables import DataSource
 
 log = get_logger(__name__)
 
-Decision = Literal["new", "unchanged", "changed", "changed_outside_window", "retry"]
+Decision = Literal["new", "unchanged", "changed", "changed_outside_window", "retry", "reimport"]
 ProgressCallback = Callable[[str, dict[str, Any]], None]
 ConnectorFactory = Callable[[ConnectionConfig, Settings], Connector]
 
@@ -59,6 +61,8 @@ class RunSummary:
     source_id: int
     outcome: str
     message: str | None = None
+    # Worth telling even when the run succeeds, e.g. that a new SFTP host key was pinned.
+    note: str | None = None
     files_seen: int = 0
     files: list[FileOutcome] = field(default_factory=list)
     # Files imported whose afterImport step (MOVE, DELETE) failed: the run says so, it is not silent.
@@ -74,6 +78,8 @@ def decide(
     """What the ledger says about a listed file, before any download."""
     if entry is None:
         return "new"
+    if entry.state == FileState.REIMPORT_REQUESTED:
+        return "reimport"
     if entry.state == FileState.ROLLED_BACK:
         return "retry"
     same = entry.size == remote.size and entry.mtime == remote.mtime
@@ -142,8 +148,16 @@ async def _after_import(connector: Connector, source: DataSource, path: str) -> 
     return None
 
 
-def _backoff(settings_poll: float, failures: int, longest: float) -> timedelta:
-    return timedelta(seconds=min(settings_poll * (2 ** max(failures - 1, 0)), longest))
+@dataclass(frozen=True)
+class RunFailure:
+    """Why a run failed as a whole, in words without secrets."""
+
+    code: str
+    message: str
+
+
+INTERRUPTED = RunFailure(ledger_store.INTERRUPTED, "the run was interrupted")
+MAX_MESSAGE = 2000
 
 
 async def run_source(
@@ -152,42 +166,57 @@ async def run_source(
     source_id: int,
     *,
     trigger: str = "schedule",
+    run_id: int | None = None,
     progress: ProgressCallback | None = None,
     connect: ConnectorFactory | None = None,
 ) -> RunSummary:
     """One run of one pull source. Safe to call again after a crash: the ledger decides what is left.
 
-    ``connect`` builds the connector; tests pass the in-memory one.
+    ``run_id`` is the queued run this one carries out, if it was queued; ``connect`` builds the
+    connector (tests pass the in-memory one).
     """
     notify = progress or (lambda _event, _data: None)
     started = time.monotonic()
     async with runtime.db.session() as session:
         source = await source_store.get(session, tenant_id, source_id)
-        if source.data_source_type is None:
-            raise ValidationFailed(
-                [FieldProblem("dataSourceType", "NotAPullSource", "this source only takes uploads")]
-            )
-        if source.processor_type is None:
-            raise ValidationFailed(
-                [FieldProblem("processorType", "ProcessorTypeRequired", "no processor set")]
-            )
-        await ledger_store.close_interrupted_runs(session, tenant_id, source_id)
-        run = await ledger_store.start_run(session, tenant_id, source_id, trigger)
+        problem = _not_runnable(source)
+        if problem is not None:
+            if run_id is not None:
+                await ledger_store.finish_run(
+                    session,
+                    tenant_id,
+                    run_id,
+                    outcome=RunOutcome.FAILED,
+                    error_code=problem.code,
+                    message=problem.message,
+                )
+            raise ValidationFailed([problem])
+        await ledger_store.close_interrupted_runs(session, tenant_id, source_id, except_run_id=run_id)
+        run = await ledger_store.start_run(session, tenant_id, source_id, trigger, queued_run_id=run_id)
         source.status = "working"
         config = connection_config(source, runtime.box)
     summary = RunSummary(run_id=run.id, source_id=source_id, outcome=RunOutcome.RUNNING)
     log.info("run started", tenant_id=tenant_id, source_id=source_id, run_id=run.id, trigger=trigger)
-    failure: str | None = None
+    failure: RunFailure | None = None
     try:
         failure = await _run_files(runtime, source, config, summary, notify, connect or connector_for)
     except SourceError as exc:
-        failure = exc.message
+        failure = RunFailure(exc.code, exc.message)
     except BaseException:
-        failure = "the run was interrupted"
+        failure = INTERRUPTED
         raise
     finally:
-        await _finish(runtime, source, summary, failure, started)
+        secrets = (config.password, config.private_key, config.passphrase)
+        await _finish(runtime, source, summary, failure, started, secrets)
     return summary
+
+
+def _not_runnable(source: DataSource) -> FieldProblem | None:
+    if source.data_source_type is None:
+        return FieldProblem("dataSourceType", "NotAPullSource", "this source only takes uploads")
+    if source.processor_type is None:
+        return FieldProblem("processorType", "ProcessorTypeRequired", "no processor set")
+    return None
 
 
 async def _run_files(
@@ -197,7 +226,7 @@ async def _run_files(
     summary: RunSummary,
     notify: ProgressCallback,
     connect: ConnectorFactory,
-) -> str | None:
+) -> RunFailure | None:
     now = utcnow()
     async with connect(config, runtime.settings) as connector:
         if source.host_key is None and connector.host_key is not None:
@@ -205,6 +234,8 @@ async def _run_files(
                 await source_store.set_status(
                     session, source.tenant_id, source.id, host_key=connector.host_key
                 )
+            summary.note = f"pinned new host key {host_key_fingerprint(connector.host_key)}"
+            log.info(summary.note, tenant_id=source.tenant_id, source_id=source.id, run_id=summary.run_id)
         remote_files = await connector.list_files()
         async with runtime.db.session() as session:
             seen = await ledger_store.ledger(session, source.tenant_id, source.id)
@@ -219,14 +250,14 @@ async def _run_files(
         notify(
             "planned", {"files": len(plan), "bytes": sum(r.size for r, _ in plan), "seen": len(remote_files)}
         )
-        transfer_failure: str | None = None
+        transfer_failure: RunFailure | None = None
         for remote, decision in plan:
             notify("file_started", {"path": remote.path, "size": remote.size})
             outcome = await _pull_one(
                 runtime, source, connector, remote, decision, seen.get(remote.path), summary
             )
             if outcome.state == "transfer_failed":
-                transfer_failure = outcome.error
+                transfer_failure = RunFailure(outcome.error_code or "TransferFailed", outcome.error or "")
             summary.files.append(outcome)
             notify("file_finished", {"outcome": outcome, "size": remote.size})
         return transfer_failure
@@ -260,6 +291,7 @@ async def _pull_one(
             path=remote.path,
             state=FileState.FAILED,
             error=f"FileTooLarge: {remote.size} bytes is over the limit",
+            error_code="FileTooLarge",
         )
         job = FileJob(local=Path(), checksum="", reimport=False, **job_base)
         outcome.file_id = await record_unimported(runtime, job, ledger_values(job), FileState.FAILED, outcome)
@@ -269,7 +301,9 @@ async def _pull_one(
             local, checksum, size = await _download(connector, remote.path, directory)
         except SourceError as exc:
             log.warning("download failed", source_id=source.id, path=remote.path, error=exc.message)
-            return FileOutcome(path=remote.path, state="transfer_failed", error=exc.message)
+            return FileOutcome(
+                path=remote.path, state="transfer_failed", error=exc.message, error_code=exc.code
+            )
         if entry is not None and entry.checksum == checksum and entry.state == FileState.IMPORTED:
             # Touched but not changed: remember the new listing data, import nothing.
             async with runtime.db.session() as session:
@@ -299,8 +333,22 @@ async def _pull_one(
     return outcome
 
 
+def _files_failure(summary: RunSummary) -> RunFailure | None:
+    failed = [f for f in summary.files if f.state not in (FileState.IMPORTED, "skipped")]
+    if not failed:
+        return None
+    first = failed[0]
+    more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+    return RunFailure("FilesFailed", f"{first.path}: {first.error or first.state}{more}")
+
+
 async def _finish(
-    runtime: Runtime, source: DataSource, summary: RunSummary, failure: str | None, started: float
+    runtime: Runtime,
+    source: DataSource,
+    summary: RunSummary,
+    failure: RunFailure | None,
+    started: float,
+    secrets: tuple[str | None, ...],
 ) -> None:
     imported = summary.count(FileState.IMPORTED)
     failed = sum(1 for f in summary.files if f.state not in (FileState.IMPORTED, "skipped"))
@@ -310,15 +358,21 @@ async def _finish(
         summary.outcome = RunOutcome.PARTIAL
     else:
         summary.outcome = RunOutcome.SUCCEEDED
-    failure = _run_message(failure, summary.after_import_failures)
-    summary.message = failure
+    shown = failure or _files_failure(summary)
+    # What failed, then the files imported but not moved or deleted, then a note (a newly pinned host key).
+    text = _run_message(None if shown is None else shown.message, summary.after_import_failures)
+    text = "; ".join(m for m in (summary.note, text) if m) or None
+    message = None if text is None else scrub(text, secrets)[:MAX_MESSAGE]
+    summary.message = message
     now = utcnow()
     settings = runtime.settings
     failures = source.failure_count + 1 if summary.outcome == RunOutcome.FAILED else 0
-    next_run = now + (
-        _backoff(settings.poll_interval, failures, settings.run_backoff_max)
-        if failures
-        else timedelta(seconds=settings.poll_interval)
+    next_run = schedules.next_run(
+        schedules.from_stored(source.schedule),
+        now=now,
+        poll_interval=settings.poll_interval,
+        failures=failures,
+        backoff_max=settings.run_backoff_max,
     )
     with anyio.CancelScope(shield=True):
         async with runtime.db.session() as session:
@@ -327,11 +381,14 @@ async def _finish(
                 source.tenant_id,
                 summary.run_id or 0,
                 outcome=summary.outcome,
-                message=failure,
+                error_code=None if shown is None else shown.code,
+                message=message,
                 files_seen=summary.files_seen,
                 files_imported=imported,
                 files_skipped=summary.count("skipped"),
                 files_failed=failed,
+                rows_ok=sum(f.rows_ok for f in summary.files),
+                rows_with_errors=sum(f.rows_with_errors for f in summary.files),
             )
             await source_store.set_status(
                 session,
@@ -351,7 +408,7 @@ async def _finish(
         outcome=summary.outcome,
         imported=imported,
         failed=failed,
-        message=failure,
+        message=message,
     )
 
 
@@ -368,4 +425,4 @@ async def due_sources(runtime: Runtime, now: datetime | None = None) -> list[tup
         return await ledger_store.due_sources(session, now or utcnow())
 
 
-__all__ = ["FileOutcome", "RunSummary", "decide", "due_sources", "run_source"]
+__all__ = ["FileOutcome", "RunFailure", "RunSummary", "decide", "due_sources", "run_source"]

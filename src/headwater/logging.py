@@ -16,6 +16,7 @@ from headwater.settings import Settings
 
 # uvicorn and alembic configure their own handlers unless told otherwise; ours replace them.
 _LIBRARY_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "alembic")
+_HANDLER_NAME = "headwater"
 
 
 def configure_logging(settings: Settings) -> None:
@@ -49,8 +50,11 @@ def configure_logging(settings: Settings) -> None:
             ],
         )
     )
+    handler.set_name(_HANDLER_NAME)
     root = logging.getLogger()
-    root.handlers = [handler]
+    # Replaces the handler an earlier call installed; leaves others alone (a test's log capture).
+    root.handlers = [existing for existing in root.handlers if existing.get_name() != _HANDLER_NAME]
+    root.addHandler(handler)
     root.setLevel(level)
     for name in _LIBRARY_LOGGERS:
         library = logging.getLogger(name)

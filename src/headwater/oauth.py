@@ -65,6 +65,17 @@ class IssuedClient:
 
 
 @dataclass(frozen=True)
+class ClientInfo:
+    """What the operator may see of a client after it was created: never its secret."""
+
+    client_id: str
+    tenant: str
+    granted: list[str]
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
 class AccessToken:
     access_token: str = field(repr=False)
     expires_in: int
@@ -110,6 +121,20 @@ async def create_client(
         created_at=client.created_at,
         secret=secret,
     )
+
+
+async def list_clients(session: AsyncSession, tenant_name: str) -> list[ClientInfo]:
+    tenant = await store.tenant_by_name(session, tenant_name)
+    return [
+        ClientInfo(
+            client_id=client.client_id,
+            tenant=tenant.name,
+            granted=await store.tenant_names(session, await store.granted_tenant_ids(session, client)),
+            created_at=client.created_at,
+            revoked_at=client.revoked_at,
+        )
+        for client in await store.list_clients(session, tenant.id)
+    ]
 
 
 async def grant_client(session: AsyncSession, client_id: str, tenant_name: str) -> list[str]:
@@ -226,6 +251,7 @@ __all__ = [
     "AccessToken",
     "Area",
     "AreaNotGranted",
+    "ClientInfo",
     "InvalidAccessToken",
     "InvalidClient",
     "IssuedClient",
@@ -233,6 +259,7 @@ __all__ = [
     "create_client",
     "grant_client",
     "issue_token",
+    "list_clients",
     "revoke_client",
     "token_client_id",
 ]

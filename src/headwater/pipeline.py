@@ -42,6 +42,7 @@ class FileOutcome:
     rows_skipped: int = 0
     rows_rollbacked: int = 0
     error: str | None = None
+    error_code: str | None = None
 
 
 class HashingSink:
@@ -125,7 +126,9 @@ async def import_local_file(runtime: Runtime, job: FileJob) -> FileOutcome:
             row.rows_rollbacked = 0
             row.finished_at = utcnow()
     except FileUnreadable as exc:
-        outcome = FileOutcome(path=job.path, state=FileState.FAILED, error=f"{exc.code}: {exc.message}")
+        outcome = FileOutcome(
+            path=job.path, state=FileState.FAILED, error=f"{exc.code}: {exc.message}", error_code=exc.code
+        )
         outcome.file_id = await record_unimported(runtime, job, values, FileState.FAILED, outcome)
     except HeadwaterError:
         raise
@@ -134,6 +137,7 @@ async def import_local_file(runtime: Runtime, job: FileJob) -> FileOutcome:
         outcome.state = FileState.ROLLED_BACK
         outcome.rows_rollbacked, outcome.rows_ok, outcome.rows_skipped = outcome.rows_ok, 0, 0
         outcome.error = f"rolled back: {type(exc).__name__}"
+        outcome.error_code = "RolledBack"
         outcome.file_id = await record_unimported(runtime, job, values, FileState.ROLLED_BACK, outcome)
     metrics.count_file(outcome.state)
     metrics.count_rows(

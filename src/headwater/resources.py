@@ -17,7 +17,7 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import BigInteger
+from sqlalchemy import BigInteger, Numeric
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from headwater.clock import as_utc, iso_millis
@@ -122,13 +122,18 @@ class Resource:
 
     @cached_property
     def largest(self) -> dict[str, int]:
-        """Column -> the largest whole number it holds (INTEGER columns are 32-bit on PostgreSQL)."""
+        """Column -> the largest whole number it holds (INTEGER columns are 32-bit on PostgreSQL); for a
+        NUMERIC(p, s) column, the power of ten its values stay below (PostgreSQL refuses a larger filter
+        value cast to the column's type)."""
         table = self.model.__table__
-        return {
-            f.column: MAX_ID if isinstance(table.c[f.column].type, BigInteger) else MAX_INT32
-            for f in self.fields
-            if f.kind is Kind.INTEGER
-        }
+        found: dict[str, int] = {}
+        for f in self.fields:
+            column_type = table.c[f.column].type
+            if f.kind is Kind.INTEGER:
+                found[f.column] = MAX_ID if isinstance(column_type, BigInteger) else MAX_INT32
+            elif f.kind is Kind.NUMBER and isinstance(column_type, Numeric) and column_type.precision:
+                found[f.column] = 10 ** (column_type.precision - (column_type.scale or 0))
+        return found
 
     @cached_property
     def filters(self) -> dict[str, tuple[Field, str]]:
@@ -174,6 +179,8 @@ def _number(value: Decimal) -> int | float:
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
     if isinstance(value, datetime):
         return iso_millis(value)
     if isinstance(value, date):
@@ -278,6 +285,10 @@ _DATA_SOURCE_FIELDS = _fields(
     ("afterImport", TEXT),
     ("archiveDirectory", TEXT),
     ("recursive", BOOL),
+    ("schedule", MASKED),
+    ("lastRunStatus", TEXT),
+    ("lastError", MASKED, "last_error_code"),
+    ("nextRunTime", TIME, "next_run_at"),
     ("createdAt", TIME),
 )
 
@@ -304,13 +315,17 @@ RESOURCES: dict[str, Resource] = {
                 ("id", INT),
                 ("dataSourceId", INT),
                 ("trigger", TEXT),
+                ("queuedAt", TIME),
                 ("startedAt", TIME),
                 ("finishedAt", TIME),
                 ("filesSeen", INT),
                 ("filesImported", INT),
                 ("filesSkipped", INT),
                 ("filesFailed", INT),
+                ("rowsOk", INT),
+                ("rowsWithErrors", INT),
                 ("outcome", TEXT),
+                ("errorCode", TEXT),
                 ("message", TEXT),
             ),
             {"importFiles": "run_id"},
@@ -487,6 +502,8 @@ def _parse_value(f: Field, parameter: str, raw: str, largest: int) -> Any:
                 raise refuse("must be a number") from None
             if not number.is_finite() or abs(number.adjusted()) > 20:
                 raise refuse("must be a number")
+            if abs(number) >= largest:
+                raise refuse(f"must be a number between -{largest} and {largest}")
             return number
         case Kind.BOOL:
             if raw.lower() not in ("true", "false"):

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from headwater.crypto import SecretBox, load_secret_box
+from headwater.installation import check_key_fingerprint, require_installation
 from headwater.ratelimit import RateLimiter
 from headwater.scratch import scratch_directory
 from headwater.settings import Settings
@@ -38,11 +39,24 @@ class Runtime:
 
 
 @asynccontextmanager
-async def open_runtime(settings: Settings, *, migrate_first: bool = True) -> AsyncIterator[Runtime]:
-    box = load_secret_box(settings)
+async def open_runtime(
+    settings: Settings, *, migrate_first: bool = True, create: bool = True
+) -> AsyncIterator[Runtime]:
+    """The runtime of ``settings``; with ``create`` false the store and the key must already exist.
+
+    Either way the keys must include the one the store was created with (``installation.py``).
+    """
+    if not create:
+        await anyio.to_thread.run_sync(require_installation, settings)
+    box = load_secret_box(settings, create=create)
     if migrate_first:
         await anyio.to_thread.run_sync(migrate.upgrade, settings.database_url)
     db = Database(settings.database_url)
+    try:
+        await check_key_fingerprint(db, box, settings)
+    except BaseException:
+        await db.dispose()
+        raise
     limiter = RateLimiter(settings.redis_url)
     try:
         with scratch_directory(settings.temp_directory) as scratch:

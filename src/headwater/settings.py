@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from headwater.errors import ConfigurationError
+
+# Every process reads the same file, so that serve, worker and each command see one store and one key.
+ENV_FILE_VARIABLE = "HEADWATER_ENV_FILE"
+DEFAULT_ENV_FILE = Path("headwater.env")
 
 
 class Settings(BaseSettings):
@@ -98,3 +105,19 @@ class Settings(BaseSettings):
         if self.runner == "auto":
             return self.is_postgres
         return self.runner == "distributed"
+
+
+def env_file() -> Path | None:
+    """``HEADWATER_ENV_FILE`` (which must exist), else ``./headwater.env`` when there is one."""
+    named = os.environ.get(ENV_FILE_VARIABLE)
+    if named:
+        path = Path(named)
+        if not path.is_file():
+            raise ConfigurationError(f"{ENV_FILE_VARIABLE} names {path}, which is not a readable file")
+        return path
+    return DEFAULT_ENV_FILE if DEFAULT_ENV_FILE.is_file() else None
+
+
+def load_settings(**values: Any) -> Settings:
+    """The settings of this process: ``values``, then the environment, then the env file, then defaults."""
+    return Settings(_env_file=env_file(), **values)

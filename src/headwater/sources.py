@@ -12,6 +12,7 @@ import re
 import uuid as uuidlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
 
@@ -20,7 +21,8 @@ import asyncssh
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from headwater.clock import epoch_millis, iso_millis
+from headwater import schedules
+from headwater.clock import epoch_millis, iso_millis, utcnow
 from headwater.connectors.hosts import HostPolicy
 from headwater.crypto import SecretBox
 from headwater.domain import (
@@ -33,6 +35,8 @@ from headwater.domain import (
     ProcessorType,
 )
 from headwater.errors import Conflict, FieldProblem, ValidationFailed
+from headwater.host_keys import host_key_fingerprint
+from headwater.schedules import Schedule
 from headwater.source_checks import archive_directory_problem, host_problem
 from headwater.store import sources as repo
 from headwater.store.tables import DataSource, Touchpoint
@@ -70,6 +74,7 @@ class PullSourceFields:
     after_import: str = AfterImport.KEEP.value
     archive_directory: str | None = None
     recursive: bool = False
+    schedule: Schedule | None = None
     kept_secrets: set[str] = field(default_factory=set)
 
     def repr_safe(self) -> str:
@@ -313,6 +318,12 @@ async def validate_pull_source(
             except re.error:
                 check.invalid(pattern_key, "must be a glob pattern")
 
+    schedule: Schedule | None = None
+    try:
+        schedule = schedules.parse(payload.get("schedule"), now=utcnow())
+    except schedules.InvalidSchedule as exc:
+        check.invalid("schedule", str(exc))
+
     if check.problems:
         raise ValidationFailed(check.problems)
     assert host is not None and working_directory is not None and processor_type is not None
@@ -345,6 +356,7 @@ async def validate_pull_source(
         after_import=after_import,
         archive_directory=archive_directory,
         recursive=recursive,
+        schedule=schedule,
         kept_secrets=kept,
     )
 
@@ -375,6 +387,7 @@ def _columns(fields: PullSourceFields, box: SecretBox) -> dict[str, Any]:
         "after_import": fields.after_import,
         "archive_directory": fields.archive_directory,
         "recursive": fields.recursive,
+        "schedule": None if fields.schedule is None else fields.schedule.stored,
     }
 
 
@@ -415,6 +428,7 @@ async def create_pull_source(
         owner_partner_id=owner_partner_id,
         name=name,
         status="idle",
+        next_run_at=schedules.first_run(fields.schedule, now=utcnow()),
         **_columns(fields, box),
     )
 
@@ -443,6 +457,10 @@ async def update_pull_source(
     # A re-pointed server gets a fresh host-key pin; the same server keeps its pin.
     if (columns["host"], columns["port"]) != (source.host, source.port):
         source.host_key = None
+    if columns["schedule"] != source.schedule:
+        source.next_run_at = schedules.rescheduled(
+            fields.schedule, now=utcnow(), last_run=source.last_running_time, current=source.next_run_at
+        )
     for key, value in columns.items():
         setattr(source, key, value)
     await session.flush()
@@ -500,8 +518,27 @@ def describe(source: DataSource) -> dict[str, Any]:
         "afterImport": source.after_import,
         "archiveDirectory": source.archive_directory,
         "recursive": source.recursive,
+        "hostKeyFingerprint": host_key_fingerprint(source.host_key),
+        "schedule": schedules.shown(source.schedule),
+        "lastRunStatus": source.last_run_status,
+        "lastError": last_error(source),
+        "nextRunTime": next_run_time(source),
         "createdAt": source.created_at,
     }
+
+
+def last_error(source: DataSource) -> dict[str, Any] | None:
+    """Why the latest finished run failed (``at``: when it ended), or None when it ended well."""
+    if source.last_error_code is None:
+        return None
+    return {"code": source.last_error_code, "message": source.last_error_message, "at": source.last_error_at}
+
+
+def next_run_time(source: DataSource) -> datetime | None:
+    """When the source is polled next (a time past: at the next look for due sources); None if never."""
+    if not source.active or source.data_source_type is None:
+        return None
+    return source.next_run_at or source.created_at
 
 
 __all__ = [
@@ -511,6 +548,8 @@ __all__ = [
     "describe",
     "epoch_millis",
     "iso_millis",
+    "last_error",
+    "next_run_time",
     "update_pull_source",
     "validate_pull_source",
 ]

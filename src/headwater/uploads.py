@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -12,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from headwater import sources
 from headwater.clock import utcnow
-from headwater.domain import ProcessorType
+from headwater.domain import FileState, ProcessorType, RunOutcome
 from headwater.errors import FieldProblem, HeadwaterError, ValidationFailed
-from headwater.pipeline import FileJob, HashingSink, import_local_file, process_options
+from headwater.pipeline import FileJob, FileOutcome, HashingSink, import_local_file, process_options
 from headwater.runtime import Runtime
 from headwater.store import imports as ledger_store
 from headwater.store import sources as source_store
@@ -72,6 +73,35 @@ async def _upload_source(
         return source.id, int(chosen)
 
 
+def _without_code(error: str) -> str:
+    """A file's error reads "Code: message"; the run keeps the code apart."""
+    code, colon, message = error.partition(": ")
+    return message if colon and code.isidentifier() else error
+
+
+async def _record_run(
+    runtime: Runtime, tenant_id: int, source_id: int, outcome: FileOutcome, started: datetime
+) -> None:
+    """An upload is a run of its own (trigger ``upload``), listed with the source's other runs."""
+    imported = outcome.state == FileState.IMPORTED
+    async with runtime.db.session() as session:
+        await ledger_store.record_finished_run(
+            session,
+            tenant_id,
+            source_id,
+            trigger="upload",
+            started_at=started,
+            outcome=RunOutcome.SUCCEEDED if imported else RunOutcome.FAILED,
+            error_code=None if imported else outcome.error_code or "FileFailed",
+            message=None if imported else _without_code(outcome.error or outcome.state)[:2000],
+            files_seen=1,
+            files_imported=int(imported),
+            files_failed=int(not imported),
+            rows_ok=outcome.rows_ok,
+            rows_with_errors=outcome.rows_with_errors,
+        )
+
+
 async def import_upload(
     runtime: Runtime,
     tenant_id: int,
@@ -90,6 +120,7 @@ async def import_upload(
     async with runtime.db.session() as session:
         source = await source_store.get(session, tenant_id, target_id)
         options = process_options(source)
+    started = utcnow()
     with tempfile.TemporaryDirectory(prefix="upload-", dir=runtime.scratch) as directory:
         local = Path(directory) / "upload"
 
@@ -117,6 +148,7 @@ async def import_upload(
             options=options,
         )
         outcome = await import_local_file(runtime, job)
+    await _record_run(runtime, tenant_id, target_id, outcome, started)
     if outcome.file_id is None:
         raise HeadwaterError(outcome.error or "the upload could not be recorded")
     async with runtime.db.session() as session:

@@ -34,7 +34,9 @@ class Cli:
 
 @pytest.fixture
 def cli(tmp_path: Path) -> Cli:
-    return Cli(f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
+    cli = Cli(f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
+    cli("migrate")
+    return cli
 
 
 def test_tenants_are_created_and_listed(cli: Cli) -> None:
@@ -114,7 +116,7 @@ def test_serve_prints_the_first_start_credentials_once(
     served: list[tuple[str, int]] = []
     # Only the server loop is left out: the test is about what happens before it starts.
     monkeypatch.setattr(
-        "headwater.cli.serve.uvicorn.run", lambda app, host, port, **_: served.append((host, port))
+        "uvicorn.run", lambda app, host, port, **_: served.append((host, port))
     )
     try:
         first = cli.runner.invoke(app, ["serve", "--port", "8123"])

@@ -17,6 +17,7 @@ from procrastinate import App, JobContext
 from procrastinate.jobs import Job
 from structlog.testing import capture_logs
 
+from headwater import runs
 from headwater.crypto import load_secret_box
 from headwater.jobs.distributed import (
     MAX_RETRIES,
@@ -378,3 +379,26 @@ async def test_embedded_mode_still_imports_in_process_on_sqlite(
         await runner.wait_idle()
         assert await scalar(runtime, "SELECT count(*) FROM partner_sales") == 40
         assert await scalar(runtime, "SELECT state FROM import_files") == "imported"
+
+
+async def test_a_run_asked_for_is_listed_as_queued_until_a_worker_carries_it_out(
+    pg_runtime: Runtime, queue: App, sftp_server: SftpServerInfo
+) -> None:
+    tenant_id = await provision_tenant(pg_runtime)
+    source_id = await create_sftp_source(pg_runtime, tenant_id, sftp_server, "/asked")
+    sftp_server.put("asked/sales.csv", sales_csv("A", 3))
+    runner = ProcrastinateRunner(pg_runtime, app=queue)
+
+    asked = await runs.request_run(pg_runtime, runner, tenant_id, source_id, trigger="manual")
+    again = await runs.request_run(pg_runtime, runner, tenant_id, source_id, trigger="manual")
+
+    assert asked.queued and not again.queued
+    [queued] = await runs.list_runs(pg_runtime, tenant_id, source_id)
+    assert (queued.id, queued.outcome, queued.started_at) == (asked.run_id, "queued", None)
+    [job] = await _waiting_runs(queue)
+    assert job.task_kwargs["run_id"] == asked.run_id
+
+    await run_source_task(_context(queue, pg_runtime), **job.task_kwargs)
+
+    [done] = await runs.list_runs(pg_runtime, tenant_id, source_id)
+    assert (done.id, done.outcome, done.files_imported, done.rows_ok) == (asked.run_id, "succeeded", 1, 3)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from headwater.clock import as_utc
 from headwater.connectors.memory import MemoryServer
 from headwater.jobs.embedded import EmbeddedRunner
 from headwater.runtime import Runtime
+from headwater.store import imports as ledger_store
 from headwater.store.tables import DataSource, PartnerSale, Run
 from tests.support.tenants import Tenancy, make_source, make_tenancy
 
@@ -98,3 +101,38 @@ async def test_a_source_left_working_by_a_crash_is_idle_after_start(
     await runner.stop()
     async with runtime.db.session() as session:
         assert (await session.get(DataSource, source.id)).status == "idle"  # type: ignore[union-attr]
+
+
+async def test_a_source_runs_again_after_its_own_interval(
+    runtime: Runtime, tenancy: Tenancy, server: MemoryServer
+) -> None:
+    server.put("in/sales.csv", SALES)
+    source = await make_source(runtime, tenancy, schedule=120)
+    runner = EmbeddedRunner(runtime, tick_seconds=3600)
+
+    await runner.request_run(tenancy.tenant_id, source.id, trigger="schedule")
+    await runner.wait_idle()
+
+    async with runtime.db.session() as session:
+        stored = await session.get(DataSource, source.id)
+        assert stored is not None and stored.last_running_time is not None and stored.next_run_at is not None
+        assert as_utc(stored.next_run_at) - as_utc(stored.last_running_time) == timedelta(seconds=120)
+        assert stored.last_run_status == "succeeded"
+
+
+async def test_runs_a_stopped_process_left_behind_are_closed_at_start(
+    runtime: Runtime, tenancy: Tenancy
+) -> None:
+    source = await make_source(runtime, tenancy, active=False)
+    async with runtime.db.session() as session:
+        await ledger_store.start_run(session, tenancy.tenant_id, source.id, "schedule")
+        await ledger_store.queue_run(session, tenancy.tenant_id, source.id, "manual")
+    runner = EmbeddedRunner(runtime, tick_seconds=3600)
+    await runner.start()
+    await runner.stop()
+    async with runtime.db.session() as session:
+        runs = (await session.execute(select(Run.outcome, Run.error_code).order_by(Run.id))).all()
+        stored = await session.get(DataSource, source.id)
+    assert [tuple(run) for run in runs] == [("failed", "Interrupted"), ("skipped", None)]
+    assert stored is not None and stored.last_run_status == "skipped"
+    assert stored.last_error_code == "Interrupted"

@@ -203,7 +203,9 @@ class RecordingRunner:
     async def stop(self) -> None:
         return None
 
-    async def request_run(self, tenant_id: int, source_id: int, *, trigger: str = "manual") -> bool:
+    async def request_run(
+        self, tenant_id: int, source_id: int, *, trigger: str = "manual", run_id: int | None = None
+    ) -> bool:
         if any(source == source_id for _, source, _ in self.requested):
             return False
         self.requested.append((tenant_id, source_id, trigger))
@@ -221,10 +223,16 @@ async def test_a_run_is_started_now_through_the_runner(app_client: AppClient) ->
     runtime_of(app).runner = runner
     try:
         started = await client.send("POST", f"/dataSources/{source_id}/runs", None)
+        run_id = started.pop("runId")
         assert started == {"dataSourceId": source_id, "trigger": "api", "outcome": "requested"}
         assert runner.requested == [(tenant_id, source_id, "api")]
         again = await client.send("POST", f"/dataSources/{source_id}/runs", None)
         assert is_message(again, "run_already_requested")
+        [queued] = await client.get(f"/dataSources/{source_id}/runs")
+        assert (queued["id"], queued["trigger"], queued["outcome"]) == (run_id, "api", "queued")
+        assert "startedAt" not in queued and "queuedAt" in queued
+        shown = await client.get(f"/dataSources/{source_id}")
+        assert shown["lastRunStatus"] == "queued"
         assert is_message(await client.send("POST", "/dataSources/999/runs", None), "not_found_DataSource")
     finally:
         runtime_of(app).runner = None
@@ -274,6 +282,7 @@ BAD_QUERIES: list[tuple[dict[str, str], str]] = [
     ({"quantity": "NaN"}, "invalid_filter"),
     ({"id": "99999999999999999999"}, "invalid_filter"),
     ({"line": "99999999999"}, "invalid_filter"),  # an INTEGER column: 32 bits on PostgreSQL
+    ({"amount": "1e16"}, "invalid_filter"),  # NUMERIC(20, 6): PostgreSQL refuses to cast it
     ({"saleDateFrom": "01/02/2024"}, "invalid_filter"),
     ({"saleDate": "2024-02-30"}, "invalid_filter"),
     ({"transactionId": "a\x00b"}, "invalid_filter"),

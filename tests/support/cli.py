@@ -1,15 +1,24 @@
-"""The ``headwater`` command as an operator runs it, against a migrated SQLite database of the test's own."""
+"""The ``headwater`` command as an operator runs it, against a migrated SQLite database of the test's own.
+
+``headwater_process`` runs the real command in a process of its own, in a directory of the test's
+choosing, seeing only the ``HEADWATER_*`` settings the test gives it.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
+from headwater import cli as cli_package
 from headwater.cli import app
 from headwater.runtime import open_runtime
 from headwater.settings import Settings
@@ -44,4 +53,43 @@ def headwater_json(settings: Settings, *args: str) -> dict[str, Any]:
     code, out = headwater(settings, *args, "--json")
     assert code == 0, out
     shown: dict[str, Any] = json.loads(out)
+    return shown
+
+
+HEADWATER = str(Path(sys.executable).with_name("headwater"))
+# The code under test, whatever the directory the command runs in.
+SOURCE_ROOT = str(Path(cli_package.__file__).resolve().parents[2])
+
+
+def process_environment(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without its ``HEADWATER_*`` settings, plus ``env``."""
+    kept = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
+    return {**kept, "PYTHONPATH": SOURCE_ROOT, **(env or {})}
+
+
+def headwater_process(
+    cwd: Path, *args: str, env: Mapping[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``headwater ARGS`` in a process of its own, started in ``cwd``."""
+    return subprocess.run(
+        [HEADWATER, *args],
+        cwd=cwd,
+        env=process_environment(env),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def headwater_process_json(
+    cwd: Path, *args: str, env: Mapping[str, str] | None = None, code: int = 0
+) -> dict[str, Any]:
+    """The one JSON object ``headwater ARGS --json`` prints, once it has exited with ``code``."""
+    done = headwater_process(cwd, *args, "--json", env=env)
+    assert done.returncode == code, (done.stdout, done.stderr)
+    lines = done.stdout.strip().splitlines()
+    assert len(lines) == 1, done.stdout
+    shown: dict[str, Any] = json.loads(lines[0])
     return shown

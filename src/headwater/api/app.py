@@ -9,7 +9,16 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
 from headwater import __version__, console
-from headwater.api import chartmogul, docs, integration, oauth_token, ops, partner, partner_imports
+from headwater.api import (
+    chartmogul,
+    docs,
+    integration,
+    oauth_token,
+    ops,
+    partner,
+    partner_controls,
+    partner_imports,
+)
 from headwater.api.limits import BodyLimits, DialectAnswer, UploadRoute
 from headwater.api.metrics_server import serving_metrics
 from headwater.jobs.select import make_runner
@@ -50,6 +59,7 @@ def create_app(settings: Settings, *, migrate_on_start: bool = True) -> FastAPI:
     app.state.settings = settings
     app.include_router(partner.router)
     app.include_router(partner_imports.router)
+    app.include_router(partner_controls.router)
     app.include_router(partner.fallback_router)
     app.include_router(chartmogul.router)
     app.include_router(integration.oauth_router)

@@ -31,11 +31,12 @@ from fastapi.security import APIKeyHeader, OAuth2
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from headwater import __version__, areakeys, oauth, resources
+from headwater import __version__, areakeys, connection_checks, host_keys, oauth, reimports, resources, runs
 from headwater.api import bodies, docs
 from headwater.api import integration_openapi as doc
 from headwater.api.deps import RuntimeDep
 from headwater.api.oauth_token import TOKEN_PATH, oauth_router
+from headwater.clock import iso_millis
 from headwater.connectors.hosts import HostPolicy
 from headwater.domain import CUSTOM_SYSTEM
 from headwater.errors import (
@@ -370,9 +371,10 @@ def _add_data_source_routes(router: APIRouter) -> None:
                     "dataSourceId": {"type": "integer"},
                     "trigger": {"type": "string"},
                     "outcome": {"type": "string", "enum": ["requested"]},
+                    "runId": {"type": "integer"},
                 },
             },
-            "The run is requested; it appears under runs when it starts",
+            "The run is requested: it is listed under runs at once, as queued",
         ),
     )
     async def start_run(id: IdPath, area: AreaDep, runtime: RuntimeDep) -> Response:
@@ -382,9 +384,10 @@ def _add_data_source_routes(router: APIRouter) -> None:
             found = await resources.get_row(session, area.tenant_id, DATA_SOURCES, id)
             if found.system == CUSTOM_SYSTEM:
                 raise NotPullSource("an upload-only source has no server to pull from")
-        if not await runtime.runner.request_run(area.tenant_id, id, trigger="api"):
+        asked = await runs.request_run(runtime, runtime.runner, area.tenant_id, id, trigger="api")
+        if not asked.queued:
             raise RunAlreadyRequested("a run of this data source is already queued or under way")
-        return _json({"dataSourceId": id, "trigger": "api", "outcome": "requested"})
+        return _json({"dataSourceId": id, "trigger": "api", "outcome": "requested", "runId": asked.run_id})
 
     @router.post(
         UPLOAD_PATH,
@@ -465,6 +468,88 @@ def _add_data_source_routes(router: APIRouter) -> None:
         return _json(resources.show(IMPORT_FILES, row))
 
 
+def _add_control_routes(router: APIRouter) -> None:
+    """Test a connection, reset a pinned SFTP host key, import files again."""
+    check_answer = doc.answers(doc.CONNECTION_TEST_SCHEMA, "The outcome of the test (ok or the failure)")
+
+    async def pull_source(area: oauth.Area, runtime: Runtime, source_id: int, doing: str) -> None:
+        async with runtime.db.session() as session:
+            found = await resources.get_row(session, area.tenant_id, DATA_SOURCES, source_id)
+            if found.system == CUSTOM_SYSTEM:
+                raise NotPullSource(f"an upload-only source has no server to {doing}")
+
+    @router.post(
+        "/dataSources/test",
+        summary="Test a pull source's fields before creating it (validated as a create body, stored nowhere)",
+        operation_id="test_unsaved_dataSources",
+        responses=check_answer,
+        openapi_extra=doc.body_schema(doc.DataSourceBody.model_json_schema()),
+    )
+    async def test_unsaved(request: Request, area: AreaDep, runtime: RuntimeDep) -> Response:
+        body = bodies.json_object(await request.body())
+        check = await connection_checks.check_unsaved(runtime, area.tenant_id, body)
+        return _json(_without_nulls(check.shown(iso_millis)))
+
+    @router.post(
+        "/dataSources/{id}/test",
+        summary="Test a pull source's connection and list what a run would import, importing nothing",
+        operation_id="test_dataSources",
+        responses=check_answer,
+    )
+    async def test(id: IdPath, area: AreaDep, runtime: RuntimeDep) -> Response:
+        await pull_source(area, runtime, id, "test")
+        check = await connection_checks.check_source(runtime, area.tenant_id, id)
+        return _json(_without_nulls(check.shown(iso_millis)))
+
+    @router.post(
+        "/dataSources/{id}/hostKey/reset",
+        summary="Forget the pinned SFTP host key: the next run pins the key the server presents",
+        operation_id="reset_dataSources_hostKey",
+        responses=doc.answers(doc.ref(doc.schema_name(DATA_SOURCES)), "The data source, nothing pinned"),
+    )
+    async def reset_host_key(id: IdPath, area: AreaDep, runtime: RuntimeDep) -> Response:
+        async with runtime.db.session() as session:
+            source, _forgotten = await host_keys.reset_host_key(session, area.tenant_id, id)
+            return _json(resources.show(DATA_SOURCES, source))
+
+    def reimported(source_id: int, marked: int, run: reimports.RunRequest) -> Response:
+        return _json({"dataSourceId": source_id, "filesMarked": marked, "run": run.value})
+
+    @router.post(
+        "/dataSources/{id}/reimport",
+        summary="Import every file of a pull source again, replacing their rows, at a run requested now",
+        operation_id="reimport_dataSources",
+        responses=doc.answers(doc.REIMPORT_SCHEMA, "The files are marked; the run is requested"),
+    )
+    async def reimport_source(id: IdPath, area: AreaDep, runtime: RuntimeDep) -> Response:
+        await pull_source(area, runtime, id, "fetch files from again")
+        async with runtime.db.session() as session:
+            marked = await reimports.request_source_reimport(session, area.tenant_id, id)
+        return reimported(id, marked, await reimports.run_marked(runtime, area.tenant_id, id, "api"))
+
+    @router.post(
+        "/importFiles/{id}/reimport",
+        summary="Import a pulled file again, replacing its rows, at a run requested now",
+        operation_id="reimport_importFiles",
+        responses=doc.answers(doc.REIMPORT_SCHEMA, "The file is marked; the run is requested"),
+    )
+    async def reimport_file(id: IdPath, area: AreaDep, runtime: RuntimeDep) -> Response:
+        async with runtime.db.session() as session:
+            row = await reimports.request_file_reimport(session, area.tenant_id, id)
+            source_id = row.data_source_id
+        run = await reimports.run_marked(runtime, area.tenant_id, source_id, "api")
+        return reimported(source_id, 1, run)
+
+
+def _without_nulls(shown: dict[str, Any]) -> dict[str, Any]:
+    """This dialect leaves null fields out, in nested objects too."""
+    return {
+        key: [_without_nulls(item) for item in value] if key == "files" else value
+        for key, value in shown.items()
+        if value is not None
+    }
+
+
 def create_app(settings: Settings) -> FastAPI:
     """The ``/prod`` sub-application; the lifespan of the whole app sets ``state.runtime``."""
     app = FastAPI(
@@ -484,6 +569,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     router = APIRouter(route_class=IntegrationRoute)
     _add_data_source_routes(router)
+    _add_control_routes(router)
     for resource in resources.RESOURCES.values():
         _add_reading_routes(router, resource)
     app.include_router(router)

@@ -46,6 +46,22 @@ KIND_SCHEMAS: dict[resources.Kind, dict[str, Any]] = {
     resources.Kind.DATETIME: {"type": "string", "format": "date-time"},
     resources.Kind.OPAQUE: {"type": "string", "description": 'Masked: "********" when set.'},
 }
+# Fields shown as something other than their kind says (a schedule, the error of a source's last run).
+FIELD_SCHEMAS: dict[str, dict[str, Any]] = {
+    "schedule": {
+        "oneOf": [{"type": "integer"}, {"type": "string"}],
+        "description": "Seconds between polls, or a five-field cron expression (UTC).",
+    },
+    "lastError": {
+        "type": "object",
+        "description": "Why the latest finished run failed; left out when it ended well.",
+        "properties": {
+            "code": {"type": "string"},
+            "message": {"type": "string"},
+            "at": {"type": "string", "format": "date-time"},
+        },
+    },
+}
 MESSAGE_SCHEMA = {
     "type": "object",
     "description": "An application error (answered with HTTP 200).",
@@ -58,6 +74,54 @@ MESSAGE_SCHEMA = {
     },
 }
 GATEWAY_SCHEMA = {"type": "object", "properties": {"message": {"type": "string"}}}
+CONNECTION_TEST_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "ok, or the failure's code and message; null fields are left out.",
+    "properties": {
+        "ok": {"type": "boolean"},
+        "code": {"type": "string", "examples": ["AuthenticationFailed", "HostKeyChanged", "HostRefused"]},
+        "message": {"type": "string"},
+        "hostKeyFingerprint": {"type": "string", "examples": ["SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8"]},
+        "hostKeyPinned": {"type": "boolean"},
+        "filesSeen": {"type": "integer"},
+        "filesToImport": {"type": "integer"},
+        "files": {
+            "type": "array",
+            "description": "Up to 20 files: those a run would import now first.",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string"},
+                    "path": {"type": "string"},
+                    "size": {"type": "integer"},
+                    "modified": {"type": "string", "format": "date-time"},
+                    "importNow": {"type": "boolean"},
+                    "reason": {
+                        "type": "string",
+                        "enum": [
+                            "new",
+                            "changed",
+                            "retry",
+                            "reimportRequested",
+                            "unchanged",
+                            "changedOutsideWindow",
+                            "excludedByPattern",
+                            "tooLarge",
+                        ],
+                    },
+                },
+            },
+        },
+    },
+}
+REIMPORT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "dataSourceId": {"type": "integer"},
+        "filesMarked": {"type": "integer"},
+        "run": {"type": "string", "enum": ["queued", "alreadyQueued", "notStarted"]},
+    },
+}
 
 
 def schema_name(resource: resources.Resource) -> str:
@@ -65,10 +129,16 @@ def schema_name(resource: resources.Resource) -> str:
 
 
 def resource_schema(resource: resources.Resource) -> dict[str, Any]:
+    properties = {f.name: dict(FIELD_SCHEMAS.get(f.name) or KIND_SCHEMAS[f.kind]) for f in resource.fields}
+    if resource.name == "dataSources":
+        properties["hostKeyFingerprint"] = {
+            "type": "string",
+            "description": "The pinned SFTP host key, as OpenSSH prints it (SHA256:...).",
+        }
     return {
         "type": "object",
         "description": "Fields whose value is null are left out; new fields may appear.",
-        "properties": {f.name: dict(KIND_SCHEMAS[f.kind]) for f in resource.fields},
+        "properties": properties,
     }
 
 

@@ -338,6 +338,11 @@ _EXTRA_FIELDS = (
     "afterImport",
     "archiveDirectory",
     "recursive",
+    "hostKeyFingerprint",
+    "schedule",
+    "lastRunStatus",
+    "lastError",
+    "nextRunTime",
 )
 
 
@@ -345,6 +350,9 @@ def datasource_json(source: DataSource) -> dict[str, Any]:
     """The seed's datasource object (secrets masked, times in epoch ms), then headwater's extras."""
     described = describe(source)
     described["lastRunningTime"] = epoch_millis(source.last_running_time)
+    described["nextRunTime"] = epoch_millis(described["nextRunTime"])
+    if described["lastError"] is not None:
+        described["lastError"] = {**described["lastError"], "at": epoch_millis(described["lastError"]["at"])}
     return {key: described[key] for key in (*_SEED_FIELDS, *_EXTRA_FIELDS)}
 
 

@@ -1,4 +1,4 @@
-"""The partner API's import endpoints: files and their errors, runs on demand, and uploads.
+"""The partner API's import endpoints: files and their errors, runs and runs on demand, and uploads.
 
 Same authentication and error answers as the rest of ``/api/v4`` (``PartnerRoute``).
 """
@@ -14,9 +14,10 @@ from headwater.api.deps import RuntimeDep
 from headwater.api.partner import MAX_ID, PREFIX, CurrentPartnerDep, PartnerRoute, SourceIdPath, context_json
 from headwater.clock import epoch_millis
 from headwater.errors import FieldProblem, HeadwaterError, ValidationFailed
+from headwater.runs import MAX_PAGE, describe_run, list_runs, request_run
 from headwater.store import imports as ledger_store
 from headwater.store import sources as source_store
-from headwater.store.tables import ImportErrorRow, ImportFile
+from headwater.store.tables import ImportErrorRow, ImportFile, Run
 from headwater.uploads import import_upload
 
 router = APIRouter(prefix=PREFIX, route_class=PartnerRoute, tags=["partner imports"])
@@ -49,6 +50,15 @@ def file_json(row: ImportFile) -> dict[str, Any]:
         "startedAt": epoch_millis(row.started_at),
         "finishedAt": epoch_millis(row.finished_at),
     }
+
+
+def run_json(run: Run) -> dict[str, Any]:
+    """A run, its times in epoch milliseconds like every time of this dialect."""
+    shown = describe_run(run)
+    shown["partnerDatasourceId"] = shown.pop("dataSourceId")
+    for key in ("queuedAt", "startedAt", "finishedAt"):
+        shown[key] = epoch_millis(shown[key])
+    return shown
 
 
 def error_json(row: ImportErrorRow) -> dict[str, Any]:
@@ -103,12 +113,37 @@ async def start_run(
             raise ValidationFailed([FieldProblem("dataSourceType", "NotAPullSource", "uploads only")])
     if runtime.runner is None:
         raise RunsDisabled("this headwater process does not run imports")
-    queued = await runtime.runner.request_run(partner.tenant_id, source_id, trigger="partner")
-    body = {
-        "context": context_json(request, partner),
-        "run": {"partnerDatasourceId": source_id, "status": "queued" if queued else "alreadyQueued"},
+    asked = await request_run(runtime, runtime.runner, partner.tenant_id, source_id, trigger="manual")
+    run: dict[str, Any] = {
+        "partnerDatasourceId": source_id,
+        "status": "queued" if asked.queued else "alreadyQueued",
     }
-    return JSONResponse(body, status_code=202)
+    if asked.queued:
+        run["id"] = asked.run_id
+    return JSONResponse({"context": context_json(request, partner), "run": run}, status_code=202)
+
+
+@router.get(
+    "/partner/datasources/{source_id}/runs",
+    summary="The datasource's runs, newest first: what each found, imported, and why it failed",
+)
+async def list_source_runs(
+    request: Request,
+    partner: CurrentPartnerDep,
+    source_id: SourceIdPath,
+    runtime: RuntimeDep,
+    first_row: Annotated[int, Query(alias="firstRow", ge=0, le=2**31)] = 0,
+    max_rows: Annotated[int, Query(alias="maxNumRows", ge=1, le=MAX_PAGE)] = 100,
+) -> dict[str, Any]:
+    found = await list_runs(
+        runtime,
+        partner.tenant_id,
+        source_id,
+        owner_partner_id=partner.partner_id,
+        limit=max_rows,
+        offset=first_row,
+    )
+    return {"context": context_json(request, partner), "runs": [run_json(run) for run in found]}
 
 
 @router.post(UPLOAD_PATH.removeprefix(PREFIX), summary="Upload a file and import it now")

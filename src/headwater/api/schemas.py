@@ -41,6 +41,14 @@ class PullSourceFields(BaseModel):
     afterImport: Literal["KEEP", "MOVE", "DELETE"] | None = None
     archiveDirectory: str | None = None
     recursive: bool | None = None
+    schedule: int | str | None = Field(
+        None,
+        description=(
+            "When the source is polled: every N seconds (60 to 2678400), or a five-field cron expression "
+            "in UTC; null: the installation's poll interval."
+        ),
+        examples=[3600, "0 3 * * *"],
+    )
 
 
 def with_examples(**examples: list[Any]) -> ConfigDict:

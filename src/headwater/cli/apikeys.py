@@ -3,27 +3,27 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from headwater import apikeys
-from headwater.cli.common import DatabaseUrlOption, JsonOption, emit_work
+from headwater.cli.common import DatabaseUrlOption, JsonOption, TenantOption, emit_list, emit_work, sub_app
 from headwater.clock import iso_millis
-from headwater.runtime import Runtime
+
+if TYPE_CHECKING:
+    from headwater.runtime import Runtime
 
 
 def register(app: typer.Typer) -> None:
-    apikey_app = typer.Typer(no_args_is_help=True, help="API keys of the data sources API (/v1).")
+    apikey_app = sub_app("API keys of the data sources API (/v1).")
     app.add_typer(apikey_app, name="apikey")
 
     @apikey_app.command("create")
     def create(
-        tenant: Annotated[str, typer.Option("--tenant", help="The tenant's name.")],
-        database_url: DatabaseUrlOption = None,
-        as_json: JsonOption = False,
+        tenant: TenantOption, database_url: DatabaseUrlOption = None, as_json: JsonOption = False
     ) -> None:
         """Issue a new API key for a tenant and print it (shown only this once)."""
+        from headwater import apikeys
 
         async def work(runtime: Runtime) -> dict[str, Any]:
             async with runtime.db.session() as session:
@@ -37,16 +37,45 @@ def register(app: typer.Typer) -> None:
 
         emit_work(database_url, work, as_json, title="API key (shown only this once)")
 
+    @apikey_app.command("list")
+    def list_keys(
+        tenant: TenantOption, database_url: DatabaseUrlOption = None, as_json: JsonOption = False
+    ) -> None:
+        """List the tenant's API keys, masked: only their first characters are shown."""
+        from headwater import apikeys
+
+        async def work(runtime: Runtime) -> list[dict[str, Any]]:
+            async with runtime.db.session() as session:
+                keys = await apikeys.list_keys(session, tenant)
+            return [
+                {
+                    "id": key.id,
+                    "tenant": key.tenant,
+                    "key": key.masked,
+                    "createdAt": iso_millis(key.created_at),
+                    "revokedAt": iso_millis(key.revoked_at),
+                }
+                for key in keys
+            ]
+
+        emit_list(database_url, "apiKeys", work, as_json, title="API keys")
+
     @apikey_app.command("revoke")
     def revoke(
         key: Annotated[
             str,
-            typer.Argument(help="The API key to revoke; - reads it from standard input.", show_default=False),
+            typer.Argument(
+                metavar="KEY",
+                help="The API key to revoke; - reads it from standard input.",
+                show_default=False,
+            ),
         ],
         database_url: DatabaseUrlOption = None,
         as_json: JsonOption = False,
     ) -> None:
         """Revoke an API key: requests made with it are refused from now on."""
+        from headwater import apikeys
+
         if key == "-":
             key = sys.stdin.readline().strip()
 

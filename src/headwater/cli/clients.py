@@ -2,35 +2,61 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from headwater import areakeys, oauth
-from headwater.cli.common import DatabaseUrlOption, JsonOption, emit_work
-from headwater.runtime import Runtime
+from headwater.cli.common import DatabaseUrlOption, JsonOption, TenantOption, emit_list, emit_work, sub_app
+from headwater.clock import iso_millis
 
-TenantOption = Annotated[str, typer.Option("--tenant", help="The tenant's name.")]
-ClientIdArgument = Annotated[str, typer.Argument(help="The client id printed by `client create`.")]
+if TYPE_CHECKING:
+    from headwater.areakeys import AreaKeyInfo
+    from headwater.runtime import Runtime
+    from headwater.settings import Settings
+
+ClientIdArgument = Annotated[
+    str, typer.Argument(metavar="CLIENT_ID", help="The client id printed by `client create`.")
+]
+
+
+def area_key_json(key: AreaKeyInfo, settings: Settings) -> dict[str, Any]:
+    return {
+        "id": key.id,
+        "tenant": key.tenant,
+        "apiKey": key.masked,
+        "perSecond": key.per_second or settings.rate_limit_per_second,
+        "perDay": key.per_day or settings.rate_limit_per_day,
+        "createdAt": iso_millis(key.created_at),
+        "revokedAt": iso_millis(key.revoked_at),
+    }
 
 
 def register(app: typer.Typer) -> None:
-    client_app = typer.Typer(no_args_is_help=True, help="OAuth2 clients of the integration API (/prod).")
-    area_key_app = typer.Typer(no_args_is_help=True, help="Area keys (x-api-key) of the integration API.")
+    client_app = sub_app("OAuth2 clients of the integration API (/prod).")
+    area_key_app = sub_app("Area keys (x-api-key) of the integration API.")
     app.add_typer(client_app, name="client")
     app.add_typer(area_key_app, name="area-key")
+    _register_clients(client_app)
+    _register_area_keys(area_key_app)
 
+
+def _register_clients(client_app: typer.Typer) -> None:
     @client_app.command("create")
     def client_create(
         tenant: TenantOption,
         grant: Annotated[
             list[str] | None,
-            typer.Option("--grant", help="Another tenant whose area keys the client may use (repeatable)."),
+            typer.Option(
+                "--grant",
+                metavar="NAME",
+                help="Another tenant whose area keys the client may use (repeatable).",
+            ),
         ] = None,
         database_url: DatabaseUrlOption = None,
         as_json: JsonOption = False,
     ) -> None:
         """Create a client of the tenant (granted its own tenant) and print its id and secret, once."""
+        from headwater import oauth
 
         async def work(runtime: Runtime) -> dict[str, Any]:
             async with runtime.db.session() as session:
@@ -40,10 +66,33 @@ def register(app: typer.Typer) -> None:
                 "clientSecret": issued.secret,
                 "tenant": issued.tenant,
                 "granted": issued.granted,
-                "createdAt": issued.created_at.isoformat(),
+                "createdAt": iso_millis(issued.created_at),
             }
 
         emit_work(database_url, work, as_json, title="client (the secret is shown only once)")
+
+    @client_app.command("list")
+    def client_list(
+        tenant: TenantOption, database_url: DatabaseUrlOption = None, as_json: JsonOption = False
+    ) -> None:
+        """List the tenant's clients and the tenants each is granted (never their secrets)."""
+        from headwater import oauth
+
+        async def work(runtime: Runtime) -> list[dict[str, Any]]:
+            async with runtime.db.session() as session:
+                clients = await oauth.list_clients(session, tenant)
+            return [
+                {
+                    "clientId": client.client_id,
+                    "tenant": client.tenant,
+                    "granted": client.granted,
+                    "createdAt": iso_millis(client.created_at),
+                    "revokedAt": iso_millis(client.revoked_at),
+                }
+                for client in clients
+            ]
+
+        emit_list(database_url, "clients", work, as_json, title="clients")
 
     @client_app.command("grant")
     def client_grant(
@@ -53,6 +102,7 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOption = False,
     ) -> None:
         """Let the client use the area keys of another tenant."""
+        from headwater import oauth
 
         async def work(runtime: Runtime) -> dict[str, Any]:
             async with runtime.db.session() as session:
@@ -66,29 +116,40 @@ def register(app: typer.Typer) -> None:
         client_id: ClientIdArgument, database_url: DatabaseUrlOption = None, as_json: JsonOption = False
     ) -> None:
         """Revoke the client: its tokens stop working at once and it gets no new ones."""
+        from headwater import oauth
 
         async def work(runtime: Runtime) -> dict[str, Any]:
             async with runtime.db.session() as session:
                 revoked_at = await oauth.revoke_client(session, client_id)
-            return {"clientId": client_id, "revokedAt": revoked_at.isoformat()}
+            return {"clientId": client_id, "revokedAt": iso_millis(revoked_at)}
 
         emit_work(database_url, work, as_json, title="client revoked")
 
+
+def _register_area_keys(area_key_app: typer.Typer) -> None:
     @area_key_app.command("create")
     def area_key_create(
         tenant: TenantOption,
         per_second: Annotated[
             int | None,
-            typer.Option("--per-second", min=1, help="Requests per second (default: the configured limit)."),
+            typer.Option(
+                "--per-second",
+                metavar="N",
+                min=1,
+                help="Requests per second (default: the configured limit).",
+            ),
         ] = None,
         per_day: Annotated[
             int | None,
-            typer.Option("--per-day", min=1, help="Requests per day (default: the configured limit)."),
+            typer.Option(
+                "--per-day", metavar="N", min=1, help="Requests per day (default: the configured limit)."
+            ),
         ] = None,
         database_url: DatabaseUrlOption = None,
         as_json: JsonOption = False,
     ) -> None:
         """Create an x-api-key for the tenant (area) and print it, once."""
+        from headwater import areakeys
 
         async def work(runtime: Runtime) -> dict[str, Any]:
             async with runtime.db.session() as session:
@@ -98,11 +159,45 @@ def register(app: typer.Typer) -> None:
             settings = runtime.settings
             return {
                 "apiKey": issued.key,
+                "id": issued.id,
                 "tenant": issued.tenant,
                 "prefix": issued.prefix,
                 "perSecond": issued.per_second or settings.rate_limit_per_second,
                 "perDay": issued.per_day or settings.rate_limit_per_day,
-                "createdAt": issued.created_at.isoformat(),
+                "createdAt": iso_millis(issued.created_at),
             }
 
         emit_work(database_url, work, as_json, title="area key (shown only once)")
+
+    @area_key_app.command("list")
+    def area_key_list(
+        tenant: TenantOption, database_url: DatabaseUrlOption = None, as_json: JsonOption = False
+    ) -> None:
+        """List the tenant's area keys, masked: only their first characters are shown."""
+        from headwater import areakeys
+
+        async def work(runtime: Runtime) -> list[dict[str, Any]]:
+            async with runtime.db.session() as session:
+                keys = await areakeys.list_area_keys(session, tenant)
+            return [area_key_json(key, runtime.settings) for key in keys]
+
+        emit_list(database_url, "areaKeys", work, as_json, title="area keys")
+
+    @area_key_app.command("revoke")
+    def area_key_revoke(
+        key_id: Annotated[
+            int, typer.Argument(metavar="ID", help="The key's id, as `area-key list` shows it.")
+        ],
+        tenant: TenantOption,
+        database_url: DatabaseUrlOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Revoke an area key: requests made with it are refused from now on."""
+        from headwater import areakeys
+
+        async def work(runtime: Runtime) -> dict[str, Any]:
+            async with runtime.db.session() as session:
+                revoked = await areakeys.revoke_area_key(session, tenant, key_id)
+            return area_key_json(revoked, runtime.settings)
+
+        emit_work(database_url, work, as_json, title="area key revoked")

@@ -4,28 +4,32 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from headwater.cli.common import DatabaseUrlOption, JsonOption, build_settings, console, run_or_fail
-from headwater.imports import RunSummary, run_source
-from headwater.logging import configure_logging
-from headwater.runtime import Runtime
-from headwater.store import sources as source_store
+from headwater.cli.common import DatabaseUrlOption, JsonOption, console, run_or_fail, settings_or_fail
+
+if TYPE_CHECKING:
+    from headwater.imports import RunSummary
+    from headwater.runtime import Runtime
 
 
 def register(app: typer.Typer) -> None:
     @app.command("run")
     def run(
-        source_id: Annotated[int, typer.Argument(help="The data source's id.")],
+        source_id: Annotated[int, typer.Argument(metavar="SOURCE_ID", help="The data source's id.")],
         database_url: DatabaseUrlOption = None,
         as_json: JsonOption = False,
     ) -> None:
         """Import one source now and print what each file gave."""
-        settings = build_settings(database_url)
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from headwater.imports import run_source
+        from headwater.logging import configure_logging
+        from headwater.store import sources as source_store
+
+        settings = settings_or_fail(database_url, as_json)
         configure_logging(settings.model_copy(update={"log_level": "WARNING"}))
 
         async def work(runtime: Runtime) -> RunSummary:
@@ -38,7 +42,7 @@ def register(app: typer.Typer) -> None:
                 BarColumn(),
                 DownloadColumn(),
                 TimeElapsedColumn(),
-                console=console,
+                console=console(),
                 transient=True,
             ) as bar:
                 task = bar.add_task(f"source {source_id}", total=None)
@@ -89,6 +93,8 @@ def _as_dict(summary: RunSummary) -> dict[str, Any]:
 
 
 def _print_summary(summary: RunSummary) -> None:
+    from rich.table import Table
+
     table = Table(title=f"run {summary.run_id} of source {summary.source_id}: {summary.outcome}")
     for column in ("file", "state", "rows", "ok", "errors", "skipped", "rolled back", "note"):
         table.add_column(column)
@@ -103,6 +109,7 @@ def _print_summary(summary: RunSummary) -> None:
             str(f.rows_rollbacked),
             f.error or "",
         )
-    console.print(table)
+    out = console()
+    out.print(table)
     if summary.message:
-        console.print(f"[yellow]{summary.message}[/yellow]")
+        out.print(f"[yellow]{summary.message}[/yellow]")

@@ -1,18 +1,24 @@
-"""``headwater serve`` and ``headwater migrate``."""
+"""``headwater serve`` and ``headwater migrate``: the two commands that may create a new installation."""
 
 from __future__ import annotations
 
 import logging
 import re
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import uvicorn
 
-from headwater.bootstrap import bootstrap, instructions
-from headwater.cli.common import DatabaseUrlOption, JsonOption, build_settings, emit, with_runtime
-from headwater.logging import configure_logging
-from headwater.store import migrate as migrations
+from headwater.cli.common import (
+    DatabaseUrlOption,
+    JsonOption,
+    emit,
+    exit_on_error,
+    settings_or_fail,
+    with_runtime,
+)
+
+if TYPE_CHECKING:
+    from headwater.runtime import Runtime
 
 _SECRET_QUERY = re.compile(r"(?i)([?&](?:token|password|secret|api_key|apikey|key)=)[^&\s]*")
 
@@ -31,8 +37,12 @@ class _RedactQuerySecrets(logging.Filter):
 def register(app: typer.Typer) -> None:
     @app.command()
     def serve(
-        host: Annotated[str | None, typer.Option(help="Address to listen on.", show_default=False)] = None,
-        port: Annotated[int | None, typer.Option(help="Port to listen on.", show_default=False)] = None,
+        host: Annotated[
+            str | None, typer.Option(metavar="ADDRESS", help="Address to listen on.", show_default=False)
+        ] = None,
+        port: Annotated[
+            int | None, typer.Option(metavar="PORT", help="Port to listen on.", show_default=False)
+        ] = None,
         database_url: DatabaseUrlOption = None,
         worker_concurrency: Annotated[
             int | None,
@@ -44,12 +54,20 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Apply migrations, serve the APIs and run imports (on PostgreSQL, also from other processes' queue)."""
-        from headwater.api.app import create_app
+        import uvicorn
 
-        settings = build_settings(database_url, host=host, port=port, worker_concurrency=worker_concurrency)
+        from headwater.api.app import create_app
+        from headwater.bootstrap import bootstrap, instructions
+        from headwater.logging import configure_logging
+
+        settings = settings_or_fail(
+            database_url, False, host=host, port=port, worker_concurrency=worker_concurrency
+        )
         configure_logging(settings)
         logging.getLogger("uvicorn.access").addFilter(_RedactQuerySecrets())
-        first = with_runtime(settings, bootstrap)  # migrates first, then makes the starter credentials
+        with exit_on_error(as_json=False):
+            # Creates or migrates the store and the key, checks the key, makes the starter credentials.
+            first = with_runtime(settings, bootstrap, create=True)
         if first is not None:
             # Printed for the operator, once; deliberately not through the logger.
             shown_host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
@@ -60,7 +78,14 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def migrate(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) -> None:
-        """Bring the database schema up to date."""
-        settings = build_settings(database_url)
-        migrations.upgrade(settings.database_url)
-        emit({"migrated": True, "database": settings.database_url.split("@")[-1]}, as_json)
+        """Create the store (and the key file) or bring its schema up to date."""
+        from headwater.store.migrate import shown_url
+
+        settings = settings_or_fail(database_url, as_json)
+
+        async def nothing_more(runtime: Runtime) -> None:
+            """Opening the runtime migrates the store and records or checks the key's fingerprint."""
+
+        with exit_on_error(as_json):
+            with_runtime(settings, nothing_more, create=True)
+        emit({"migrated": True, "database": shown_url(settings.database_url)}, as_json)

@@ -2,100 +2,203 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from headwater import credentials
 from headwater.cli.common import (
     DatabaseUrlOption,
     JsonOption,
-    build_settings,
-    emit_rows,
+    TenantOption,
+    emit_list,
     emit_work,
-    run_or_fail,
+    sub_app,
 )
-from headwater.runtime import Runtime
-from headwater.store import credentials as store
-from headwater.store.tables import Tenant
+from headwater.clock import iso_millis
 
-TenantOption = Annotated[str, typer.Option("--tenant", help="The tenant's name.")]
+if TYPE_CHECKING:
+    from headwater.runtime import Runtime
+    from headwater.store.tables import Partner, Tenant, Touchpoint
+
+CodeOption = Annotated[str, typer.Option("--code", metavar="CODE", help="The touchpoint code callers send.")]
+PrincipalOption = Annotated[
+    str, typer.Option("--principal", metavar="NAME", help="The partner's login name.")
+]
+PasswordOption = Annotated[
+    str | None,
+    typer.Option(
+        "--password", metavar="TEXT", help="Generated and printed when left out.", show_default=False
+    ),
+]
 
 
-def _tenant_json(tenant: Tenant) -> dict[str, Any]:
-    return {"id": tenant.id, "name": tenant.name, "createdAt": tenant.created_at.isoformat()}
+def tenant_json(tenant: Tenant) -> dict[str, Any]:
+    return {"id": tenant.id, "name": tenant.name, "createdAt": iso_millis(tenant.created_at)}
+
+
+def touchpoint_json(tenant: str, touchpoint: Touchpoint) -> dict[str, Any]:
+    return {
+        "tenant": tenant,
+        "code": touchpoint.code,
+        "type": touchpoint.type,
+        "createdAt": iso_millis(touchpoint.created_at),
+        "tokenIssuedAt": iso_millis(touchpoint.token_issued_at),
+        "revokedAt": iso_millis(touchpoint.revoked_at),
+    }
+
+
+def partner_json(tenant: str, partner: Partner) -> dict[str, Any]:
+    return {
+        "tenant": tenant,
+        "id": partner.id,
+        "principal": partner.principal,
+        "firstName": partner.first_name,
+        "lastName": partner.last_name,
+        "email": partner.email,
+        "createdAt": iso_millis(partner.created_at),
+        "passwordSetAt": iso_millis(partner.password_set_at),
+        "revokedAt": iso_millis(partner.revoked_at),
+    }
 
 
 def register(app: typer.Typer) -> None:
-    tenant_app = typer.Typer(no_args_is_help=True, help="Tenants: the isolation boundary.")
-    touchpoint_app = typer.Typer(no_args_is_help=True, help="Touchpoints: a tenant's API code and token.")
-    partner_app = typer.Typer(no_args_is_help=True, help="Partners: the accounts that own data sources.")
+    tenant_app = sub_app("Tenants: the isolation boundary.")
+    touchpoint_app = sub_app("Touchpoints: a tenant's API code and token.")
+    partner_app = sub_app("Partners: the accounts that own data sources.")
     app.add_typer(tenant_app, name="tenant")
     app.add_typer(touchpoint_app, name="touchpoint")
     app.add_typer(partner_app, name="partner")
+    _register_tenants(tenant_app)
+    _register_touchpoints(touchpoint_app)
+    _register_partners(partner_app)
 
+
+def _register_tenants(tenant_app: typer.Typer) -> None:
     @tenant_app.command("create")
     def tenant_create(
-        name: Annotated[str, typer.Argument(help="A name unique on this installation.")],
+        name: Annotated[str, typer.Argument(metavar="NAME", help="A name unique on this installation.")],
         database_url: DatabaseUrlOption = None,
         as_json: JsonOption = False,
     ) -> None:
         """Create a tenant."""
+        from headwater import credentials
 
         async def work(runtime: Runtime) -> dict[str, Any]:
             async with runtime.db.session() as session:
-                return _tenant_json(await credentials.create_tenant(session, name))
+                return tenant_json(await credentials.create_tenant(session, name))
 
         emit_work(database_url, work, as_json, title="tenant")
 
     @tenant_app.command("list")
     def tenant_list(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) -> None:
         """List the tenants."""
+        from headwater.store import credentials as store
 
         async def work(runtime: Runtime) -> list[dict[str, Any]]:
             async with runtime.db.session() as session:
-                return [_tenant_json(tenant) for tenant in await store.list_tenants(session)]
+                return [tenant_json(tenant) for tenant in await store.list_tenants(session)]
 
-        tenants = run_or_fail(build_settings(database_url), work, as_json)
-        emit_rows("tenants", tenants, as_json, title="tenants")
+        emit_list(database_url, "tenants", work, as_json, title="tenants")
 
+
+def _register_touchpoints(touchpoint_app: typer.Typer) -> None:
     @touchpoint_app.command("create")
     def touchpoint_create(
         tenant: TenantOption,
-        code: Annotated[str, typer.Option("--code", help="The touchpoint code callers send.")],
+        code: CodeOption,
         database_url: DatabaseUrlOption = None,
         as_json: JsonOption = False,
     ) -> None:
         """Create a REST touchpoint and print its generated token (shown only this once)."""
+        from headwater import credentials
+        from headwater.store import credentials as store
 
         async def work(runtime: Runtime) -> dict[str, Any]:
             async with runtime.db.session() as session:
                 found = await store.get_tenant_by_name(session, tenant)
                 issued = await credentials.create_touchpoint(session, runtime.box, found.id, code)
-                return {
-                    "tenant": found.name,
-                    "code": issued.touchpoint.code,
-                    "type": issued.touchpoint.type,
-                    "token": issued.token,
-                }
+                return {**touchpoint_json(found.name, issued.touchpoint), "token": issued.token}
 
         emit_work(database_url, work, as_json, title="touchpoint (the token is shown only once)")
 
+    @touchpoint_app.command("list")
+    def touchpoint_list(
+        tenant: TenantOption, database_url: DatabaseUrlOption = None, as_json: JsonOption = False
+    ) -> None:
+        """List the tenant's touchpoints (never their tokens)."""
+        from headwater.store import credentials as store
+
+        async def work(runtime: Runtime) -> list[dict[str, Any]]:
+            async with runtime.db.session() as session:
+                found = await store.get_tenant_by_name(session, tenant)
+                return [
+                    touchpoint_json(found.name, t) for t in await store.list_touchpoints(session, found.id)
+                ]
+
+        emit_list(database_url, "touchpoints", work, as_json, title="touchpoints")
+
+    @touchpoint_app.command("rotate")
+    def touchpoint_rotate(
+        tenant: TenantOption,
+        code: CodeOption,
+        database_url: DatabaseUrlOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Issue a new token and print it, once; the old token stops working at once.
+
+        A revoked touchpoint works again with the new token.
+        """
+        from headwater import credentials
+        from headwater.store import credentials as store
+
+        async def work(runtime: Runtime) -> dict[str, Any]:
+            async with runtime.db.session() as session:
+                found = await store.get_tenant_by_name(session, tenant)
+                issued = await credentials.rotate_touchpoint(session, runtime.box, found.id, code)
+                return {**touchpoint_json(found.name, issued.touchpoint), "token": issued.token}
+
+        emit_work(database_url, work, as_json, title="touchpoint (the new token is shown only once)")
+
+    @touchpoint_app.command("revoke")
+    def touchpoint_revoke(
+        tenant: TenantOption,
+        code: CodeOption,
+        database_url: DatabaseUrlOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Refuse the touchpoint's token from now on (`touchpoint rotate` issues a new one)."""
+        from headwater import credentials
+        from headwater.store import credentials as store
+
+        async def work(runtime: Runtime) -> dict[str, Any]:
+            async with runtime.db.session() as session:
+                found = await store.get_tenant_by_name(session, tenant)
+                return touchpoint_json(
+                    found.name, await credentials.revoke_touchpoint(session, found.id, code)
+                )
+
+        emit_work(database_url, work, as_json, title="touchpoint revoked")
+
+
+def _register_partners(partner_app: typer.Typer) -> None:
     @partner_app.command("create")
     def partner_create(
         tenant: TenantOption,
-        principal: Annotated[str, typer.Option("--principal", help="The partner's login name.")],
-        password: Annotated[
-            str | None,
-            typer.Option("--password", help="Generated and printed when left out.", show_default=False),
+        principal: PrincipalOption,
+        password: PasswordOption = None,
+        first_name: Annotated[
+            str | None, typer.Option("--first-name", metavar="TEXT", show_default=False)
         ] = None,
-        first_name: Annotated[str | None, typer.Option("--first-name", show_default=False)] = None,
-        last_name: Annotated[str | None, typer.Option("--last-name", show_default=False)] = None,
-        email: Annotated[str | None, typer.Option("--email", show_default=False)] = None,
+        last_name: Annotated[
+            str | None, typer.Option("--last-name", metavar="TEXT", show_default=False)
+        ] = None,
+        email: Annotated[str | None, typer.Option("--email", metavar="ADDRESS", show_default=False)] = None,
         database_url: DatabaseUrlOption = None,
         as_json: JsonOption = False,
     ) -> None:
         """Create a partner account; a generated password is printed only this once."""
+        from headwater import credentials
+        from headwater.store import credentials as store
 
         async def work(runtime: Runtime) -> dict[str, Any]:
             async with runtime.db.session() as session:
@@ -119,3 +222,64 @@ def register(app: typer.Typer) -> None:
                 return shown
 
         emit_work(database_url, work, as_json, title="partner")
+
+    @partner_app.command("list")
+    def partner_list(
+        tenant: TenantOption, database_url: DatabaseUrlOption = None, as_json: JsonOption = False
+    ) -> None:
+        """List the tenant's partners (never their passwords)."""
+        from headwater.store import credentials as store
+
+        async def work(runtime: Runtime) -> list[dict[str, Any]]:
+            async with runtime.db.session() as session:
+                found = await store.get_tenant_by_name(session, tenant)
+                return [partner_json(found.name, p) for p in await store.list_partners(session, found.id)]
+
+        emit_list(database_url, "partners", work, as_json, title="partners")
+
+    @partner_app.command("reset-password")
+    def partner_reset_password(
+        tenant: TenantOption,
+        principal: PrincipalOption,
+        password: PasswordOption = None,
+        database_url: DatabaseUrlOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Set a new password (a generated one is printed only this once) and end the partner's sessions.
+
+        A revoked partner can log in again with the new password.
+        """
+        from headwater import credentials
+        from headwater.store import credentials as store
+
+        async def work(runtime: Runtime) -> dict[str, Any]:
+            async with runtime.db.session() as session:
+                found = await store.get_tenant_by_name(session, tenant)
+                issued = await credentials.reset_partner_password(
+                    session, found.id, principal, password=password
+                )
+            shown = {**partner_json(found.name, issued.partner), "sessionsEnded": issued.sessions_ended}
+            if issued.generated_password is not None:
+                shown["password"] = issued.generated_password
+            return shown
+
+        emit_work(database_url, work, as_json, title="partner (a generated password is shown only once)")
+
+    @partner_app.command("revoke")
+    def partner_revoke(
+        tenant: TenantOption,
+        principal: PrincipalOption,
+        database_url: DatabaseUrlOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Refuse the partner's password from now on and end its sessions at once."""
+        from headwater import credentials
+        from headwater.store import credentials as store
+
+        async def work(runtime: Runtime) -> dict[str, Any]:
+            async with runtime.db.session() as session:
+                found = await store.get_tenant_by_name(session, tenant)
+                revoked = await credentials.revoke_partner(session, found.id, principal)
+            return {**partner_json(found.name, revoked.partner), "sessionsEnded": revoked.sessions_ended}
+
+        emit_work(database_url, work, as_json, title="partner revoked")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from typing import TYPE_CHECKING, Annotated, Any
@@ -12,27 +11,25 @@ import typer
 from headwater.cli.common import (
     DatabaseUrlOption,
     JsonOption,
-    build_settings,
     console,
     emit_rows,
     exit_on_error,
     fail,
     run_or_fail,
+    settings_or_fail,
 )
 from headwater.errors import NotFound
-from headwater.logging import configure_logging
-from headwater.runtime import Runtime
-from headwater.settings import Settings
-from headwater.store import sources as source_store
 
 if TYPE_CHECKING:
     from headwater.jobs.queue_health import QueueHealth
+    from headwater.runtime import Runtime
+    from headwater.settings import Settings
 
 NOT_DISTRIBUTED = "the job queue needs PostgreSQL: set HEADWATER_DATABASE_URL=postgresql+asyncpg://…"
 
 
 def _queue_settings(database_url: str | None, as_json: bool = False) -> Settings:
-    settings = build_settings(database_url)
+    settings = settings_or_fail(database_url, as_json)
     if not settings.is_postgres:
         raise fail(NOT_DISTRIBUTED, as_json, exit_code=2)
     return settings
@@ -42,30 +39,44 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def worker(
         concurrency: Annotated[
-            int, typer.Option(min=1, help="Runs this process does at once (one per source at most).")
+            int,
+            typer.Option(metavar="N", min=1, help="Runs this process does at once (one per source at most)."),
         ] = 2,
         database_url: DatabaseUrlOption = None,
         heartbeat_interval: Annotated[
-            float, typer.Option(min=0.1, help="Seconds between this worker's heartbeats.")
+            float, typer.Option(metavar="SECONDS", min=0.1, help="Seconds between this worker's heartbeats.")
         ] = 10.0,
         stalled_after: Annotated[
             float,
             typer.Option(
-                min=0.5, help="Seconds of silence after which a worker's runs go back to the queue."
+                metavar="SECONDS",
+                min=0.5,
+                help="Seconds of silence after which a worker's runs go back to the queue.",
             ),
         ] = 60.0,
         shutdown_timeout: Annotated[
             float,
-            typer.Option(min=0, help="On SIGTERM, seconds to let runs finish before they are requeued."),
+            typer.Option(
+                metavar="SECONDS",
+                min=0,
+                help="On SIGTERM, seconds to let runs finish before they are requeued.",
+            ),
         ] = 30.0,
         metrics_port: Annotated[
             int | None,
-            typer.Option(help="Serve Prometheus metrics of this worker on this port.", show_default=False),
+            typer.Option(
+                metavar="PORT",
+                help="Serve Prometheus metrics of this worker on this port.",
+                show_default=False,
+            ),
         ] = None,
     ) -> None:
         """Take import runs from the queue until SIGTERM (distributed mode)."""
+        import asyncio
+
         from headwater.jobs.distributed import WorkerTuning
         from headwater.jobs.worker import run_worker
+        from headwater.logging import configure_logging
 
         settings = _queue_settings(database_url)
         configure_logging(settings)
@@ -88,6 +99,9 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def status(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) -> None:
         """The job queue: pending, running and failed runs per source."""
+        from headwater.logging import configure_logging
+        from headwater.store import sources as source_store
+
         settings = _queue_settings(database_url, as_json)
         configure_logging(settings.model_copy(update={"log_level": "WARNING"}))
 
@@ -126,4 +140,4 @@ def register(app: typer.Typer) -> None:
         emit_rows("sources", rows, as_json, title="job queue")
         if health is not None:
             colour = "red" if health.stalled else "green"
-            console.print(f"[{colour}]{health.message}[/{colour}]")
+            console().print(f"[{colour}]{health.message}[/{colour}]")

@@ -208,7 +208,9 @@ class FsspecConnector:
             raise ConnectionFailed(f"not connected to {self.where}")
         async with self._lock:
             try:
-                return await anyio.to_thread.run_sync(work, fs)
+                # A listing a caller gives up on (a connection test past its deadline) is left to finish
+                # in its thread; a transfer is always waited for, so that its sink is not written to later.
+                return await anyio.to_thread.run_sync(work, fs, abandon_on_cancel=step == "list")
             except Exception as exc:
                 raise self._failure(exc, step) from exc
 

@@ -132,14 +132,22 @@ def _tuning_of(context: JobContext) -> WorkerTuning:
 
 
 async def run_source_task(
-    context: JobContext, tenant_id: int, source_id: int, trigger: str = "schedule", attempt: int = 0
+    context: JobContext,
+    tenant_id: int,
+    source_id: int,
+    trigger: str = "schedule",
+    attempt: int = 0,
+    run_id: int | None = None,
 ) -> None:
-    """The job: one run of one source."""
+    """The job: one run of one source (the queued run ``run_id``, when it was asked for through an API).
+
+    A run tried again after a failure is a new run: the failed one stays in the source's history.
+    """
     from headwater.imports import run_source
 
     runtime = _runtime_of(context)
     try:
-        await run_source(runtime, tenant_id, source_id, trigger=trigger)
+        await run_source(runtime, tenant_id, source_id, trigger=trigger, run_id=run_id)
     except HeadwaterError as exc:
         # The source is gone, inactive or not a pull source: trying again would not help.
         log.warning("run not started", tenant_id=tenant_id, source_id=source_id, error=exc.message)
@@ -176,7 +184,14 @@ def _lock(source_id: int) -> str:
 
 
 async def defer_run(
-    app: App, tenant_id: int, source_id: int, trigger: str, *, attempt: int = 0, delay: int = 0
+    app: App,
+    tenant_id: int,
+    source_id: int,
+    trigger: str,
+    *,
+    attempt: int = 0,
+    delay: int = 0,
+    run_id: int | None = None,
 ) -> bool:
     """Queue a run (after ``delay`` seconds); False when one already waits in the queue for this source."""
     lock = _lock(source_id)
@@ -187,8 +202,16 @@ async def defer_run(
         queueing_lock=lock,
         schedule_in={"seconds": delay} if delay else None,
     )
+    arguments: dict[str, Any] = {
+        "tenant_id": tenant_id,
+        "source_id": source_id,
+        "trigger": trigger,
+        "attempt": attempt,
+    }
+    if run_id is not None:
+        arguments["run_id"] = run_id
     try:
-        await deferrer.defer_async(tenant_id=tenant_id, source_id=source_id, trigger=trigger, attempt=attempt)
+        await deferrer.defer_async(**arguments)
     except queue_errors.AlreadyEnqueued:
         return False
     return True
@@ -303,6 +326,8 @@ class ProcrastinateRunner:
             await self.app.close_async()
             self._open = False
 
-    async def request_run(self, tenant_id: int, source_id: int, *, trigger: str = "manual") -> bool:
+    async def request_run(
+        self, tenant_id: int, source_id: int, *, trigger: str = "manual", run_id: int | None = None
+    ) -> bool:
         await self.start()
-        return await defer_run(self.app, tenant_id, source_id, trigger)
+        return await defer_run(self.app, tenant_id, source_id, trigger, run_id=run_id)

@@ -26,6 +26,7 @@ class EmbeddedRunner:
     async def start(self) -> None:
         async with self.runtime.db.session() as session:
             await ledger_store.reset_working(session)
+            await ledger_store.close_abandoned_runs(session)
         self._poller = asyncio.create_task(self._poll(), name="headwater-poller")
 
     async def stop(self) -> None:
@@ -38,11 +39,13 @@ class EmbeddedRunner:
             task.cancel()  # the file under way rolls back and is imported again next time
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def request_run(self, tenant_id: int, source_id: int, *, trigger: str = "manual") -> bool:
+    async def request_run(
+        self, tenant_id: int, source_id: int, *, trigger: str = "manual", run_id: int | None = None
+    ) -> bool:
         if source_id in self._running:
             return False
         self._running[source_id] = asyncio.create_task(
-            self._run(tenant_id, source_id, trigger), name=f"headwater-run-{source_id}"
+            self._run(tenant_id, source_id, trigger, run_id), name=f"headwater-run-{source_id}"
         )
         return True
 
@@ -54,12 +57,12 @@ class EmbeddedRunner:
         while self._running:
             await asyncio.gather(*list(self._running.values()), return_exceptions=True)
 
-    async def _run(self, tenant_id: int, source_id: int, trigger: str) -> None:
+    async def _run(self, tenant_id: int, source_id: int, trigger: str, run_id: int | None) -> None:
         from headwater.imports import run_source
 
         try:
             async with self._slots:
-                await run_source(self.runtime, tenant_id, source_id, trigger=trigger)
+                await run_source(self.runtime, tenant_id, source_id, trigger=trigger, run_id=run_id)
         except HeadwaterError as exc:
             log.warning("run not started", source_id=source_id, error=exc.message)
         except Exception:

@@ -71,7 +71,8 @@ async def run_worker(
     shutdown_timeout: float = 30.0,
 ) -> None:
     """``headwater worker``: take runs from the queue until SIGTERM or SIGINT."""
-    async with open_runtime(settings) as runtime:
+    # A worker never creates a store or a key: it must find the installation serve or migrate made.
+    async with open_runtime(settings, create=False) as runtime:
         app = build_app(settings, pool_size=_pool_size(concurrency))
         async with app.open_async():
             runtime.runner = ProcrastinateRunner(runtime, app=app)

@@ -50,6 +50,7 @@ async def create_touchpoint(
         "code",
         f"the tenant already has a touchpoint {code!r}",
     )
+    now = utcnow()
     return await inserted(
         session,
         Touchpoint(
@@ -58,7 +59,8 @@ async def create_touchpoint(
             type="REST",
             token_digest=token_digest,
             token_hash=token_hash,
-            created_at=utcnow(),
+            created_at=now,
+            token_issued_at=now,
         ),
     )
 
@@ -71,16 +73,49 @@ async def list_touchpoints(session: AsyncSession, tenant_id: int) -> Sequence[To
     ).all()
 
 
+async def get_touchpoint(session: AsyncSession, tenant_id: int, code: str) -> Touchpoint:
+    return await one_or_not_found(
+        session,
+        select(Touchpoint).where(Touchpoint.tenant_id == tenant_id, Touchpoint.code == code),
+        "Touchpoint",
+        code,
+    )
+
+
 async def find_touchpoint(
     session: AsyncSession, code: str, token_digests: Sequence[str]
 ) -> Touchpoint | None:
-    """The touchpoint with this code whose token has one of these digests, in whichever tenant."""
+    """The live touchpoint with this code whose token has one of these digests, in whichever tenant."""
     if not token_digests:
         return None
     found: Touchpoint | None = await session.scalar(
-        select(Touchpoint).where(Touchpoint.code == code, Touchpoint.token_digest.in_(token_digests))
+        select(Touchpoint).where(
+            Touchpoint.code == code,
+            Touchpoint.token_digest.in_(token_digests),
+            Touchpoint.revoked_at.is_(None),
+        )
     )
     return found
+
+
+async def replace_touchpoint_token(
+    session: AsyncSession, touchpoint: Touchpoint, *, token_digest: str, token_hash: str
+) -> Touchpoint:
+    """The touchpoint with a new token (the old one no longer matches), live again if it was revoked."""
+    touchpoint.token_digest = token_digest
+    touchpoint.token_hash = token_hash
+    touchpoint.token_issued_at = utcnow()
+    touchpoint.revoked_at = None
+    await session.flush()
+    return touchpoint
+
+
+async def revoke_touchpoint(session: AsyncSession, touchpoint: Touchpoint) -> Touchpoint:
+    """Revoke the touchpoint; revoking it again keeps the first time."""
+    if touchpoint.revoked_at is None:
+        touchpoint.revoked_at = utcnow()
+        await session.flush()
+    return touchpoint
 
 
 async def create_partner(
@@ -99,6 +134,7 @@ async def create_partner(
         "principal",
         f"the tenant already has a partner {principal!r}",
     )
+    now = utcnow()
     return await inserted(
         session,
         Partner(
@@ -108,7 +144,8 @@ async def create_partner(
             first_name=first_name,
             last_name=last_name,
             email=email,
-            created_at=utcnow(),
+            created_at=now,
+            password_set_at=now,
         ),
     )
 
@@ -124,6 +161,32 @@ async def find_partner_by_principal(session: AsyncSession, tenant_id: int, princ
         select(Partner).where(Partner.tenant_id == tenant_id, Partner.principal == principal)
     )
     return found
+
+
+async def get_partner_by_principal(session: AsyncSession, tenant_id: int, principal: str) -> Partner:
+    return await one_or_not_found(
+        session,
+        select(Partner).where(Partner.tenant_id == tenant_id, Partner.principal == principal),
+        "Partner",
+        principal,
+    )
+
+
+async def replace_partner_password(session: AsyncSession, partner: Partner, *, password_hash: str) -> Partner:
+    """The partner with a new password, live again if it was revoked."""
+    partner.password_hash = password_hash
+    partner.password_set_at = utcnow()
+    partner.revoked_at = None
+    await session.flush()
+    return partner
+
+
+async def revoke_partner(session: AsyncSession, partner: Partner) -> Partner:
+    """Revoke the partner; revoking it again keeps the first time."""
+    if partner.revoked_at is None:
+        partner.revoked_at = utcnow()
+        await session.flush()
+    return partner
 
 
 async def get_partner(session: AsyncSession, tenant_id: int, partner_id: int) -> Partner:
@@ -170,6 +233,15 @@ async def delete_session(session: AsyncSession, tenant_id: int, session_id: int)
     await session.execute(
         delete(PartnerSession).where(PartnerSession.tenant_id == tenant_id, PartnerSession.id == session_id)
     )
+
+
+async def delete_partner_sessions(session: AsyncSession, tenant_id: int, partner_id: int) -> int:
+    result = await session.execute(
+        delete(PartnerSession).where(
+            PartnerSession.tenant_id == tenant_id, PartnerSession.partner_id == partner_id
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def delete_expired_sessions(session: AsyncSession, tenant_id: int, *, now: datetime) -> int:

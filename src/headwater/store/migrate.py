@@ -9,9 +9,12 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine.url import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
+from headwater.errors import ConfigurationError
 from headwater.store.database import secure_sqlite_file
 from headwater.store.tables import Base
 
@@ -41,6 +44,36 @@ def upgrade(url: str, revision: str = "head") -> None:
         from headwater.jobs.distributed import apply_queue_schema
 
         apply_queue_schema(url)
+
+
+def shown_url(url: str) -> str:
+    """The URL for messages: no password, and a relative SQLite path made absolute."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        parsed = parsed.set(database=str(Path(parsed.database).absolute()))
+    return parsed.render_as_string(hide_password=True)
+
+
+def store_exists(url: str) -> bool:
+    """Blocking: whether ``url`` holds a migrated headwater store, found without creating anything.
+
+    A SQLite file is looked for before it is opened, since opening one creates it.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if not database or database == ":memory:" or not Path(database).is_file():
+            return False
+    engine = create_engine(sync_url(url), poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            return inspect(connection).has_table("alembic_version")
+    except SQLAlchemyError as exc:
+        # The driver's own first line says why (refused, unknown database); it never holds the password.
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise ConfigurationError(f"cannot open the database {shown_url(url)}: {reason}") from exc
+    finally:
+        engine.dispose()
 
 
 def pending_differences(url: str) -> list[Any]:

@@ -103,6 +103,34 @@ async def add_area_key(
     )
 
 
+async def list_area_keys(session: AsyncSession, tenant_id: int) -> Sequence[AreaKey]:
+    return (
+        await session.scalars(select(AreaKey).where(AreaKey.tenant_id == tenant_id).order_by(AreaKey.id))
+    ).all()
+
+
+async def revoke_area_key(session: AsyncSession, tenant_id: int, key_id: int) -> AreaKey:
+    """Revoke the tenant's area key; revoking it again keeps the first time."""
+    area_key = await one_or_not_found(
+        session,
+        select(AreaKey).where(AreaKey.tenant_id == tenant_id, AreaKey.id == key_id),
+        "Area key",
+        key_id,
+    )
+    if area_key.revoked_at is None:
+        area_key.revoked_at = utcnow()
+        await session.flush()
+    return area_key
+
+
+async def list_clients(session: AsyncSession, tenant_id: int) -> Sequence[OAuthClient]:
+    return (
+        await session.scalars(
+            select(OAuthClient).where(OAuthClient.tenant_id == tenant_id).order_by(OAuthClient.id)
+        )
+    ).all()
+
+
 async def granted_area(
     session: AsyncSession, client_id: str, key_digests: Sequence[str]
 ) -> GrantedArea | None:

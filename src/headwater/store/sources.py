@@ -13,7 +13,7 @@ from headwater.clock import utcnow
 from headwater.errors import Conflict, NotFound
 from headwater.store.queries import one_or_not_found
 from headwater.store.records import delete_source_records
-from headwater.store.tables import DataSource, ImportFile
+from headwater.store.tables import DataSource, ImportFile, Run
 
 
 async def add(session: AsyncSession, tenant_id: int, **values: Any) -> DataSource:
@@ -117,7 +117,8 @@ async def set_status(session: AsyncSession, tenant_id: int, source_id: int, **va
 async def processing_status(
     session: AsyncSession, tenant_id: int, source_ids: Sequence[int]
 ) -> dict[int, dict[str, int]]:
-    """Files per source counted as processed, failed and pending (ChartMogul's processing_status)."""
+    """Files per source counted as processed, failed and pending (ChartMogul's processing_status); a run
+    that failed as a whole (its server refused it, say) counts as failed too."""
     counts: dict[int, dict[str, int]] = {
         sid: {"processed": 0, "failed": 0, "pending": 0} for sid in source_ids
     }
@@ -131,4 +132,11 @@ async def processing_status(
     bucket = {"imported": "processed", "failed": "failed", "rolledback": "pending"}
     for source_id, state, count in rows:
         counts[source_id][bucket.get(state, "pending")] += count
+    runs = await session.execute(
+        select(Run.data_source_id, func.count())
+        .where(Run.tenant_id == tenant_id, Run.data_source_id.in_(source_ids), Run.outcome == "failed")
+        .group_by(Run.data_source_id)
+    )
+    for source_id, count in runs:
+        counts[source_id]["failed"] += count
     return counts

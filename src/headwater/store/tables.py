@@ -63,6 +63,18 @@ class Touchpoint(Base):
     token_digest: Mapped[str] = mapped_column(String(64), unique=True)
     token_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(TZDateTime)
+    # When the current token was issued: at creation, then at each rotation.
+    token_issued_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+
+
+class Installation(Base):
+    """One row: the fingerprint of the secret key the store was created with (see ``installation.py``)."""
+
+    __tablename__ = "installation"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    key_fingerprint: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(TZDateTime)
 
 
 class Partner(Base):
@@ -76,6 +88,8 @@ class Partner(Base):
     last_name: Mapped[str | None] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(TZDateTime)
+    password_set_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(TZDateTime)
 
 
 class PartnerSession(Base):
@@ -195,6 +209,13 @@ class DataSource(Base):
     upload_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     failure_count: Mapped[int] = mapped_column(Integer, default=0)
     next_run_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    # Seconds ("3600") or a five-field cron expression; null: the global poll interval.
+    schedule: Mapped[str | None] = mapped_column(String(100))
+    # The latest run's status and the error of the latest finished run, kept by ``store.imports``.
+    last_run_status: Mapped[str | None] = mapped_column(String(20))
+    last_error_code: Mapped[str | None] = mapped_column(String(60))
+    last_error_message: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None] = mapped_column(TZDateTime)
     created_at: Mapped[datetime] = mapped_column(TZDateTime)
     updated_at: Mapped[datetime] = mapped_column(TZDateTime)
 
@@ -209,13 +230,19 @@ class Run(Base):
     tenant_id: Mapped[int] = tenant_fk()
     data_source_id: Mapped[int] = source_fk()
     trigger: Mapped[str] = mapped_column(String(20), default="schedule")
-    started_at: Mapped[datetime] = mapped_column(TZDateTime)
+    queued_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    # Null while the run waits in the queue.
+    started_at: Mapped[datetime | None] = mapped_column(TZDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(TZDateTime)
     files_seen: Mapped[int] = mapped_column(Integer, default=0)
     files_imported: Mapped[int] = mapped_column(Integer, default=0)
     files_skipped: Mapped[int] = mapped_column(Integer, default=0)
     files_failed: Mapped[int] = mapped_column(Integer, default=0)
+    rows_ok: Mapped[int] = mapped_column(Integer, default=0)
+    rows_with_errors: Mapped[int] = mapped_column(Integer, default=0)
+    # queued, running, succeeded, partial, failed or skipped (``domain.RunOutcome``).
     outcome: Mapped[str] = mapped_column(String(20), default="running")
+    error_code: Mapped[str | None] = mapped_column(String(60))
     message: Mapped[str | None] = mapped_column(Text)
 
 
