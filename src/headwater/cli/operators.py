@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from headwater import operators
 from headwater.cli.common import (
     DatabaseUrlOption,
     JsonOption,
@@ -14,29 +13,30 @@ from headwater.cli.common import (
     emit_rows,
     emit_work,
     run_or_fail,
+    sub_app,
 )
 from headwater.clock import iso_millis
-from headwater.runtime import Runtime
-from headwater.store import operators as store
+
+if TYPE_CHECKING:
+    from headwater.runtime import Runtime
 
 
 def register(app: typer.Typer) -> None:
-    operator_app = typer.Typer(
-        no_args_is_help=True, help="Operators: console accounts that see every tenant."
-    )
+    operator_app = sub_app("Operators: console accounts that see every tenant.")
     app.add_typer(operator_app, name="operator")
 
     @operator_app.command("create")
     def operator_create(
-        principal: Annotated[str, typer.Option("--principal", help="The operator's login name.")],
+        principal: Annotated[str, typer.Option("--principal", metavar="PRINCIPAL", help="The operator's login name.")],
         password: Annotated[
             str | None,
-            typer.Option("--password", help="Generated and printed when left out.", show_default=False),
+            typer.Option("--password", metavar="PASSWORD", help="Generated and printed when left out.", show_default=False),
         ] = None,
         database_url: DatabaseUrlOption = None,
         as_json: JsonOption = False,
     ) -> None:
         """Create an operator; a generated password is printed only this once."""
+        from headwater import operators
 
         async def work(runtime: Runtime) -> dict[str, Any]:
             async with runtime.db.session() as session:
@@ -51,6 +51,7 @@ def register(app: typer.Typer) -> None:
     @operator_app.command("list")
     def operator_list(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) -> None:
         """List the operators."""
+        from headwater.store import operators as store
 
         async def work(runtime: Runtime) -> list[dict[str, Any]]:
             async with runtime.db.session() as session:
@@ -65,11 +66,12 @@ def register(app: typer.Typer) -> None:
 
     @operator_app.command("delete")
     def operator_delete(
-        principal: Annotated[str, typer.Option("--principal", help="The operator's login name.")],
+        principal: Annotated[str, typer.Option("--principal", metavar="PRINCIPAL", help="The operator's login name.")],
         database_url: DatabaseUrlOption = None,
         as_json: JsonOption = False,
     ) -> None:
         """Delete an operator; their console sessions end at once."""
+        from headwater.store import operators as store
 
         async def work(runtime: Runtime) -> dict[str, Any]:
             async with runtime.db.session() as session:
