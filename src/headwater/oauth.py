@@ -21,9 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from headwater.clock import utcnow
 from headwater.credentials import plain_text
-from headwater.crypto import SecretBox, hash_secret, new_token, verify_secret
+from headwater.crypto import SecretBox, hash_secret, new_token
 from headwater.errors import AuthenticationFailed, NotFound, PermissionDenied
+from headwater.guard import Attempt, AuthGuard
 from headwater.store import oauth as store
+from headwater.store.database import Database
 
 # Fixed starts keep the values recognisable (and findable by secret scanners) and never make one
 # begin with "-", which a command line would take for an option.
@@ -133,21 +135,30 @@ async def revoke_client(session: AsyncSession, client_id: str) -> datetime:
 
 
 async def issue_token(
-    session: AsyncSession,
+    db: Database,
     box: SecretBox,
+    guard: AuthGuard,
     client_id: str | None,
     secret: str | None,
     *,
+    address: str,
     ttl_seconds: int,
     now: datetime | None = None,
 ) -> AccessToken:
-    """An access token for a live client whose secret matches; ``InvalidClient`` otherwise."""
+    """An access token for a live client whose secret matches; ``InvalidClient`` otherwise.
+
+    The secret is checked through ``guard`` after the client row is read, holding no connection.
+    """
+    attempt = Attempt("client", address, client_id if _usable(client_id) else None)
+    await guard.admit(attempt)
     client = None
-    if _usable(client_id) and client_id is not None:
-        client = await store.client_by_client_id(session, client_id)
-    hashed = client.secret_hash if client is not None else _decoy_hash()
-    matches = _usable(secret) and await anyio.to_thread.run_sync(verify_secret, hashed, secret or "")
+    if attempt.principal is not None:
+        async with db.session() as session:
+            client = await store.client_by_client_id(session, attempt.principal)
+    hashed = client.secret_hash if client is not None else await anyio.to_thread.run_sync(_decoy_hash)
+    matches = _usable(secret) and await guard.verify(attempt, hashed, secret or "")
     if client is None or not matches:
+        await guard.failed(attempt)
         raise InvalidClient("unknown client or wrong secret")
     issued_at = now or utcnow()
     claims = {

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from headwater.crypto import SecretBox, load_secret_box
+from headwater.guard import AuthGuard
 from headwater.ratelimit import RateLimiter
 from headwater.settings import Settings
 from headwater.store import migrate
@@ -29,6 +30,11 @@ class Runtime:
     runner: JobRunner | None = None
     # Filled by the parts that need them (rate limiters, metrics): name -> object.
     extras: dict[str, Any] = field(default_factory=dict)
+    # Checks of hashed secrets, bounded and throttled; failures counted where the limiter counts.
+    guard: AuthGuard = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.guard = AuthGuard.from_settings(self.settings, self.limiter.storage)
 
 
 @asynccontextmanager

@@ -16,7 +16,8 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from headwater import oauth
-from headwater.api.deps import RuntimeDep
+from headwater.api.deps import ClientAddressDep, RuntimeDep
+from headwater.errors import RateLimited, TooManyFailures
 
 TOKEN_PATH = "/oauth2/token"
 # Token answers must not be cached (RFC 6749 5.1).
@@ -32,6 +33,13 @@ def _token_error(error: str, description: str, status_code: int = 400) -> Respon
     if status_code == 401:
         headers["WWW-Authenticate"] = 'Basic realm="headwater", charset="UTF-8"'
     return _json({"error": error, "error_description": description}, status_code, headers)
+
+
+def _too_many(description: str, exc: RateLimited) -> Response:
+    """429 in RFC 6749's error shape (the RFC names no code for it: ``too_many_requests``)."""
+    response = _token_error("too_many_requests", description, 429)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 class _MalformedRequest(Exception):
@@ -93,9 +101,10 @@ oauth_router = APIRouter(tags=["oauth2"])
     responses={
         400: {"description": "invalid_request or unsupported_grant_type (RFC 6749 5.2)"},
         401: {"description": "invalid_client (RFC 6749 5.2)"},
+        429: {"description": "too_many_requests, with Retry-After: too many failures, or checks under way"},
     },
 )
-async def token(request: Request, runtime: RuntimeDep) -> Response:
+async def token(request: Request, runtime: RuntimeDep, address: ClientAddressDep) -> Response:
     try:
         async with request.form(max_files=0, max_fields=20) as received:
             form = {key: value for key, value in received.items() if isinstance(value, str)}
@@ -112,12 +121,21 @@ async def token(request: Request, runtime: RuntimeDep) -> Response:
     if not client_id:
         return _token_error("invalid_client", "client authentication is required", 401)
     try:
-        async with runtime.db.session() as session:
-            issued = await oauth.issue_token(
-                session, runtime.box, client_id, secret, ttl_seconds=runtime.settings.token_ttl
-            )
+        issued = await oauth.issue_token(
+            runtime.db,
+            runtime.box,
+            runtime.guard,
+            client_id,
+            secret,
+            address=address,
+            ttl_seconds=runtime.settings.token_ttl,
+        )
     except oauth.InvalidClient:
         return _token_error("invalid_client", "unknown client or wrong secret", 401)
+    except TooManyFailures as exc:
+        return _too_many("too many failed attempts for this client or from this address", exc)
+    except RateLimited as exc:
+        return _too_many("too many client authentications under way", exc)
     return _json(
         {
             "access_token": issued.access_token,
