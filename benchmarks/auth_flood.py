@@ -74,7 +74,9 @@ def mib(kib: int) -> str:
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--requests", type=int, default=200, help="bogus requests of each kind")
     parser.add_argument("--concurrency", type=int, default=100, help="bogus requests in flight, per kind")
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temporary folder")
@@ -90,7 +92,9 @@ async def main() -> None:
             "HEADWATER_LOG_LEVEL": "ERROR",
             "PYTHONPATH": os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(ROOT)])),
         }
-        settings = Settings(database_url=database_url, secret_key=env["HEADWATER_SECRET_KEY"], run_imports=False)
+        settings = Settings(
+            database_url=database_url, secret_key=env["HEADWATER_SECRET_KEY"], run_imports=False
+        )
         given = await provision(settings)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
@@ -140,7 +144,9 @@ async def main() -> None:
     print(f"\n{store}; flood: {options.requests} bogus token requests + {options.requests} bogus logins,")
     print(f"each {options.concurrency} at a time, from 127.0.0.2; lasted {flood_seconds:.1f} s")
     print(f"flood answers: {dict(sorted(statuses.items()))} (0 = transport error)")
-    print(f"\n{'legitimate, from 127.0.0.1':<28} {'quiet p50':>10} {'flood p50':>10} {'flood max':>10}  statuses")
+    print(
+        f"\n{'legitimate, from 127.0.0.1':<28} {'quiet p50':>10} {'flood p50':>10} {'flood max':>10}  statuses"
+    )
     for what in ("GET /v1/ping", "POST /api/v4/login", "POST /oauth2/token"):
         calm = [a.seconds for a in quiet.answers if a.what == what]
         loud = [a for a in busy.answers if a.what == what]

@@ -88,6 +88,11 @@ class AuthGuard:
             counters.append((self._failures_per_principal, f"{attempt.credential}:{named}"))
         return counters
 
+    @property
+    def checks_under_way(self) -> int:
+        """Secret checks running now (not those waiting for a slot)."""
+        return int(self._slots.borrowed_tokens)
+
     async def admit(self, attempt: Attempt) -> None:
         """``TooManyFailures`` when the address or the principal has spent its failures."""
         for item, key in self._counters(attempt):
