@@ -8,19 +8,17 @@ is read in one short transaction, and whatever must be written happens in anothe
 
 from __future__ import annotations
 
-import functools
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
-import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from headwater.clock import utcnow
 from headwater.credentials import plain_text
-from headwater.crypto import SecretBox, hash_secret, new_token
+from headwater.crypto import SecretBox, new_token
 from headwater.errors import AuthenticationFailed, HeadwaterError
 from headwater.guard import Attempt, AuthGuard
 from headwater.store import credentials as store
@@ -117,12 +115,6 @@ class AuthCache:
     partners: VerifiedCache[PartnerContext] = field(default_factory=VerifiedCache)
 
 
-@functools.cache
-def _decoy_hash() -> str:
-    """Checked when the principal is unknown, so that unknown and known principals take as long."""
-    return hash_secret(new_token())
-
-
 def _usable(value: str | None, max_length: int = 1000) -> bool:
     return bool(value) and len(value or "") <= max_length and plain_text(value or "")
 
@@ -149,12 +141,12 @@ async def authenticate_touchpoint(
     if cache is not None and (known := cache.get(key)) is not None:
         return known
     attempt = Attempt("touchpoint", address, code)
-    await guard.admit(attempt)
-    async with db.session() as session:
-        touchpoint = await store.find_touchpoint(session, code, digests)
-    if touchpoint is None or not await guard.verify(attempt, touchpoint.token_hash, token):
-        await guard.failed(attempt)
-        raise InvalidTouchpoint("touchpoint code and token are required and must match")
+    async with guard.turn(attempt):
+        async with db.session() as session:
+            touchpoint = await store.find_touchpoint(session, code, digests)
+        if touchpoint is None or not await guard.verify(touchpoint.token_hash, token):
+            await guard.failed(attempt)
+            raise InvalidTouchpoint("touchpoint code and token are required and must match")
     context = TouchpointContext(tenant_id=touchpoint.tenant_id, touchpoint_id=touchpoint.id, code=code)
     if cache is not None:
         cache.put(key, context)
@@ -179,13 +171,13 @@ async def _check_password(
     if not _usable(principal, 200) or not _usable(password):
         raise InvalidCredentials("principal or password is wrong")
     attempt = Attempt("partner", address, f"{tenant_id}\x00{principal}")
-    await guard.admit(attempt)
-    async with db.session() as session:
-        partner = await store.find_partner_by_principal(session, tenant_id, principal)
-    hashed = partner.password_hash if partner is not None else await anyio.to_thread.run_sync(_decoy_hash)
-    if not await guard.verify(attempt, hashed, password) or partner is None:
-        await guard.failed(attempt)
-        raise InvalidCredentials("principal or password is wrong")
+    async with guard.turn(attempt):
+        async with db.session() as session:
+            partner = await store.find_partner_by_principal(session, tenant_id, principal)
+        hashed = partner.password_hash if partner is not None else None
+        if not await guard.verify(hashed, password) or partner is None:
+            await guard.failed(attempt)
+            raise InvalidCredentials("principal or password is wrong")
     return partner
 
 

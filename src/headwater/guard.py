@@ -5,14 +5,15 @@ hashed secret comes through here:
 
 - at most ``auth_verify_concurrency`` run at once in the process; one that cannot start within
   ``auth_verify_wait`` seconds is refused (``RateLimited``) instead of queueing without end;
-- one client address has at most ``auth_verify_per_address`` checks running or waiting, so a flood
-  from one address cannot stand in front of everyone else;
+- one client address has at most ``auth_verify_per_address`` attempts under way (reading the hash,
+  waiting, checking), so a flood from one address neither queues in front of everyone else nor
+  takes the database's connections;
 - failures are counted per client address and per principal (``limits``: in Redis when configured,
   shared by every replica, else in memory); past either limit an attempt is refused
   (``TooManyFailures``) before the database is even read.
 
-Callers read the hash in a short transaction of their own and call ``verify`` holding no database
-connection. The client address is the ASGI one: a proxy's ``X-Forwarded-For`` counts only when the
+Within a ``turn``, callers read the hash in a short transaction of their own and call ``verify``
+holding no database connection. The client address is the ASGI one: a proxy's ``X-Forwarded-For`` counts only when the
 server is told to trust that proxy (uvicorn's ``--proxy-headers`` and ``--forwarded-allow-ips``).
 """
 
@@ -21,6 +22,8 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import anyio
@@ -28,7 +31,7 @@ from limits import RateLimitItem, parse
 from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
-from headwater.crypto import verify_secret
+from headwater.crypto import hash_secret, new_token, verify_secret
 from headwater.errors import RateLimited, TooManyFailures
 from headwater.settings import Settings
 
@@ -68,6 +71,8 @@ class AuthGuard:
         self._in_flight: dict[str, int] = {}
         self._failures_per_address = failures_per_address
         self._failures_per_principal = failures_per_principal
+        self._decoy: str | None = None
+        self._decoy_made = anyio.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings, storage: Storage) -> AuthGuard:
@@ -106,34 +111,57 @@ class AuthGuard:
         for item, key in self._counters(attempt):
             await self._strategy.hit(item, NAMESPACE, key)
 
-    async def verify(self, attempt: Attempt, hashed: str, secret: str) -> bool:
-        """Whether ``secret`` matches ``hashed``, checked in a thread once a slot is free.
+    @asynccontextmanager
+    async def turn(self, attempt: Attempt) -> AsyncIterator[None]:
+        """One attempt, admitted and counted as under way for its address until the block ends.
 
-        ``RateLimited`` when the address already has its share of checks under way or no slot frees
-        up in time. Holds no database connection: read the hash first, then call this.
+        ``TooManyFailures`` when the address or the principal has spent its failures;
+        ``RateLimited`` when the address already has its share of attempts under way. Both come
+        before the caller reads anything: inside, read the hash in a short transaction, then
+        ``verify`` holding no connection.
         """
+        await self.admit(attempt)
         address = attempt.address
-        in_flight = self._in_flight.get(address, 0)
-        if in_flight >= self._per_address:
+        under_way = self._in_flight.get(address, 0)
+        if under_way >= self._per_address:
             raise RateLimited(BUSY_RETRY_AFTER)
-        self._in_flight[address] = in_flight + 1
+        self._in_flight[address] = under_way + 1
         try:
-            acquired = False
-            with anyio.move_on_after(self._wait):
-                await self._slots.acquire()
-                acquired = True
-            if not acquired:
-                raise RateLimited(BUSY_RETRY_AFTER)
-            try:
-                return await anyio.to_thread.run_sync(verify_secret, hashed, secret)
-            finally:
-                self._slots.release()
+            yield
         finally:
             remaining = self._in_flight[address] - 1
             if remaining:
                 self._in_flight[address] = remaining
             else:
                 del self._in_flight[address]
+
+    async def verify(self, hashed: str | None, secret: str) -> bool:
+        """Whether ``secret`` matches ``hashed``, checked in a thread once one of the slots is free.
+
+        ``hashed`` None (no such principal) checks a decoy instead and answers False, so that an
+        unknown principal takes as long as a known one. ``RateLimited`` when no slot frees up in
+        time.
+        """
+        acquired = False
+        with anyio.move_on_after(self._wait):
+            await self._slots.acquire()
+            acquired = True
+        if not acquired:
+            raise RateLimited(BUSY_RETRY_AFTER)
+        try:
+            if hashed is None:
+                await anyio.to_thread.run_sync(verify_secret, await self._decoy_hash(), secret)
+                return False
+            return await anyio.to_thread.run_sync(verify_secret, hashed, secret)
+        finally:
+            self._slots.release()
+
+    async def _decoy_hash(self) -> str:
+        """A hash of a random secret, made once (a flood of unknown principals must not make one each)."""
+        async with self._decoy_made:
+            if self._decoy is None:
+                self._decoy = await anyio.to_thread.run_sync(hash_secret, new_token())
+            return self._decoy
 
 
 __all__ = ["Attempt", "AuthGuard"]

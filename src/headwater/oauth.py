@@ -8,7 +8,6 @@ row, so revoking a client ends its tokens at once, not when they expire.
 
 from __future__ import annotations
 
-import functools
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -71,12 +70,6 @@ class AccessToken:
     access_token: str = field(repr=False)
     expires_in: int
     token_type: str = "Bearer"
-
-
-@functools.cache
-def _decoy_hash() -> str:
-    """Checked when the client id is unknown, so that unknown and known ids take as long."""
-    return hash_secret(new_token())
 
 
 def _usable(value: str | None) -> bool:
@@ -150,16 +143,16 @@ async def issue_token(
     The secret is checked through ``guard`` after the client row is read, holding no connection.
     """
     attempt = Attempt("client", address, client_id if _usable(client_id) else None)
-    await guard.admit(attempt)
-    client = None
-    if attempt.principal is not None:
-        async with db.session() as session:
-            client = await store.client_by_client_id(session, attempt.principal)
-    hashed = client.secret_hash if client is not None else await anyio.to_thread.run_sync(_decoy_hash)
-    matches = _usable(secret) and await guard.verify(attempt, hashed, secret or "")
-    if client is None or not matches:
-        await guard.failed(attempt)
-        raise InvalidClient("unknown client or wrong secret")
+    async with guard.turn(attempt):
+        client = None
+        if attempt.principal is not None:
+            async with db.session() as session:
+                client = await store.client_by_client_id(session, attempt.principal)
+        hashed = client.secret_hash if client is not None else None
+        matches = _usable(secret) and await guard.verify(hashed, secret or "")
+        if client is None or not matches:
+            await guard.failed(attempt)
+            raise InvalidClient("unknown client or wrong secret")
     issued_at = now or utcnow()
     claims = {
         "iss": TOKEN_ISSUER,

@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     # Checks of hashed secrets (argon2, 64 MiB each) and failed sign-ins: see guard.py.
     auth_verify_concurrency: int = Field(default=2, ge=1, description="secret checks at once per process")
     auth_verify_wait: float = Field(
-        default=1.0, gt=0, description="seconds a secret check may wait for its turn before a 429"
+        default=2.0, gt=0, description="seconds a secret check may wait for a free slot before a 429"
     )
     auth_verify_per_address: int = Field(
         default=2, ge=1, description="secret checks running or waiting per client address"
