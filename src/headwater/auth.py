@@ -141,11 +141,11 @@ async def authenticate_touchpoint(
     if cache is not None and (known := cache.get(key)) is not None:
         return known
     attempt = Attempt("touchpoint", address, code)
-    async with guard.turn(attempt):
+    async with guard.turn(attempt) as turn:
         async with db.session() as session:
             touchpoint = await store.find_touchpoint(session, code, digests)
-        if touchpoint is None or not await guard.verify(touchpoint.token_hash, token):
-            await guard.failed(attempt)
+        if touchpoint is None or not await turn.verify(touchpoint.token_hash, token):
+            await turn.failed()
             raise InvalidTouchpoint("touchpoint code and token are required and must match")
     context = TouchpointContext(tenant_id=touchpoint.tenant_id, touchpoint_id=touchpoint.id, code=code)
     if cache is not None:
@@ -171,12 +171,12 @@ async def _check_password(
     if not _usable(principal, 200) or not _usable(password):
         raise InvalidCredentials("principal or password is wrong")
     attempt = Attempt("partner", address, f"{tenant_id}\x00{principal}")
-    async with guard.turn(attempt):
+    async with guard.turn(attempt) as turn:
         async with db.session() as session:
             partner = await store.find_partner_by_principal(session, tenant_id, principal)
         hashed = partner.password_hash if partner is not None else None
-        if not await guard.verify(hashed, password) or partner is None:
-            await guard.failed(attempt)
+        if not await turn.verify(hashed, password) or partner is None:
+            await turn.failed()
             raise InvalidCredentials("principal or password is wrong")
     return partner
 

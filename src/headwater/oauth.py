@@ -143,15 +143,15 @@ async def issue_token(
     The secret is checked through ``guard`` after the client row is read, holding no connection.
     """
     attempt = Attempt("client", address, client_id if _usable(client_id) else None)
-    async with guard.turn(attempt):
+    async with guard.turn(attempt) as turn:
         client = None
         if attempt.principal is not None:
             async with db.session() as session:
                 client = await store.client_by_client_id(session, attempt.principal)
         hashed = client.secret_hash if client is not None else None
-        matches = _usable(secret) and await guard.verify(hashed, secret or "")
+        matches = _usable(secret) and await turn.verify(hashed, secret or "")
         if client is None or not matches:
-            await guard.failed(attempt)
+            await turn.failed()
             raise InvalidClient("unknown client or wrong secret")
     issued_at = now or utcnow()
     claims = {

@@ -44,7 +44,7 @@ class Settings(BaseSettings):
         default=2.0, gt=0, description="seconds a secret check may wait for a free slot before a 429"
     )
     auth_verify_per_address: int = Field(
-        default=2, ge=1, description="secret checks running or waiting per client address"
+        default=4, ge=1, description="sign-in attempts under way per client address"
     )
     auth_failures_per_address: str = "20/minute"
     auth_failures_per_principal: str = "10/minute"

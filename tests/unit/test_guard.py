@@ -57,12 +57,17 @@ async def _fail(guard: AuthGuard, attempt: Attempt, times: int) -> None:
         await guard.failed(attempt)
 
 
+async def _verify(guard: AuthGuard, address: str, hashed: str | None, secret: str) -> bool:
+    async with guard.turn(Attempt("client", address, "hwc_someone")) as turn:
+        return await turn.verify(hashed, secret)
+
+
 async def test_a_check_tells_the_right_secret_from_a_wrong_one(limiter: RateLimiter, quick_hash: str) -> None:
     guard = guard_over(limiter)
-    assert await guard.verify(quick_hash, SECRET)
-    assert not await guard.verify(quick_hash, "a wrong secret")
-    assert not await guard.verify("not an argon2 hash", SECRET)
-    assert not await guard.verify(None, SECRET)  # no such principal: a decoy is checked
+    assert await _verify(guard, "192.0.2.1", quick_hash, SECRET)
+    assert not await _verify(guard, "192.0.2.1", quick_hash, "a wrong secret")
+    assert not await _verify(guard, "192.0.2.1", "not an argon2 hash", SECRET)
+    assert not await _verify(guard, "192.0.2.1", None, SECRET)  # no such principal: a decoy is checked
 
 
 async def test_failures_past_the_principal_limit_refuse_that_principal_only(limiter: RateLimiter) -> None:
@@ -105,10 +110,22 @@ async def test_one_address_has_its_share_of_attempts_under_way_and_others_are_no
                 pass
         assert not isinstance(refused.value, TooManyFailures)
         assert refused.value.retry_after == 1
-        async with guard.turn(Attempt("client", "192.0.2.1", "hwc_mine")):
-            assert await guard.verify(quick_hash, SECRET)
+        assert await _verify(guard, "192.0.2.1", quick_hash, SECRET)
     async with guard.turn(flooding):  # its share is back once its attempts are over
         pass
+
+
+async def test_one_address_checks_one_secret_at_a_time_and_leaves_the_other_slots_free(
+    limiter: RateLimiter, slow_hash: str, quick_hash: str
+) -> None:
+    guard = guard_over(limiter, concurrency=2, wait=0.05)
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(_verify, guard, "192.0.2.66", slow_hash, "a guess")
+        while guard.checks_under_way == 0:
+            await anyio.sleep(0.005)
+        with pytest.raises(RateLimited):  # its own second check waits for the first, then gives up
+            await _verify(guard, "192.0.2.66", quick_hash, SECRET)
+        assert await _verify(guard, "192.0.2.1", quick_hash, SECRET)
 
 
 async def test_a_check_that_cannot_start_in_time_is_refused_rather_than_queued(
@@ -116,10 +133,10 @@ async def test_a_check_that_cannot_start_in_time_is_refused_rather_than_queued(
 ) -> None:
     guard = guard_over(limiter, concurrency=1, wait=0.05)
     async with anyio.create_task_group() as tasks:
-        tasks.start_soon(guard.verify, slow_hash, "a guess")
+        tasks.start_soon(_verify, guard, "192.0.2.66", slow_hash, "a guess")
         while guard.checks_under_way == 0:
             await anyio.sleep(0.005)
         with pytest.raises(RateLimited):
-            await guard.verify(quick_hash, SECRET)
+            await _verify(guard, "192.0.2.1", quick_hash, SECRET)
     assert guard.checks_under_way == 0
-    assert await guard.verify(quick_hash, SECRET)
+    assert await _verify(guard, "192.0.2.1", quick_hash, SECRET)
