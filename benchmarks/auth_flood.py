@@ -156,6 +156,7 @@ async def main() -> None:
             f"{statistics.median(a.seconds for a in loud) * 1000:8.0f}ms "
             f"{max(a.seconds for a in loud) * 1000:8.0f}ms  {shown}"
         )
+    print("in order:", ", ".join(f"{a.what.split()[1]} {a.status} {a.seconds * 1000:.0f}ms" for a in busy.answers))
     server_errors = sum(n for status, n in statuses.items() if status >= 500 or status == 0)
     server_errors += sum(1 for a in busy.answers if a.status >= 500 or a.status == 0)
     print(f"\n5xx or transport errors, flood and legitimate: {server_errors}")
