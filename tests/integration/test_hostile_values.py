@@ -4,13 +4,23 @@ of both APIs still serves them."""
 
 from __future__ import annotations
 
+import csv
+import io
+import math
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from headwater.domain import ProcessorType
+from headwater.processors import processor_for
+from headwater.processors.base import ProcessOptions
+from headwater.resources import RESOURCES
 from tests.integration.integration_support import IntegrationClient, connect, runtime_of
 from tests.support.tenants import Tenancy, make_tenancy
 
@@ -33,7 +43,9 @@ class Partner:
         self.auth = (tenancy.principal, tenancy.password)
 
     async def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        return await self.http.request(method, "/api/v4" + path, headers=self.headers, auth=self.auth, **kwargs)
+        return await self.http.request(
+            method, "/api/v4" + path, headers=self.headers, auth=self.auth, **kwargs
+        )
 
     async def upload(self, processor_type: int, content: bytes, name: str = "f.csv") -> dict[str, Any]:
         response = await self.call(
@@ -203,3 +215,151 @@ async def test_each_processor_imports_the_good_rows_of_a_hostile_file(
     served = await _served(client, f"/{resource}")
     assert len(served) == 1
     assert served == await _served(client, f"/importFiles/{imported['id']}/{resource}")
+
+
+# --- the class of attack: whatever a processor accepts is stored and served on both databases ------------
+
+HOSTILE = [
+    "0000-01-01",
+    "1899-12-31",
+    "1900-01-01",
+    "2199-12-31",
+    "2200-01-01",
+    "9999-12-31",
+    "2024-02-29",
+    "1e15",
+    "1e14",
+    "99999999999999.98",
+    "-99999999999999.99",
+    "1e400",
+    "-1e-320",
+    "4.9e-324",
+    "0.0000005",
+    "12,5",
+    "-0",
+    "1E+13",
+    "nan",
+    "inf",
+    "\x00",
+    "a\x00b",
+    "x" * 1001,
+    "é" * 201,
+    "😀" * 101,
+    '"',
+    "\\.",
+    "\\N",
+    "\r\n",
+    "\u2028",
+    "\ufeff",
+    " ",
+    "null",
+]
+cells = st.one_of(
+    st.sampled_from(HOSTILE),
+    st.sampled_from(HOSTILE),
+    st.sampled_from(HOSTILE),
+    st.text(max_size=12),
+    st.dates().map(lambda day: day.isoformat()),
+    st.floats().map(repr),
+    st.integers(min_value=-(10**20), max_value=10**20).map(str),
+    st.sampled_from(HOSTILE).flatmap(lambda value: st.text(max_size=3).map(lambda extra: value + extra)),
+)
+# The column that keys each layout's record, given a distinct prefix so no row replaces another.
+KEY_COLUMNS = {
+    ProcessorType.PARTNER_SALES: "transactionId",
+    ProcessorType.PARTNER_STOCK: "partnerSkuCode",
+    ProcessorType.PERSON: "externalId",
+    ProcessorType.COMPANY: "externalId",
+    ProcessorType.PHYSICAL_LOCATION: "code",
+}
+RESOURCE_OF = {
+    ProcessorType.PARTNER_SALES: "partnerSales",
+    ProcessorType.PARTNER_STOCK: "partnerStock",
+    ProcessorType.PERSON: "persons",
+    ProcessorType.COMPANY: "companies",
+    ProcessorType.PHYSICAL_LOCATION: "physicalLocations",
+}
+
+
+@st.composite
+def hostile_files(draw: st.DrawFn) -> tuple[int, list[list[str]]]:
+    """A layout and its rows (header first), each cell hostile or plausible."""
+    processor_type = draw(st.sampled_from(list(KEY_COLUMNS)))
+    columns = list(processor_for(processor_type).columns)
+    rows = draw(st.lists(st.fixed_dictionaries({name: cells for name in columns}), min_size=1, max_size=6))
+    key = KEY_COLUMNS[processor_type]
+    values = [
+        [f"{n}|{row[name]}" if name == key else row[name] for name in columns] for n, row in enumerate(rows)
+    ]
+    return processor_type, [columns, *values]
+
+
+def _content(rows: list[list[str]]) -> bytes:
+    """The rows as CSV, the data past the first 64 KB, where a NUL costs its row, not the file."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(rows[0])
+    out.write("\n" * PADDING)
+    writer.writerows(rows[1:])
+    return out.getvalue().encode()
+
+
+def _expected(processor_type: int, content: bytes, tmp_path: Path) -> list[dict[str, Any]]:
+    """The records the processor accepts from the file, read the way an upload reads it."""
+    path = tmp_path / "expected.csv"
+    path.write_bytes(content)
+    _info, batches = processor_for(processor_type).read(path, ProcessOptions())
+    return [record for batch in batches for record in batch.records.to_pylist()]
+
+
+def _same(served: Any, stored: Any, scale: int | None) -> bool:
+    if stored is None:
+        return served is None
+    if isinstance(stored, date):
+        return bool(served == stored.isoformat())
+    if isinstance(stored, float):
+        assert scale is not None
+        return math.isclose(served, stored, rel_tol=1e-12, abs_tol=10.0**-scale)
+    return bool(served == stored)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(file=hostile_files())
+async def test_whatever_a_processor_accepts_is_stored_and_served(
+    app_client: AppClient, tmp_path: Path, file: tuple[int, list[list[str]]]
+) -> None:
+    app, http = app_client
+    partner, client = await _hostile_callers(app, http)
+    processor_type, rows = file
+    content = _content(rows)
+    expected = _expected(processor_type, content, tmp_path)
+
+    imported = await partner.upload(processor_type, content)
+
+    assert imported["state"] == "imported", imported
+    assert imported["rowsOk"] == len(expected)
+    resource = RESOURCES[RESOURCE_OF[processor_type]]
+    served = sorted(
+        await _served(client, f"/importFiles/{imported['id']}/{resource.name}"), key=lambda row: row["line"]
+    )
+    assert [row["line"] for row in served] == [record["line"] for record in expected]
+    table = resource.model.__table__
+    for row, record in zip(served, expected, strict=True):
+        for field in resource.fields:
+            if field.column in record and field.column != "line":
+                scale = getattr(table.columns[field.column].type, "scale", None)
+                assert _same(row.get(field.name), record[field.column], scale), (field.name, row, record)
+    await _served(client, f"/{resource.name}")
+    await _served(client, f"/importFiles/{imported['id']}/importErrors")
+
+
+async def _hostile_callers(app: FastAPI, http: httpx.AsyncClient) -> tuple[Partner, IntegrationClient]:
+    """One tenant per app, made on the first example."""
+    callers: tuple[Partner, IntegrationClient] | None = getattr(app.state, "hostile_callers", None)
+    if callers is None:
+        callers = app.state.hostile_callers = await _callers(app, http)
+    return callers
