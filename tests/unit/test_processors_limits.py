@@ -6,11 +6,16 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from sqlalchemy import Numeric
 
 from headwater.domain import FileImportType, ProcessorType
-from headwater.processors.common import numeric_bound
+from headwater.errors import FileUnreadable
+from headwater.processors import processor_for
+from headwater.processors.base import ProcessOptions
+from headwater.processors.common import largest_integer, numeric_bound
+from headwater.processors.reader import CSV, LINE, RawBatch, RawTable
 from headwater.store.tables import PartnerSale, PhysicalLocation, RecordDate
 
 from .processor_support import codes, read, write_csv
@@ -186,3 +191,17 @@ def test_principal_import_keys_stay_within_their_column(tmp_path: Path) -> None:
     path = write_csv(tmp_path, ["documentType,documentNumber", f"{'T' * 50},{'9' * 100}"])
     _, records, errors = read(path, PERSON, file_import_type=FileImportType.PRINCIPAL)
     assert errors == [] and records[0]["key"] == f"{'T' * 50}:{'9' * 100}"
+
+
+def test_a_file_with_more_lines_than_the_line_column_holds_fails_as_a_whole() -> None:
+    # No test writes a file of two billion lines: the reader's batch is made as it would number one.
+    lines = pa.array([2**31 - 1, 2**31], pa.int64())
+    values = pa.array(["L1", "L2"], pa.string())
+    batch = RawBatch(pa.RecordBatch.from_arrays([values, lines], names=["code", LINE]))
+    table = RawTable(CSV, {"code": "code"}, iter([batch]))
+    processor = processor_for(LOCATION)
+    assert largest_integer(PhysicalLocation.__table__.columns[LINE].type) == 2**31 - 1
+
+    with pytest.raises(FileUnreadable) as raised:
+        list(processor._batches(table, ProcessOptions()))
+    assert raised.value.code == "TooManyLines"

@@ -10,12 +10,13 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Numeric, String
+from sqlalchemy import BigInteger, Numeric, SmallInteger, String
 
 from headwater.domain import FileImportType
+from headwater.errors import FileUnreadable
 from headwater.processors.base import Batch, FileInfo, ProcessOptions
 from headwater.processors.columns import DATE, Rows, check_columns, joined
-from headwater.processors.reader import RawTable, open_table
+from headwater.processors.reader import LINE, RawTable, open_table
 from headwater.store.tables import Base, BoundedDate
 
 SKU_ALTERNATIVES = [("partnerSkuCode",), ("skuCodeKey", "skuCode")]
@@ -44,8 +45,10 @@ class TableProcessor:
         return FileInfo(file_type=table.file_type), self._batches(table, options)
 
     def _batches(self, table: RawTable, options: ProcessOptions) -> Iterator[Batch]:
+        last_line = largest_integer(self.record_table.__table__.columns[LINE].type)
         for raw in table.batches:
             rows = Rows(raw)
+            _check_line_numbers(rows, last_line)
             columns = self.convert(rows, options)
             self._check_limits(rows, columns)
             yield rows.finish(columns)
@@ -75,6 +78,23 @@ class TableProcessor:
                 _check_magnitude(rows, column, values, column_type)
             elif isinstance(column_type, BoundedDate):
                 _check_date(rows, column, values, column_type)
+
+
+def largest_integer(column_type: Any) -> int:
+    """The largest whole number an integer column holds on PostgreSQL (SQLite holds 64 bits)."""
+    if isinstance(column_type, BigInteger):
+        return 2**63 - 1
+    if isinstance(column_type, SmallInteger):
+        return 2**15 - 1
+    return 2**31 - 1
+
+
+def _check_line_numbers(rows: Rows, last_line: int) -> None:
+    """Records and row errors keep their line in an integer column: a file with more lines than it
+    holds fails as a whole, rather than rolling back and being tried again forever."""
+    largest = max([pc.max(rows.lines).as_py() or 0, *(error.line or 0 for error in rows.errors)])
+    if largest > last_line:
+        raise FileUnreadable(f"the file has more than {last_line:,} lines", "TooManyLines")
 
 
 def _check_length(rows: Rows, column: str, values: Any, limit: int) -> None:
