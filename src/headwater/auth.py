@@ -1,26 +1,28 @@
 """Who is calling: touchpoints (code + token) and partners (session or principal + password).
 
 Plain async Python; the dialects read the credentials off the request and call these. Each failure
-is its own ``AuthenticationFailed`` variant so that a dialect can tell them apart.
+is its own ``AuthenticationFailed`` variant so that a dialect can tell them apart. Hashed secrets
+are checked through the ``AuthGuard`` (bounded, throttled) holding no database connection: the row
+is read in one short transaction, and whatever must be written happens in another.
 """
 
 from __future__ import annotations
 
-import functools
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
-import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from headwater.clock import utcnow
 from headwater.credentials import plain_text
-from headwater.crypto import SecretBox, hash_secret, new_token, verify_secret
+from headwater.crypto import SecretBox, new_token
 from headwater.errors import AuthenticationFailed, HeadwaterError
+from headwater.guard import Attempt, AuthGuard
 from headwater.store import credentials as store
+from headwater.store.database import Database
 from headwater.store.tables import Partner
 
 
@@ -113,42 +115,46 @@ class AuthCache:
     partners: VerifiedCache[PartnerContext] = field(default_factory=VerifiedCache)
 
 
-@functools.cache
-def _decoy_hash() -> str:
-    """Checked when the principal is unknown, so that unknown and known principals take as long."""
-    return hash_secret(new_token())
-
-
 def _usable(value: str | None, max_length: int = 1000) -> bool:
     return bool(value) and len(value or "") <= max_length and plain_text(value or "")
 
 
-async def _verify(hashed: str, secret: str) -> bool:
-    return await anyio.to_thread.run_sync(verify_secret, hashed, secret)
-
-
 async def authenticate_touchpoint(
-    session: AsyncSession,
+    db: Database,
     box: SecretBox,
+    guard: AuthGuard,
     code: str | None,
     token: str | None,
     *,
+    address: str,
     cache: VerifiedCache[TouchpointContext] | None = None,
 ) -> TouchpointContext:
-    """The tenant a touchpoint code and token belong to; ``InvalidTouchpoint`` otherwise."""
+    """The tenant a touchpoint code and token belong to; ``InvalidTouchpoint`` otherwise.
+
+    A token verified lately comes from ``cache`` even while its code is throttled: only the right
+    token is ever cached.
+    """
     if code is None or token is None or not _usable(code, 100) or not _usable(token):
         raise InvalidTouchpoint("touchpoint code and token are required and must match")
     digests = box.digests(token)
-    # The row is read on every request, so that a rotated or revoked token fails at once; the cache
-    # only spares the argon2 check of a token that matched this very row recently.
-    touchpoint = await store.find_touchpoint(session, code, digests)
-    if touchpoint is None:
-        raise InvalidTouchpoint("touchpoint code and token are required and must match")
     key = f"{code}\x00{digests[0]}"
-    if cache is not None and (known := cache.get(key)) is not None and known.touchpoint_id == touchpoint.id:
+    # The row is read on every request (a short transaction, no argon2 inside), so that a rotated or
+    # revoked token fails at once; the cache only spares the argon2 check of a token that matched this
+    # very row recently.
+    async with db.session() as session:
+        touchpoint = await store.find_touchpoint(session, code, digests)
+    if (
+        touchpoint is not None
+        and cache is not None
+        and (known := cache.get(key)) is not None
+        and known.touchpoint_id == touchpoint.id
+    ):
         return known
-    if not await _verify(touchpoint.token_hash, token):
-        raise InvalidTouchpoint("touchpoint code and token are required and must match")
+    attempt = Attempt("touchpoint", address, code)
+    async with guard.turn(attempt) as turn:
+        if touchpoint is None or not await turn.verify(touchpoint.token_hash, token):
+            await turn.failed()
+            raise InvalidTouchpoint("touchpoint code and token are required and must match")
     context = TouchpointContext(tenant_id=touchpoint.tenant_id, touchpoint_id=touchpoint.id, code=code)
     if cache is not None:
         cache.put(key, context)
@@ -167,45 +173,56 @@ def _context(partner: Partner, session_id: int | None = None) -> PartnerContext:
     )
 
 
-async def _live_partner(
-    session: AsyncSession, tenant_id: int, principal: str, password: str
-) -> Partner | None:
+async def _live_partner(db: Database, tenant_id: int, principal: str, password: str) -> Partner | None:
     """The live partner of this principal, before its password is checked; None when there is none."""
     if not _usable(principal, 200) or not _usable(password):
         raise InvalidCredentials("principal or password is wrong")
-    partner = await store.find_partner_by_principal(session, tenant_id, principal)
+    async with db.session() as session:
+        partner = await store.find_partner_by_principal(session, tenant_id, principal)
     return partner if partner is not None and partner.revoked_at is None else None
 
 
-async def _confirm_password(partner: Partner | None, password: str) -> Partner:
-    hashed = partner.password_hash if partner is not None else await anyio.to_thread.run_sync(_decoy_hash)
-    if not await _verify(hashed, password) or partner is None:
-        raise InvalidCredentials("principal or password is wrong")
+async def _confirm_password(
+    guard: AuthGuard, partner: Partner | None, tenant_id: int, principal: str, password: str, address: str
+) -> Partner:
+    """The password checked against the partner's hash (a decoy's when there is none), holding no
+    database connection, through the guard."""
+    attempt = Attempt("partner", address, f"{tenant_id}\x00{principal}")
+    async with guard.turn(attempt) as turn:
+        hashed = partner.password_hash if partner is not None else None
+        if not await turn.verify(hashed, password) or partner is None:
+            await turn.failed()
+            raise InvalidCredentials("principal or password is wrong")
     return partner
 
 
-async def _check_password(session: AsyncSession, tenant_id: int, principal: str, password: str) -> Partner:
-    return await _confirm_password(await _live_partner(session, tenant_id, principal, password), password)
+async def _check_password(
+    db: Database, guard: AuthGuard, tenant_id: int, principal: str, password: str, address: str
+) -> Partner:
+    partner = await _live_partner(db, tenant_id, principal, password)
+    return await _confirm_password(guard, partner, tenant_id, principal, password, address)
 
 
 async def partner_from_basic(
-    session: AsyncSession,
+    db: Database,
     box: SecretBox,
+    guard: AuthGuard,
     tenant_id: int,
     principal: str,
     password: str,
     *,
+    address: str,
     cache: VerifiedCache[PartnerContext] | None = None,
 ) -> PartnerContext:
     """The partner named by HTTP Basic credentials; ``InvalidCredentials`` otherwise."""
-    partner = await _live_partner(session, tenant_id, principal, password)
+    partner = await _live_partner(db, tenant_id, principal, password)
     # The key holds the stored hash: a password reset or a revocation is seen on the next request.
     key = None
     if partner is not None:
         key = box.digest(f"{tenant_id}\x00{principal}\x00{password}\x00{partner.password_hash}")
         if cache is not None and (known := cache.get(key)) is not None:
             return known
-    context = _context(await _confirm_password(partner, password))
+    context = _context(await _confirm_password(guard, partner, tenant_id, principal, password, address))
     if cache is not None and key is not None:
         cache.put(key, context)
     return context
@@ -227,31 +244,38 @@ async def partner_from_session(
 
 
 async def login_partner(
-    session: AsyncSession,
+    db: Database,
     box: SecretBox,
+    guard: AuthGuard,
     tenant_id: int,
     principal: str,
     password: str,
     *,
+    address: str,
     ttl_seconds: int,
     current_token: str | None = None,
 ) -> NewSession:
-    """Open a session; ``AlreadyLoggedIn`` when ``current_token`` is still a live session."""
+    """Open a session; ``AlreadyLoggedIn`` when ``current_token`` is still a live session.
+
+    The password is checked between two transactions, holding no database connection.
+    """
     if current_token is not None:
-        try:
-            await partner_from_session(session, box, tenant_id, current_token)
-        except NotLoggedIn:
-            pass
-        else:
-            raise AlreadyLoggedIn("a partner is already logged in; log out first")
-    partner = await _check_password(session, tenant_id, principal, password)
+        async with db.session() as session:
+            try:
+                await partner_from_session(session, box, tenant_id, current_token)
+            except NotLoggedIn:
+                pass
+            else:
+                raise AlreadyLoggedIn("a partner is already logged in; log out first")
+    partner = await _check_password(db, guard, tenant_id, principal, password, address)
     now = utcnow()
-    await store.delete_expired_sessions(session, tenant_id, now=now)
     token = new_token()
     expires_at = now + timedelta(seconds=ttl_seconds)
-    row = await store.create_session(
-        session, tenant_id, partner.id, token_digest=box.digest(token), expires_at=expires_at
-    )
+    async with db.session() as session:
+        await store.delete_expired_sessions(session, tenant_id, now=now)
+        row = await store.create_session(
+            session, tenant_id, partner.id, token_digest=box.digest(token), expires_at=expires_at
+        )
     return NewSession(partner=_context(partner, row.id), token=token, expires_at=expires_at)
 
 

@@ -94,6 +94,19 @@ class RateLimited(HeadwaterError):
         self.retry_after = retry_after
 
 
+class TooManyFailures(RateLimited):
+    """Too many failed sign-ins from one client address or for one credential, refused unchecked.
+
+    ``credential`` names what was being checked: ``touchpoint``, ``partner``, ``client`` or ``api_key``.
+    """
+
+    code = "TooManyAttempts"
+
+    def __init__(self, retry_after: int, credential: str) -> None:
+        super().__init__(retry_after)
+        self.credential = credential
+
+
 class SourceError(HeadwaterError):
     """Something went wrong talking to a source's server."""
 

@@ -63,7 +63,8 @@ def configure_logging(settings: Settings) -> None:
     # At DEBUG, SQLAlchemy would print every result row and aiosqlite every statement with its parameters
     # (token digests, password hashes, encrypted secrets): SQL statements at most, their parameters
     # hidden by the engines (hide_parameters).
-    logging.getLogger("sqlalchemy.engine").setLevel(max(level, logging.INFO))
+    # Only at DEBUG do statements show (SQLAlchemy logs them at INFO); otherwise its own WARNING holds.
+    logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO if level <= logging.DEBUG else logging.WARNING)
     logging.getLogger("aiosqlite").setLevel(max(level, logging.INFO))
 
 

@@ -8,7 +8,6 @@ row, so revoking a client ends its tokens at once, not when they expire.
 
 from __future__ import annotations
 
-import functools
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,9 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from headwater.clock import utcnow
 from headwater.credentials import plain_text
-from headwater.crypto import SecretBox, hash_secret, new_token, verify_secret
+from headwater.crypto import SecretBox, hash_secret, new_token
 from headwater.errors import AuthenticationFailed, NotFound, PermissionDenied
+from headwater.guard import Attempt, AuthGuard
 from headwater.store import oauth as store
+from headwater.store.database import Database
 
 # Fixed starts keep the values recognisable (and findable by secret scanners) and never make one
 # begin with "-", which a command line would take for an option.
@@ -80,12 +81,6 @@ class AccessToken:
     access_token: str = field(repr=False)
     expires_in: int
     token_type: str = "Bearer"
-
-
-@functools.cache
-def _decoy_hash() -> str:
-    """Checked when the client id is unknown, so that unknown and known ids take as long."""
-    return hash_secret(new_token())
 
 
 def _usable(value: str | None) -> bool:
@@ -158,22 +153,31 @@ async def revoke_client(session: AsyncSession, client_id: str) -> datetime:
 
 
 async def issue_token(
-    session: AsyncSession,
+    db: Database,
     box: SecretBox,
+    guard: AuthGuard,
     client_id: str | None,
     secret: str | None,
     *,
+    address: str,
     ttl_seconds: int,
     now: datetime | None = None,
 ) -> AccessToken:
-    """An access token for a live client whose secret matches; ``InvalidClient`` otherwise."""
-    client = None
-    if _usable(client_id) and client_id is not None:
-        client = await store.client_by_client_id(session, client_id)
-    hashed = client.secret_hash if client is not None else _decoy_hash()
-    matches = _usable(secret) and await anyio.to_thread.run_sync(verify_secret, hashed, secret or "")
-    if client is None or not matches:
-        raise InvalidClient("unknown client or wrong secret")
+    """An access token for a live client whose secret matches; ``InvalidClient`` otherwise.
+
+    The secret is checked through ``guard`` after the client row is read, holding no connection.
+    """
+    attempt = Attempt("client", address, client_id if _usable(client_id) else None)
+    async with guard.turn(attempt) as turn:
+        client = None
+        if attempt.principal is not None:
+            async with db.session() as session:
+                client = await store.client_by_client_id(session, attempt.principal)
+        hashed = client.secret_hash if client is not None else None
+        matches = _usable(secret) and await turn.verify(hashed, secret or "")
+        if client is None or not matches:
+            await turn.failed()
+            raise InvalidClient("unknown client or wrong secret")
     issued_at = now or utcnow()
     claims = {
         "iss": TOKEN_ISSUER,

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from headwater.domain import RunOutcome
 from headwater.jobs.base import JobRunner
 from headwater.runtime import Runtime
 from headwater.store import imports as ledger_store
@@ -73,7 +74,11 @@ async def list_runs(
 
 
 def describe_run(run: Run) -> dict[str, Any]:
-    """A run under the APIs' names; ``errorCode`` and ``errorMessage`` are null unless it went wrong."""
+    """A run under the APIs' names; ``errorCode`` and ``errorMessage`` are null unless it went wrong.
+
+    ``message`` is everything the run had to say, a note of a run that went well included (a newly
+    pinned host key)."""
+    went_wrong = run.outcome in (RunOutcome.FAILED, RunOutcome.PARTIAL)
     return {
         "id": run.id,
         "dataSourceId": run.data_source_id,
@@ -90,7 +95,8 @@ def describe_run(run: Run) -> dict[str, Any]:
         "rowsOk": run.rows_ok,
         "rowsWithErrors": run.rows_with_errors,
         "errorCode": run.error_code,
-        "errorMessage": run.message,
+        "errorMessage": run.message if went_wrong else None,
+        "message": run.message,
     }
 
 

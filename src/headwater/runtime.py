@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from headwater.crypto import SecretBox, load_secret_box
+from headwater.guard import AuthGuard
 from headwater.installation import check_key_fingerprint, require_installation
 from headwater.ratelimit import RateLimiter
 from headwater.scratch import scratch_directory
@@ -36,6 +37,11 @@ class Runtime:
     scratch: Path = field(default_factory=lambda: Path(tempfile.gettempdir()))
     # Filled by the parts that need them (rate limiters, metrics): name -> object.
     extras: dict[str, Any] = field(default_factory=dict)
+    # Checks of hashed secrets, bounded and throttled; failures counted where the limiter counts.
+    guard: AuthGuard = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.guard = AuthGuard.from_settings(self.settings, self.limiter.storage)
 
 
 @asynccontextmanager

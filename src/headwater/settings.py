@@ -56,6 +56,16 @@ class Settings(BaseSettings):
     rate_limit_per_second: int = Field(default=200, ge=1)
     rate_limit_per_day: int = Field(default=100_000, ge=1)
     chartmogul_rate_limit: str = "40/second"
+    # Checks of hashed secrets (argon2, 64 MiB each) and failed sign-ins: see guard.py.
+    auth_verify_concurrency: int = Field(default=2, ge=1, description="secret checks at once per process")
+    auth_verify_wait: float = Field(
+        default=2.0, gt=0, description="seconds a secret check may wait for a free slot before a 429"
+    )
+    auth_verify_per_address: int = Field(
+        default=4, ge=1, description="sign-in attempts under way per client address"
+    )
+    auth_failures_per_address: str = "20/minute"
+    auth_failures_per_principal: str = "10/minute"
 
     run_imports: bool = True
     # auto: in-process on SQLite, procrastinate workers on PostgreSQL.
@@ -83,7 +93,7 @@ class Settings(BaseSettings):
         parse_allowed_hosts(value)  # raises ValueError on an entry that is none of the three, at start-up
         return value
 
-    @field_validator("chartmogul_rate_limit")
+    @field_validator("chartmogul_rate_limit", "auth_failures_per_address", "auth_failures_per_principal")
     @classmethod
     def _limit_parses(cls, value: str) -> str:
         from limits import parse

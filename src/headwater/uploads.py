@@ -17,9 +17,29 @@ from headwater.domain import FileState, ProcessorType, RunOutcome
 from headwater.errors import FieldProblem, HeadwaterError, ValidationFailed
 from headwater.pipeline import FileJob, FileOutcome, HashingSink, import_local_file, process_options
 from headwater.runtime import Runtime
+from headwater.storable import storable
 from headwater.store import imports as ledger_store
 from headwater.store import sources as source_store
 from headwater.store.tables import ImportFile
+
+# The ledger's column for the name (its path, ``uploads/<id>/<name>``, has room for one this long).
+MAX_NAME_LENGTH: int = ImportFile.__table__.c.name.type.length  # type: ignore[attr-defined]
+
+
+def upload_name(name: str) -> str:
+    """The file name an upload is recorded under; ``ValidationFailed`` for one the ledger cannot hold."""
+    clean = Path(name.replace("\\", "/")).name.strip() or "upload"
+    if not storable(clean, MAX_NAME_LENGTH):
+        raise ValidationFailed(
+            [
+                FieldProblem(
+                    "name",
+                    "InvalidName",
+                    f"the file name must be at most {MAX_NAME_LENGTH} characters, without NUL",
+                )
+            ]
+        )
+    return clean
 
 
 async def _destination_name(
@@ -113,7 +133,7 @@ async def import_upload(
     owner_partner_id: int | None = None,
 ) -> ImportFile:
     """Import an uploaded file through the same pipeline as pulled files; returns its ledger row."""
-    clean_name = Path(name.replace("\\", "/")).name.strip() or "upload"
+    clean_name = upload_name(name)
     target_id, chosen_type = await _upload_source(
         runtime, tenant_id, source_id, processor_type, owner_partner_id
     )

@@ -12,6 +12,42 @@ from headwater.runtime import Runtime
 from headwater.store import credentials as store
 from headwater.store.tables import Touchpoint
 
+ADDRESS = "192.0.2.1"
+
+
+async def _touchpoint(
+    runtime: Runtime,
+    box: SecretBox,
+    code: str | None,
+    token: str | None,
+    cache: auth.VerifiedCache[auth.TouchpointContext] | None = None,
+) -> auth.TouchpointContext:
+    return await auth.authenticate_touchpoint(
+        runtime.db, box, runtime.guard, code, token, address=ADDRESS, cache=cache
+    )
+
+
+async def _login(
+    runtime: Runtime, tenant_id: int, principal: str, password: str, current_token: str | None = None
+) -> auth.NewSession:
+    return await auth.login_partner(
+        runtime.db,
+        runtime.box,
+        runtime.guard,
+        tenant_id,
+        principal,
+        password,
+        address=ADDRESS,
+        ttl_seconds=60,
+        current_token=current_token,
+    )
+
+
+async def _basic(runtime: Runtime, tenant_id: int, principal: str, password: str) -> auth.PartnerContext:
+    return await auth.partner_from_basic(
+        runtime.db, runtime.box, runtime.guard, tenant_id, principal, password, address=ADDRESS
+    )
+
 
 async def test_tenant_names_are_unique_and_found_by_name(runtime: Runtime) -> None:
     async with runtime.db.session() as session:
@@ -48,19 +84,18 @@ async def test_the_same_code_in_two_tenants_leads_each_token_to_its_own_tenant(r
         b = await credentials.create_tenant(session, "b")
         token_a = (await credentials.create_touchpoint(session, runtime.box, a.id, "web")).token
         token_b = (await credentials.create_touchpoint(session, runtime.box, b.id, "web")).token
-    async with runtime.db.session() as session:
-        found_a = await auth.authenticate_touchpoint(session, runtime.box, "web", token_a)
-        found_b = await auth.authenticate_touchpoint(session, runtime.box, "web", token_b)
-        assert (found_a.tenant_id, found_b.tenant_id) == (a.id, b.id)
-        for code, token in (
-            ("web", "guess"),
-            ("other", token_a),
-            ("", token_a),
-            ("web", None),
-            ("w\x00", token_a),
-        ):
-            with pytest.raises(auth.InvalidTouchpoint):
-                await auth.authenticate_touchpoint(session, runtime.box, code, token)
+    found_a = await _touchpoint(runtime, runtime.box, "web", token_a)
+    found_b = await _touchpoint(runtime, runtime.box, "web", token_b)
+    assert (found_a.tenant_id, found_b.tenant_id) == (a.id, b.id)
+    for code, token in (
+        ("web", "guess"),
+        ("other", token_a),
+        ("", token_a),
+        ("web", None),
+        ("w\x00", token_a),
+    ):
+        with pytest.raises(auth.InvalidTouchpoint):
+            await _touchpoint(runtime, runtime.box, code, token)
 
 
 async def test_a_token_issued_before_a_key_rotation_still_authenticates(runtime: Runtime) -> None:
@@ -70,9 +105,8 @@ async def test_a_token_issued_before_a_key_rotation_still_authenticates(runtime:
     old_key = runtime.settings.secret_key
     assert old_key is not None
     rotated = SecretBox([SecretBox.generate_key(), old_key.get_secret_value()])
-    async with runtime.db.session() as session:
-        found = await auth.authenticate_touchpoint(session, rotated, "web", token)
-        assert found.tenant_id == tenant.id
+    found = await _touchpoint(runtime, rotated, "web", token)
+    assert found.tenant_id == tenant.id
 
 
 async def test_the_cache_spares_argon2_for_a_token_verified_recently(runtime: Runtime) -> None:
@@ -80,12 +114,10 @@ async def test_the_cache_spares_argon2_for_a_token_verified_recently(runtime: Ru
     async with runtime.db.session() as session:
         tenant = await credentials.create_tenant(session, "acme")
         token = (await credentials.create_touchpoint(session, runtime.box, tenant.id, "web")).token
-    async with runtime.db.session() as session:
-        first = await auth.authenticate_touchpoint(session, runtime.box, "web", token, cache=cache)
+    first = await _touchpoint(runtime, runtime.box, "web", token, cache=cache)
     assert cache.get(f"web\x00{runtime.box.digest(token)}") == first
-    async with runtime.db.session() as session:
-        with pytest.raises(auth.InvalidTouchpoint):
-            await auth.authenticate_touchpoint(session, runtime.box, "web", token + "x", cache=cache)
+    with pytest.raises(auth.InvalidTouchpoint):
+        await _touchpoint(runtime, runtime.box, "web", token + "x", cache=cache)
 
 
 async def test_partner_login_session_and_logout(runtime: Runtime) -> None:
@@ -94,22 +126,12 @@ async def test_partner_login_session_and_logout(runtime: Runtime) -> None:
         issued = await credentials.create_partner(session, tenant.id, "ada", password="analytical engine")
         assert issued.generated_password is None
         assert issued.partner.password_hash != "analytical engine"
+    with pytest.raises(auth.InvalidCredentials):
+        await _login(runtime, tenant.id, "ada", "wrong")
+    opened = await _login(runtime, tenant.id, "ada", "analytical engine")
+    with pytest.raises(auth.AlreadyLoggedIn):
+        await _login(runtime, tenant.id, "ada", "analytical engine", current_token=opened.token)
     async with runtime.db.session() as session:
-        with pytest.raises(auth.InvalidCredentials):
-            await auth.login_partner(session, runtime.box, tenant.id, "ada", "wrong", ttl_seconds=60)
-        opened = await auth.login_partner(
-            session, runtime.box, tenant.id, "ada", "analytical engine", ttl_seconds=60
-        )
-        with pytest.raises(auth.AlreadyLoggedIn):
-            await auth.login_partner(
-                session,
-                runtime.box,
-                tenant.id,
-                "ada",
-                "analytical engine",
-                ttl_seconds=60,
-                current_token=opened.token,
-            )
         partner = await auth.partner_from_session(session, runtime.box, tenant.id, opened.token)
         assert (partner.principal, partner.session_id) == ("ada", opened.partner.session_id)
         with pytest.raises(auth.NotLoggedIn):
@@ -133,11 +155,10 @@ async def test_partner_principals_are_unique_per_tenant_and_passwords_checked(ru
         for principal, password in (("x:y", "long enough"), ("ok", "short"), ("", "long enough")):
             with pytest.raises(ValidationFailed):
                 await credentials.create_partner(session, a.id, principal, password=password)
-    async with runtime.db.session() as session:
-        found = await auth.partner_from_basic(session, runtime.box, a.id, "ada", generated.generated_password)
-        assert found.tenant_id == a.id
-        with pytest.raises(auth.InvalidCredentials):
-            await auth.partner_from_basic(session, runtime.box, a.id, "ada", "another password")
+    found = await _basic(runtime, a.id, "ada", generated.generated_password)
+    assert found.tenant_id == a.id
+    with pytest.raises(auth.InvalidCredentials):
+        await _basic(runtime, a.id, "ada", "another password")
 
 
 async def test_the_first_start_creates_credentials_once(runtime: Runtime) -> None:
@@ -145,12 +166,8 @@ async def test_the_first_start_creates_credentials_once(runtime: Runtime) -> Non
     assert first is not None
     assert first.tenant == DEFAULT_TENANT
     assert await bootstrap(runtime) is None
+    touchpoint = await _touchpoint(runtime, runtime.box, first.touchpoint_code, first.token)
+    partner = await _basic(runtime, touchpoint.tenant_id, first.principal, first.password)
+    assert partner.principal == first.principal
     async with runtime.db.session() as session:
-        touchpoint = await auth.authenticate_touchpoint(
-            session, runtime.box, first.touchpoint_code, first.token
-        )
-        partner = await auth.partner_from_basic(
-            session, runtime.box, touchpoint.tenant_id, first.principal, first.password
-        )
-        assert partner.principal == first.principal
         assert len(await store.list_tenants(session)) == 1

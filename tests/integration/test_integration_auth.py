@@ -104,15 +104,16 @@ async def test_an_expired_token_is_refused(app_client: AppClient) -> None:
     runtime = runtime_of(app)
     await add_tenant(runtime, "acme")
     client = await connect(app, http, "acme")
-    async with runtime.db.session() as session:
-        stale = await oauth.issue_token(
-            session,
-            runtime.box,
-            client.client_id,
-            client.secret,
-            ttl_seconds=runtime.settings.token_ttl,
-            now=utcnow() - timedelta(seconds=runtime.settings.token_ttl + 1),
-        )
+    stale = await oauth.issue_token(
+        runtime.db,
+        runtime.box,
+        runtime.guard,
+        client.client_id,
+        client.secret,
+        address="192.0.2.1",
+        ttl_seconds=runtime.settings.token_ttl,
+        now=utcnow() - timedelta(seconds=runtime.settings.token_ttl + 1),
+    )
     client.token = stale.access_token
     assert (await client.request("GET", "/dataSources")).status_code == 403
     await client.authenticate()

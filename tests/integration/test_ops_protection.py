@@ -95,7 +95,7 @@ async def test_debug_logging_shows_no_sql_parameter_values(
     try:
         configure_logging(settings)
         caplog.set_level(logging.DEBUG)
-        async with open_runtime(settings, migrate_first=False) as runtime:
+        async with open_runtime(settings) as runtime:
             async with runtime.db.session() as session:
                 await session.execute(text("CREATE TABLE notes (body TEXT)"))
                 await session.execute(text("INSERT INTO notes VALUES (:body)"), {"body": secret})

@@ -21,14 +21,14 @@ def test_party_persons_are_keyed_by_external_id(tmp_path: Path) -> None:
         tmp_path,
         [
             "externalId,firstName,lastName,email,birthDate,gender",
-            "P1,Ada,Lovelace,ada@example.com,1815-12-10,F",
+            "P1,Ada,Lovelace,ada@example.com,1915-12-10,F",
             ",No,Key,nokey@example.com,,",
             "P3,Bad,Date,,10/12/1815,",
         ],
     )
     _, records, errors = read(path, PERSON)
     assert [(r["key"], r["external_id"], r["principal"], r["birth_date"]) for r in records] == [
-        ("P1", "P1", "ada@example.com", date(1815, 12, 10))
+        ("P1", "P1", "ada@example.com", date(1915, 12, 10))
     ]
     assert codes(errors) == [(3, "externalId", "MissingValue"), (4, "birthDate", "InvalidDate")]
 

@@ -159,7 +159,7 @@ def test_values_longer_than_the_column_are_rejected(tmp_path: Path) -> None:
     )
     _, records, errors = read(path, SALES)
     assert records == []
-    assert codes(errors) == [(2, "transactionId", "ValueTooLong"), (3, "amount", "InvalidNumber")]
+    assert codes(errors) == [(2, "transactionId", "ValueTooLong"), (3, "amount", "NumberOutOfRange")]
 
 
 def test_a_repeated_sale_within_a_file_is_left_to_the_writer(tmp_path: Path) -> None:

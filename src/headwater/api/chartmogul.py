@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException
 
 from headwater import apikeys, sources
 from headwater.api import bodies
-from headwater.api.deps import RuntimeDep
+from headwater.api.deps import ClientAddressDep, RuntimeDep
 from headwater.clock import iso_millis
 from headwater.domain import CUSTOM_SYSTEM, SourceStatus
 from headwater.errors import (
@@ -38,6 +38,7 @@ from headwater.errors import (
     RequestTooLarge,
     ValidationFailed,
 )
+from headwater.guard import Attempt
 from headwater.logging import get_logger
 from headwater.metrics import RATE_LIMITED
 from headwater.ratelimit import limit
@@ -167,16 +168,25 @@ def _budget(text: str) -> tuple[RateLimitItem, ...]:
     return (limit(text),)
 
 
-async def authenticated_tenant(runtime: RuntimeDep, credentials: BasicCredentials) -> int:
+async def authenticated_tenant(
+    runtime: RuntimeDep, credentials: BasicCredentials, address: ClientAddressDep
+) -> int:
     """The caller's tenant, once its key is known and its request budget not spent.
 
-    The key is the user name; the password is empty, or the key again.
+    The key is the user name; the password is empty, or the key again. Wrong keys count against
+    the client address: past its failures, the address is refused before any lookup.
     """
     key = None
     if credentials is not None and credentials.password in ("", credentials.username):
         key = credentials.username
-    async with runtime.db.session() as session:
-        tenant_id = await apikeys.authenticate(session, runtime.box, key)
+    attempt = Attempt("api_key", address)
+    await runtime.guard.admit(attempt)
+    try:
+        async with runtime.db.session() as session:
+            tenant_id = await apikeys.authenticate(session, runtime.box, key)
+    except apikeys.InvalidApiKey:
+        await runtime.guard.failed(attempt)
+        raise
     await runtime.limiter.check(DIALECT, str(tenant_id), _budget(runtime.settings.chartmogul_rate_limit))
     return tenant_id
 

@@ -26,3 +26,14 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+def client_address(request: Request) -> str:
+    """The ASGI client address: the peer, or what a trusted proxy told uvicorn (``--proxy-headers``).
+
+    ``X-Forwarded-For`` is never read here: anyone can send it.
+    """
+    return request.client.host if request.client is not None else "unknown"
+
+
+ClientAddressDep = Annotated[str, Depends(client_address)]

@@ -453,6 +453,7 @@ def _add_data_source_routes(router: APIRouter) -> None:
         else:
             if not name:
                 raise MissingName("the name query parameter names the uploaded file")
+            uploads.upload_name(name)  # refused before the body is read
             with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, dir=str(runtime.scratch)) as spool:
                 async for chunk in request.stream():
                     await anyio.to_thread.run_sync(spool.write, chunk)

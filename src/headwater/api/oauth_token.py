@@ -16,8 +16,8 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from headwater import oauth
-from headwater.api.deps import RuntimeDep
-from headwater.errors import RequestTooLarge
+from headwater.api.deps import ClientAddressDep, RuntimeDep
+from headwater.errors import RateLimited, RequestTooLarge, TooManyFailures
 
 TOKEN_PATH = "/oauth2/token"
 # A token request has three or four fields; Starlette bounds only multipart forms, and a megabyte of
@@ -40,6 +40,13 @@ def _token_error(error: str, description: str, status_code: int = 400) -> Respon
 
 def too_large(exc: RequestTooLarge) -> Response:
     return _token_error("invalid_request", "the request body is too large", 413)
+
+
+def _too_many(description: str, exc: RateLimited) -> Response:
+    """429 in RFC 6749's error shape (the RFC names no code for it: ``too_many_requests``)."""
+    response = _token_error("too_many_requests", description, 429)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 class _MalformedRequest(Exception):
@@ -101,9 +108,10 @@ oauth_router = APIRouter(tags=["oauth2"])
     responses={
         400: {"description": "invalid_request or unsupported_grant_type (RFC 6749 5.2)"},
         401: {"description": "invalid_client (RFC 6749 5.2)"},
+        429: {"description": "too_many_requests, with Retry-After: too many failures, or checks under way"},
     },
 )
-async def token(request: Request, runtime: RuntimeDep) -> Response:
+async def token(request: Request, runtime: RuntimeDep, address: ClientAddressDep) -> Response:
     try:
         content_type = request.headers.get("content-type", "").lower()
         if content_type.startswith("application/x-www-form-urlencoded"):
@@ -126,12 +134,21 @@ async def token(request: Request, runtime: RuntimeDep) -> Response:
     if not client_id:
         return _token_error("invalid_client", "client authentication is required", 401)
     try:
-        async with runtime.db.session() as session:
-            issued = await oauth.issue_token(
-                session, runtime.box, client_id, secret, ttl_seconds=runtime.settings.token_ttl
-            )
+        issued = await oauth.issue_token(
+            runtime.db,
+            runtime.box,
+            runtime.guard,
+            client_id,
+            secret,
+            address=address,
+            ttl_seconds=runtime.settings.token_ttl,
+        )
     except oauth.InvalidClient:
         return _token_error("invalid_client", "unknown client or wrong secret", 401)
+    except TooManyFailures as exc:
+        return _too_many("too many failed attempts for this client or from this address", exc)
+    except RateLimited as exc:
+        return _too_many("too many client authentications under way", exc)
     return _json(
         {
             "access_token": issued.access_token,

@@ -33,7 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from headwater import auth
 from headwater.api import bodies
-from headwater.api.deps import RuntimeDep
+from headwater.api.deps import ClientAddressDep, RuntimeDep
 from headwater.api.schemas import PullSourceFields
 from headwater.clock import epoch_millis
 from headwater.connectors.hosts import HostPolicy
@@ -48,6 +48,7 @@ from headwater.errors import (
     RateLimited,
     RequestTooLarge,
     SourceError,
+    TooManyFailures,
     ValidationFailed,
 )
 from headwater.logging import get_logger
@@ -119,6 +120,9 @@ def _answer(exc: Exception) -> Response:
         return error_response(415, [("request", "UnsupportedMediaType")])
     if isinstance(exc, PermissionDenied):
         return error_response(403, [("party", "PermissionDenied")])
+    if isinstance(exc, TooManyFailures):
+        key = "touchpoint" if exc.credential == "touchpoint" else "credential"
+        return error_response(429, [(key, "TooManyAttempts")], **{"Retry-After": str(exc.retry_after)})
     if isinstance(exc, RateLimited):
         return error_response(429, [("request", "TooManyRequests")], **{"Retry-After": str(exc.retry_after)})
     if isinstance(exc, SourceError):
@@ -180,6 +184,7 @@ def _auth_cache(runtime: Runtime) -> auth.AuthCache:
 
 async def current_touchpoint(
     runtime: RuntimeDep,
+    address: ClientAddressDep,
     touchpoint: Annotated[
         str | None, Query(description="Touchpoint code (or the Thalamus-Touchpoint header).")
     ] = None,
@@ -191,10 +196,15 @@ async def current_touchpoint(
 ) -> auth.TouchpointContext:
     code = thalamus_touchpoint if thalamus_touchpoint is not None else touchpoint
     secret = thalamus_token if thalamus_token is not None else token
-    async with runtime.db.session() as session:
-        return await auth.authenticate_touchpoint(
-            session, runtime.box, code, secret, cache=_auth_cache(runtime).touchpoints
-        )
+    return await auth.authenticate_touchpoint(
+        runtime.db,
+        runtime.box,
+        runtime.guard,
+        code,
+        secret,
+        address=address,
+        cache=_auth_cache(runtime).touchpoints,
+    )
 
 
 TouchpointDep = Annotated[auth.TouchpointContext, Depends(current_touchpoint)]
@@ -221,30 +231,33 @@ def _basic_credentials(credentials: HTTPAuthorizationCredentials) -> tuple[str, 
 async def current_partner(
     touchpoint: TouchpointDep,
     runtime: RuntimeDep,
+    address: ClientAddressDep,
     session_token: SessionCookie = None,
     basic: Annotated[HTTPAuthorizationCredentials | None, Depends(_basic_scheme)] = None,
 ) -> auth.PartnerContext:
     """The partner of the session cookie or, failing that, of the HTTP Basic credentials."""
     use_basic = basic is not None and basic.scheme.lower() == "basic"
-    async with runtime.db.session() as session:
-        if session_token is not None:
-            try:
+    if session_token is not None:
+        try:
+            async with runtime.db.session() as session:
                 return await auth.partner_from_session(
                     session, runtime.box, touchpoint.tenant_id, session_token
                 )
-            except auth.NotLoggedIn:
-                if not use_basic:
-                    raise
-        if basic is not None and use_basic:
-            principal, password = _basic_credentials(basic)
-            return await auth.partner_from_basic(
-                session,
-                runtime.box,
-                touchpoint.tenant_id,
-                principal,
-                password,
-                cache=_auth_cache(runtime).partners,
-            )
+        except auth.NotLoggedIn:
+            if not use_basic:
+                raise
+    if basic is not None and use_basic:
+        principal, password = _basic_credentials(basic)
+        return await auth.partner_from_basic(
+            runtime.db,
+            runtime.box,
+            runtime.guard,
+            touchpoint.tenant_id,
+            principal,
+            password,
+            address=address,
+            cache=_auth_cache(runtime).partners,
+        )
     raise auth.NotLoggedIn("no partner is logged in")
 
 
@@ -295,6 +308,7 @@ def _errors_example(description: str, **members: str) -> dict[str, Any]:
 
 _AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     401: _errors_example("Touchpoint or partner not authenticated", touchpoint="InvalidToken"),
+    429: _errors_example("Too many failed sign-ins, see Retry-After", touchpoint="TooManyAttempts"),
 }
 _BODY_ERRORS: dict[int | str, dict[str, Any]] = {
     400: _errors_example("Invalid fields, one member per problem", partnerDataSource="HostRequired"),
@@ -395,6 +409,7 @@ router = APIRouter(prefix=PREFIX, route_class=PartnerRoute, tags=["partner"])
     responses={
         400: _errors_example("Already logged in", party="PartyAlreadyLoggedin"),
         401: _errors_example("Wrong principal or password", credential="InvalidCredentials"),
+        429: _errors_example("Too many failed logins, see Retry-After", credential="TooManyAttempts"),
     },
 )
 async def login(
@@ -402,22 +417,24 @@ async def login(
     touchpoint: TouchpointDep,
     runtime: RuntimeDep,
     body: JsonObjectDep,
+    address: ClientAddressDep,
     session_token: SessionCookie = None,
 ) -> Response:
     """Check the principal and password and answer the partner's context with a session cookie."""
     principal, password = body.get("principal"), body.get("password")
     if not isinstance(principal, str) or not isinstance(password, str):
         raise auth.InvalidCredentials("principal and password are required")
-    async with runtime.db.session() as session:
-        opened = await auth.login_partner(
-            session,
-            runtime.box,
-            touchpoint.tenant_id,
-            principal,
-            password,
-            ttl_seconds=runtime.settings.session_ttl,
-            current_token=session_token,
-        )
+    opened = await auth.login_partner(
+        runtime.db,
+        runtime.box,
+        runtime.guard,
+        touchpoint.tenant_id,
+        principal,
+        password,
+        address=address,
+        ttl_seconds=runtime.settings.session_ttl,
+        current_token=session_token,
+    )
     response = JSONResponse({"context": context_json(request, opened.partner)})
     response.set_cookie(
         SESSION_COOKIE,

@@ -48,6 +48,7 @@ def register(app: typer.Typer) -> None:
             int | None,
             typer.Option(
                 min=0,
+                metavar="N",
                 help="PostgreSQL: runs this process takes from the queue at once; 0 serves the APIs only.",
                 show_default=False,
             ),

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from headwater.runtime import Runtime
     from headwater.settings import Settings
 
-SourceIdArgument = Annotated[int, typer.Argument(help="The data source's id.")]
+SourceIdArgument = Annotated[int, typer.Argument(metavar="SOURCE_ID", help="The data source's id.")]
 RunOption = Annotated[
     bool, typer.Option("--run", help="Run the source now, here, instead of leaving it to the next run.")
 ]
@@ -145,7 +145,7 @@ def register(app: typer.Typer) -> None:
 
     @file_app.command("reimport")
     def file_reimport(
-        file_id: Annotated[int, typer.Argument(help="The imported file's id.")],
+        file_id: Annotated[int, typer.Argument(metavar="FILE_ID", help="The imported file's id.")],
         run: RunOption = False,
         database_url: DatabaseUrlOption = None,
         as_json: JsonOption = False,

@@ -96,7 +96,8 @@ def register(app: typer.Typer) -> None:
     @source_app.command("list")
     def source_list(
         tenant: Annotated[
-            str | None, typer.Option("--tenant", help="Only this tenant's sources.", show_default=False)
+            str | None,
+            typer.Option("--tenant", metavar="NAME", help="Only this tenant's sources.", show_default=False),
         ] = None,
         database_url: DatabaseUrlOption = None,
         as_json: JsonOption = False,
@@ -125,11 +126,11 @@ def register(app: typer.Typer) -> None:
 
     @app.command("runs")
     def list_runs(
-        source_id: Annotated[int, typer.Argument(help="The data source's id.")],
+        source_id: Annotated[int, typer.Argument(metavar="SOURCE_ID", help="The data source's id.")],
         limit: Annotated[
-            int, typer.Option("--limit", min=1, max=MAX_RUNS_SHOWN, help="At most this many.")
+            int, typer.Option("--limit", min=1, max=MAX_RUNS_SHOWN, metavar="N", help="At most this many.")
         ] = 20,
-        offset: Annotated[int, typer.Option("--offset", min=0, help="Skip the newest N.")] = 0,
+        offset: Annotated[int, typer.Option("--offset", min=0, metavar="N", help="Skip the newest N.")] = 0,
         database_url: DatabaseUrlOption = None,
         as_json: JsonOption = False,
     ) -> None:

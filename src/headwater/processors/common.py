@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Numeric, String
+from sqlalchemy import BigInteger, Numeric, SmallInteger, String
 
 from headwater.domain import FileImportType
+from headwater.errors import FileUnreadable
 from headwater.processors.base import Batch, FileInfo, ProcessOptions
-from headwater.processors.columns import Rows, check_columns, joined
-from headwater.processors.reader import RawTable, open_table
-from headwater.store.tables import Base
+from headwater.processors.columns import DATE, Rows, check_columns, joined
+from headwater.processors.reader import LINE, RawTable, open_table
+from headwater.store.tables import Base, BoundedDate
 
 SKU_ALTERNATIVES = [("partnerSkuCode",), ("skuCodeKey", "skuCode")]
 
@@ -42,8 +45,10 @@ class TableProcessor:
         return FileInfo(file_type=table.file_type), self._batches(table, options)
 
     def _batches(self, table: RawTable, options: ProcessOptions) -> Iterator[Batch]:
+        last_line = largest_integer(self.record_table.__table__.columns[LINE].type)
         for raw in table.batches:
             rows = Rows(raw)
+            _check_line_numbers(rows, last_line)
             columns = self.convert(rows, options)
             self._check_limits(rows, columns)
             yield rows.finish(columns)
@@ -56,31 +61,93 @@ class TableProcessor:
         raise NotImplementedError
 
     def _check_limits(self, rows: Rows, columns: dict[str, Any]) -> None:
-        """Reject values the record table cannot hold, rather than failing the file's transaction.
-        A derived column (a sale's total) is checked only on rows nothing else rejected."""
+        """Reject values the record table cannot hold, rather than failing the file's transaction:
+        the limits are the column types' (length, precision and scale, date bounds). A value already
+        rejected for its column is not checked again; a derived column (a sale's total) is checked
+        only on rows nothing else rejected."""
         for name, values in columns.items():
             column_type = self.record_table.__table__.columns[name].type
-            if not rows.has(camel(name)):
-                values = rows.unless_rejected(values)
-            if isinstance(column_type, String) and column_type.length and values.null_count < rows.size:
-                too_long = pc.greater(pc.utf8_length(values), column_type.length)
-                rows.reject(
-                    too_long,
-                    camel(name),
-                    "ValueTooLong",
-                    lambda _, n=name, limit=column_type.length: (
-                        f"{camel(n)} is longer than {limit} characters"
-                    ),
-                )
+            column = camel(name)
+            direct = rows.has(column)
+            values = rows.unless_rejected(values, column) if direct else rows.unless_rejected(values)
+            if values.null_count == rows.size:
+                continue
+            if isinstance(column_type, String) and column_type.length:
+                _check_length(rows, column, values, column_type.length)
             elif isinstance(column_type, Numeric) and pa.types.is_floating(values.type):
-                limit = 10.0 ** ((column_type.precision or 38) - (column_type.scale or 0))
-                too_large = pc.greater_equal(pc.abs(values), limit)
-                rows.reject(
-                    too_large,
-                    camel(name),
-                    "InvalidNumber",
-                    lambda v, n=name, limit=limit: f"{camel(n)} {v} is out of range (below {limit:.0e})",
-                )
+                _check_magnitude(rows, column, values, column_type)
+            elif isinstance(column_type, BoundedDate):
+                _check_date(rows, column, values, column_type)
+
+
+def largest_integer(column_type: Any) -> int:
+    """The largest whole number an integer column holds on PostgreSQL (SQLite holds 64 bits)."""
+    if isinstance(column_type, BigInteger):
+        return 2**63 - 1
+    if isinstance(column_type, SmallInteger):
+        return 2**15 - 1
+    return 2**31 - 1
+
+
+def _check_line_numbers(rows: Rows, last_line: int) -> None:
+    """Records and row errors keep their line in an integer column: a file with more lines than it
+    holds fails as a whole, rather than rolling back and being tried again forever."""
+    largest = max([pc.max(rows.lines).as_py() or 0, *(error.line or 0 for error in rows.errors)])
+    if largest > last_line:
+        raise FileUnreadable(f"the file has more than {last_line:,} lines", "TooManyLines")
+
+
+def _check_length(rows: Rows, column: str, values: Any, limit: int) -> None:
+    # A value has at least as many bytes as characters: count characters only when bytes exceed.
+    if pc.max(pc.binary_length(values)).as_py() <= limit:
+        return
+    rows.reject(
+        pc.greater(pc.utf8_length(values), limit),
+        column,
+        "ValueTooLong",
+        lambda _: f"{column} is longer than {limit} characters",
+    )
+
+
+def numeric_bound(column_type: Numeric) -> float:  # type: ignore[type-arg]
+    """The smallest magnitude the column cannot hold: the database rounds a value to the column's
+    scale first, so half a unit of the last decimal below ``10 ** (precision - scale)``."""
+    if column_type.precision is None:
+        return math.inf
+    scale = column_type.scale or 0
+    bound = Decimal(10) ** (column_type.precision - scale) - Decimal(5) * Decimal(10) ** -(scale + 1)
+    return float(bound)
+
+
+def _check_magnitude(rows: Rows, column: str, values: Any, column_type: Numeric) -> None:  # type: ignore[type-arg]
+    bound = numeric_bound(column_type)
+    scale = column_type.scale or 0
+    # "less than the bound" is false for infinities and NaN too
+    out_of_range = pc.invert(pc.less(pc.abs(values), bound))
+    rows.reject(
+        out_of_range,
+        column,
+        "NumberOutOfRange",
+        lambda v: (
+            f"{column} {'' if v is None else f'{v} '}is out of range: "
+            f"at most {column_type.precision} digits, {scale} of them decimals"
+        ),
+    )
+
+
+def _check_date(rows: Rows, column: str, values: Any, column_type: BoundedDate) -> None:
+    earliest, latest = column_type.earliest, column_type.latest
+    low, high = pa.scalar(earliest, DATE), pa.scalar(latest, DATE)
+    # Compared as Arrow dates: a year 0 has no Python date.
+    extremes = pc.min_max(values)
+    if pc.greater_equal(extremes["min"], low).as_py() and pc.less_equal(extremes["max"], high).as_py():
+        return
+    rows.reject(
+        pc.or_(pc.less(values, low), pc.greater(values, high)),
+        column,
+        "DateOutOfRange",
+        lambda v: f"{column} {v} is outside {earliest.isoformat()}..{latest.isoformat()}",
+    )
 
 
 def descriptions(count: int) -> tuple[str, ...]:

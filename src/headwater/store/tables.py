@@ -38,6 +38,24 @@ Amount = Numeric(20, 6, asdecimal=True)
 TZDateTime = DateTime(timezone=True)
 
 
+class BoundedDate(Date):
+    """A DATE whose values are kept within ``earliest..latest``.
+
+    Databases and drivers disagree on the dates they hold: PostgreSQL has no year 0, Python's ``date``
+    no year before 1 or after 9999, SQLite stores any text. An imported date outside these bounds is a
+    row error (see ``processors.common``), so whatever is stored can be read back everywhere.
+    """
+
+    def __init__(self, earliest: date, latest: date) -> None:
+        super().__init__()
+        self.earliest = earliest
+        self.latest = latest
+
+
+# The dates of imported records: business dates, far from any database's or client's limits.
+RecordDate = BoundedDate(date(1900, 1, 1), date(2199, 12, 31))
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -309,7 +327,7 @@ class _Record:
 class PartnerSale(_Record, Base):
     __tablename__ = "partner_sales"
     __table_args__ = (UniqueConstraint("data_source_id", "transaction_id", "sku"),)
-    sale_date: Mapped[date] = mapped_column(Date)
+    sale_date: Mapped[date] = mapped_column(RecordDate)
     transaction_id: Mapped[str] = mapped_column(String(200))
     quantity: Mapped[Decimal] = mapped_column(Amount)
     amount: Mapped[Decimal] = mapped_column(Amount)
@@ -328,10 +346,10 @@ class PartnerSale(_Record, Base):
 class PartnerStock(_Record, Base):
     __tablename__ = "partner_stock"
     __table_args__ = (UniqueConstraint("data_source_id", "stock_date", "sku"),)
-    stock_date: Mapped[date] = mapped_column(Date)
+    stock_date: Mapped[date] = mapped_column(RecordDate)
     quantity: Mapped[Decimal] = mapped_column(Amount)
     amount: Mapped[Decimal | None] = mapped_column(Amount)
-    expiration_date: Mapped[date | None] = mapped_column(Date)
+    expiration_date: Mapped[date | None] = mapped_column(RecordDate)
     sku: Mapped[str] = mapped_column(String(400))
     partner_sku_code: Mapped[str | None] = mapped_column(String(200))
     sku_code_key: Mapped[str | None] = mapped_column(String(200))
@@ -351,7 +369,7 @@ class Person(_Record, Base):
     cellphone: Mapped[str | None] = mapped_column(String(50))
     document_type: Mapped[str | None] = mapped_column(String(50))
     document_number: Mapped[str | None] = mapped_column(String(100))
-    birth_date: Mapped[date | None] = mapped_column(Date)
+    birth_date: Mapped[date | None] = mapped_column(RecordDate)
     gender: Mapped[str | None] = mapped_column(String(20))
     address: Mapped[str | None] = mapped_column(String(500))
     city: Mapped[str | None] = mapped_column(String(200))

@@ -1,0 +1,15 @@
+"""Whether a text can be stored as it is on every database headwater runs on."""
+
+from __future__ import annotations
+
+
+def storable(text: str, max_length: int) -> bool:
+    """At most ``max_length`` characters, no NUL (PostgreSQL refuses it in text) and no lone surrogate
+    (it has no UTF-8 form)."""
+    if len(text) > max_length or "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
