@@ -4,7 +4,6 @@ once and only its argon2 hash is stored."""
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -14,9 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from headwater.auth import InvalidCredentials, NotLoggedIn
 from headwater.clock import utcnow
 from headwater.credentials import MIN_PASSWORD_LENGTH, plain_text
-from headwater.crypto import SecretBox, hash_secret, new_password, new_token, verify_secret
+from headwater.crypto import SecretBox, hash_secret, new_password, new_token
 from headwater.errors import FieldProblem, ValidationFailed
+from headwater.guard import Attempt, AuthGuard
 from headwater.store import operators as store
+from headwater.store.database import Database
 from headwater.store.tables import Operator
 
 
@@ -73,23 +74,36 @@ async def create_operator(
 
 
 async def login_operator(
-    session: AsyncSession, box: SecretBox, principal: str, password: str, *, ttl_seconds: int
+    db: Database,
+    box: SecretBox,
+    guard: AuthGuard,
+    principal: str,
+    password: str,
+    *,
+    address: str,
+    ttl_seconds: int,
 ) -> NewOperatorSession:
-    """A new console session; ``InvalidCredentials`` for a wrong principal or password."""
+    """A new console session; ``InvalidCredentials`` for a wrong principal or password.
+
+    The password is checked through the guard like every other secret: between two transactions,
+    bounded, and throttled per address and per principal."""
     if not principal or not password or len(principal) > 200 or len(password) > 1000:
         raise InvalidCredentials("principal or password is wrong")
-    operator = await store.find_by_principal(session, principal)
-    # An unknown principal is checked against a decoy hash so that it takes as long as a known one.
-    hashed = operator.password_hash if operator is not None else await anyio.to_thread.run_sync(_decoy_hash)
-    if not await anyio.to_thread.run_sync(verify_secret, hashed, password) or operator is None:
-        raise InvalidCredentials("principal or password is wrong")
+    async with guard.turn(Attempt("operator", address, principal)) as turn:
+        async with db.session() as session:
+            operator = await store.find_by_principal(session, principal)
+        hashed = operator.password_hash if operator is not None else None
+        if not await turn.verify(hashed, password) or operator is None:
+            await turn.failed()
+            raise InvalidCredentials("principal or password is wrong")
     now = utcnow()
-    await store.delete_expired_sessions(session, now=now)
     token = new_token()
     expires_at = now + timedelta(seconds=ttl_seconds)
-    row = await store.create_session(
-        session, operator.id, token_digest=box.digest(token), expires_at=expires_at
-    )
+    async with db.session() as session:
+        await store.delete_expired_sessions(session, now=now)
+        row = await store.create_session(
+            session, operator.id, token_digest=box.digest(token), expires_at=expires_at
+        )
     context = OperatorContext(operator_id=operator.id, principal=operator.principal, session_id=row.id)
     return NewOperatorSession(operator=context, token=token, expires_at=expires_at)
 
@@ -107,8 +121,3 @@ async def operator_from_session(session: AsyncSession, box: SecretBox, token: st
 async def logout_operator(session: AsyncSession, box: SecretBox, token: str | None) -> None:
     context = await operator_from_session(session, box, token)
     await store.delete_session(session, context.session_id)
-
-
-@functools.cache
-def _decoy_hash() -> str:
-    return hash_secret(new_token())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import httpx
 import pytest
@@ -11,6 +12,7 @@ from fastapi import FastAPI
 from headwater import uploads
 from headwater.runtime import Runtime
 from headwater.store import sources as source_store
+from tests.conftest import make_settings, running_app
 from tests.integration.console_support import csrf_of, make_operator, sign_in
 from tests.support.tenants import make_source, make_tenancy
 
@@ -294,3 +296,17 @@ async def test_only_operators_see_the_queue_page(app_client: AppClient) -> None:
     queue = await client.get("/console/queue")
     assert queue.status_code == 200
     assert ("Runs per source" in queue.text) == runtime.settings.distributed
+
+
+async def test_repeated_wrong_passwords_are_throttled_with_a_plain_message(tmp_path: Path) -> None:
+    settings = make_settings(
+        tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'h.db'}", auth_failures_per_principal="3/minute"
+    )
+    async with running_app(settings) as (app, client):
+        acme = await make_tenancy(_runtime(app), "acme")
+        for _ in range(3):
+            assert (await sign_in(client, acme.principal, "wrong-password", tenant="acme")).status_code == 400
+        refused = await sign_in(client, acme.principal, acme.password, tenant="acme")
+    assert refused.status_code == 429
+    assert "Too many sign-in attempts" in refused.text
+    assert int(refused.headers["retry-after"]) > 0

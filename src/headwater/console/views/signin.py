@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from headwater import auth, operators
+from headwater.api.deps import client_address
 from headwater.auth import InvalidCredentials, NotLoggedIn
 from headwater.console.session import (
     COOKIE,
@@ -19,7 +20,7 @@ from headwater.console.session import (
 )
 from headwater.console.templating import render
 from headwater.console.views.common import runtime_of
-from headwater.errors import NotFound
+from headwater.errors import NotFound, RateLimited
 from headwater.store import credentials as credential_store
 
 router = APIRouter()
@@ -94,21 +95,40 @@ async def login(request: Request) -> Response:
 
     runtime = runtime_of(request)
     ttl = runtime.settings.session_ttl
+    address = client_address(request)
     try:
-        async with runtime.db.session() as session:
-            if not values["tenant"]:
-                opened = await operators.login_operator(
-                    session, runtime.box, values["principal"], password, ttl_seconds=ttl
-                )
-                value = cookie_value("operator", opened.token)
-            else:
+        if not values["tenant"]:
+            opened = await operators.login_operator(
+                runtime.db,
+                runtime.box,
+                runtime.guard,
+                values["principal"],
+                password,
+                address=address,
+                ttl_seconds=ttl,
+            )
+            value = cookie_value("operator", opened.token)
+        else:
+            async with runtime.db.session() as session:
                 tenant = await credential_store.get_tenant_by_name(session, values["tenant"])
-                partner = await auth.login_partner(
-                    session, runtime.box, tenant.id, values["principal"], password, ttl_seconds=ttl
-                )
-                value = cookie_value("partner", partner.token, tenant.id)
+            partner = await auth.login_partner(
+                runtime.db,
+                runtime.box,
+                runtime.guard,
+                tenant.id,
+                values["principal"],
+                password,
+                address=address,
+                ttl_seconds=ttl,
+            )
+            value = cookie_value("partner", partner.token, tenant.id)
     except (InvalidCredentials, NotFound):
         return _form(request, errors={"form": WRONG}, values=values, status_code=400)
+    except RateLimited as exc:
+        wait = f"Too many sign-in attempts: try again in {exc.retry_after} seconds."
+        refused = _form(request, errors={"form": wait}, values=values, status_code=429)
+        refused.headers["Retry-After"] = str(exc.retry_after)
+        return refused
     response = RedirectResponse(_safe_next(form.get("next")), status_code=303)
     response.set_cookie(
         COOKIE,
