@@ -26,6 +26,7 @@ TEXTS = (
     "filePattern",
     "excludePattern",
     "archiveDirectory",
+    "schedule",
 )
 NUMBERS = ("port", "processorType", "reprocessingDays")
 CHOICES = ("dataSourceType", "authenticationType", "fileImportType", "afterImport")

@@ -19,7 +19,6 @@ function followRun(live) {
   const progress = document.getElementById("live-progress");
   const numbers = new Intl.NumberFormat();
   let wasWorking = live.dataset.status === "working";
-  let started = null;
   async function tick() {
     let state;
     try {
@@ -30,9 +29,8 @@ function followRun(live) {
       return;
     }
     if (state.status === "working" && state.run) {
-      started = started || { at: Date.now(), rows: state.run.rows };
-      const seconds = (Date.now() - started.at) / 1000;
-      const rate = seconds > 1 ? Math.round((state.run.rows - started.rows) / seconds) : null;
+      const seconds = state.run.elapsedSeconds;
+      const rate = seconds && seconds >= 1 ? Math.round(state.run.rows / seconds) : null;
       progress.textContent = `${numbers.format(state.run.files)} file(s), ${numbers.format(state.run.rows)} rows so far` +
         (rate ? ` · ${numbers.format(rate)} rows/s` : "");
       wasWorking = true;

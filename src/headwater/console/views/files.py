@@ -20,6 +20,7 @@ async def file_page(
     source_id: int,
     file_id: int,
     code: str = "",
+    notice: str = "",
     page_number: int = Query(1, alias="page", ge=1, le=1_000_000),
 ) -> HTMLResponse:
     runtime = runtime_of(request)
@@ -47,4 +48,5 @@ async def file_page(
         page_number=page_number,
         code=code[:60],
         codes=codes,
+        notice=notice,
     )

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from headwater import overview
-from headwater.clock import iso_millis
+from headwater.clock import as_utc, iso_millis, utcnow
 from headwater.console.views.common import ViewerDep, back_to, checked_form, page, runtime_of, visible_source
 from headwater.overview import Health
 from headwater.sources import describe
@@ -67,6 +67,7 @@ async def source_page(request: Request, viewer: ViewerDep, source_id: int, notic
         files=list(reversed(files))[:100],
         notice=notice,
         can_run=runtime.runner is not None,
+        poll_interval=runtime.settings.poll_interval,
     )
 
 
@@ -136,6 +137,10 @@ async def live(request: Request, viewer: ViewerDep, source_id: int) -> JSONRespo
                 "runId": runs[0].id,
                 "outcome": runs[0].outcome,
                 "startedAt": iso_millis(runs[0].started_at),
+                # Measured on the server, so that a browser's wrong clock cannot skew the rate.
+                "elapsedSeconds": round((utcnow() - as_utc(runs[0].started_at)).total_seconds(), 1)
+                if runs[0].started_at
+                else None,
                 "files": totals.files,
                 "rows": totals.rows_ok,
                 "rejected": totals.rows_with_errors,

@@ -1,22 +1,23 @@
-"""Operators only: every tenant with its sources, credentials and activity."""
+"""Operators only: every tenant with its sources and activity, and a new tenant."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
-from headwater import overview
-from headwater.console.views.common import ViewerDep, page, runtime_of
-from headwater.errors import NotFound
+from headwater import credentials, overview
+from headwater.console.session import Viewer
+from headwater.console.views.common import back_to, checked_form, page, runtime_of
+from headwater.console.views.credentials import OperatorDep, sentence
+from headwater.errors import Conflict, ValidationFailed
 from headwater.store import credentials as credential_store
 
 router = APIRouter()
 
 
-@router.get("/tenants")
-async def tenants_page(request: Request, viewer: ViewerDep) -> HTMLResponse:
-    if not viewer.is_operator:
-        raise NotFound("page")
+async def _tenants_page(
+    request: Request, viewer: Viewer, *, error: str = "", name: str = "", status_code: int = 200
+) -> HTMLResponse:
     runtime = runtime_of(request)
     async with runtime.db.session() as session:
         tenants = await credential_store.list_tenants(session)
@@ -34,4 +35,26 @@ async def tenants_page(request: Request, viewer: ViewerDep) -> HTMLResponse:
         }
         for tenant in tenants
     ]
-    return page(request, viewer, "tenants.html", title="Tenants", rows=rows)
+    return page(
+        request, viewer, "tenants.html", status_code, title="Tenants", rows=rows, error=error, name=name
+    )
+
+
+@router.get("/tenants")
+async def tenants_page(request: Request, viewer: OperatorDep) -> HTMLResponse:
+    return await _tenants_page(request, viewer)
+
+
+@router.post("/tenants")
+async def create_tenant(request: Request, viewer: OperatorDep) -> Response:
+    form = await checked_form(request, viewer)
+    name = str(form.get("name") or "")[:1000]
+    try:
+        async with runtime_of(request).db.session() as session:
+            tenant = await credentials.create_tenant(session, name)
+    except ValidationFailed as exc:
+        message = sentence(exc.problems[0].message)
+        return await _tenants_page(request, viewer, error=message, name=name, status_code=400)
+    except Conflict as exc:
+        return await _tenants_page(request, viewer, error=sentence(exc.message), name=name, status_code=400)
+    return back_to(f"/tenants/{tenant.id}", "created")
