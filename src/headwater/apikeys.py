@@ -133,3 +133,13 @@ async def authenticate(session: AsyncSession, box: SecretBox, key: str | None) -
     if row is None:
         raise InvalidApiKey("No valid API key provided")
     return row.tenant_id
+
+
+async def revoke_by_id(session: AsyncSession, tenant_id: int, key_id: int) -> RevokedKey:
+    """Revoke one of the tenant's keys by its id (as ``list_keys`` shows it); another tenant's is ``NotFound``."""
+    row = await store.revoke(session, tenant_id, key_id)
+    tenant = await store.get_tenant(session, tenant_id)
+    assert row.revoked_at is not None
+    return RevokedKey(
+        id=row.id, tenant_id=tenant.id, tenant=tenant.name, prefix=row.prefix, revoked_at=row.revoked_at
+    )

@@ -143,7 +143,7 @@ def _limit(form: FormData, name: str) -> int | None:
     text = _text(form, name, 40).strip()
     if not text:
         return None
-    if not text.isdigit() or len(text) > 12:
+    if not text.isdigit() or len(text) > 12 or int(text) < 1:
         raise ValidationFailed([FieldProblem(name, "InvalidNumber", "must be a whole number of 1 or more")])
     return int(text)
 
