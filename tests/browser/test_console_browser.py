@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import LiveServer
 from tests.servers import SftpServerInfo
@@ -125,3 +125,96 @@ def test_every_control_is_reachable_by_keyboard_with_a_visible_focus(
     assert ["tenant", "principal", "password", "Sign in"] == [
         name for name in reached if name in ("tenant", "principal", "password", "Sign in")
     ][:4]
+
+
+def _create_sftp_source(page: Page, server: SftpServerInfo) -> None:
+    page.get_by_role("link", name="New source").click()
+    page.get_by_label("Protocol", exact=True).select_option("SFTP")
+    page.get_by_label("Host", exact=True).fill(server.host)
+    page.get_by_label("Port", exact=True).fill(str(server.port))
+    page.get_by_label("User", exact=True).fill(server.user)
+    page.get_by_label("Password", exact=True).fill(server.password)
+    page.get_by_label("Directory", exact=True).fill("/in")
+    page.get_by_label("File pattern", exact=True).fill("*.csv")
+    page.get_by_label("Processor", exact=True).select_option("25011")
+    page.get_by_label("Touchpoint code", exact=True).fill("REST01")
+    page.get_by_label("Name", exact=True).fill("Partner SFTP")
+    page.get_by_role("button", name="Create the source").click()
+    expect(page.get_by_text("The source was created.")).to_be_visible()
+
+
+def test_a_partner_tests_a_connection_and_sees_the_files_it_would_import(
+    page: Page, live_server: LiveServer, sftp_server: SftpServerInfo
+) -> None:
+    principal = _tenant(live_server, "acme", "REST01")
+    sftp_server.put("in/sales.csv", SALES)
+    sftp_server.put("in/readme.txt", b"not a sales file\n")
+    _sign_in(page, live_server, principal, PASSWORD, tenant="acme")
+    _create_sftp_source(page, sftp_server)
+
+    page.get_by_role("button", name="Test connection").click()
+    expect(page.get_by_role("heading", name="Connection test")).to_be_visible()
+    expect(page.get_by_role("status")).to_contain_text("2 file(s) listed, 1 would be imported")
+    rows = page.locator("table.listing tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_contain_text("sales.csv")
+    expect(rows.nth(0)).to_contain_text("imports it")
+    expect(rows.nth(1)).to_contain_text("excludedByPattern")
+    expect(page.get_by_text("SHA256:")).to_be_visible()
+    expect(page.get_by_text(sftp_server.password)).to_have_count(0)
+
+
+def test_a_partner_re_imports_a_file_and_its_counts_are_unchanged(
+    page: Page, live_server: LiveServer, sftp_server: SftpServerInfo
+) -> None:
+    principal = _tenant(live_server, "acme", "REST01")
+    sftp_server.put("in/sales.csv", SALES)
+    _sign_in(page, live_server, principal, PASSWORD, tenant="acme")
+    _create_sftp_source(page, sftp_server)
+    page.get_by_role("button", name="Run now").click()
+    file_link = page.get_by_role("link", name="sales.csv")
+    expect(file_link).to_be_visible(timeout=30_000)
+    file_link.click()
+    counts = page.locator("dl.counts")
+    expect(counts).to_contain_text("Imported2")
+    before = counts.inner_text()
+
+    page.get_by_role("button", name="Re-import this file").click()
+    expect(page.get_by_role("status")).to_contain_text("marked for import again")
+    # The run replaces the file's rows: the same counts, a later finish.
+    page.get_by_role("link", name="Partner SFTP").click()
+    runs = page.locator("section.card", has=page.get_by_role("heading", name="Runs")).locator("tbody tr")
+    expect(runs).to_have_count(2, timeout=30_000)
+    expect(runs.first.locator(".outcome-succeeded")).to_be_visible(timeout=30_000)
+    page.get_by_role("link", name="sales.csv").click()
+    expect(counts).to_contain_text("Imported2")
+    assert counts.inner_text().split("Finished")[0] == before.split("Finished")[0]
+    expect(page.locator("table.errors tbody tr")).to_have_count(2)
+
+
+def test_an_operator_revokes_a_partner_and_the_partners_console_session_is_over(
+    browser: Browser, live_server: LiveServer
+) -> None:
+    principal = _tenant(live_server, "acme", "REST01")
+    live_server.cli("operator", "create", "--principal", "ops", "--password", "operator-password")
+    partner_context = browser.new_context(viewport={"width": 1280, "height": 900})
+    operator_context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        partner = partner_context.new_page()
+        _sign_in(partner, live_server, principal, PASSWORD, tenant="acme")
+        operator = operator_context.new_page()
+        _sign_in(operator, live_server, "ops", "operator-password")
+
+        operator.get_by_role("link", name="Tenants").click()
+        operator.get_by_role("link", name="acme").click()
+        row = operator.locator("#partners tbody tr", has_text=principal)
+        row.get_by_role("button", name="Revoke").click()
+        expect(operator.get_by_role("status")).to_contain_text("The partner was revoked")
+        expect(operator.locator("#partners tbody tr", has_text=principal)).to_contain_text("revoked")
+
+        partner.reload()
+        expect(partner.get_by_role("heading", name="Sign in")).to_be_visible()
+        assert "/console/login" in partner.url
+    finally:
+        partner_context.close()
+        operator_context.close()
