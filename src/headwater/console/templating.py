@@ -25,9 +25,11 @@ def when(value: datetime | None, empty: str = "—") -> Markup:
     """A time the browser shows in its own time zone (console.js); UTC without JavaScript."""
     if value is None:
         return Markup(escape(empty))
+    # Both are written from a datetime here (digits, '-', ':', 'T', 'Z'), so nothing needs escaping:
+    # one Markup per time instead of a format call, which the 100-row overview felt.
     iso = iso_millis(value)
     shown = as_utc(value).strftime("%Y-%m-%d %H:%M UTC")
-    return Markup('<time datetime="{}">{}</time>').format(iso, shown)
+    return Markup(f'<time datetime="{iso}">{shown}</time>')
 
 
 def sparkline(values: Sequence[int], width: int = 120, height: int = 24) -> Markup:
@@ -40,44 +42,43 @@ def sparkline(values: Sequence[int], width: int = 120, height: int = 24) -> Mark
         f"{index * step:.1f},{height - 2 - (value / top) * (height - 4):.1f}"
         for index, value in enumerate(values)
     )
-    total = sum(values)
+    label = f"{int(sum(values))} rows in {len(values)} days"
+    # Only numbers formatted here: marked safe once, without escaping each part.
     return Markup(
-        '<svg class="spark" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="{label}">'
-        '<polyline points="{points}" fill="none" stroke="currentColor" stroke-width="1.5"/></svg>'
-    ).format(w=width, h=height, points=points, label=f"{total} rows in {len(values)} days")
+        f'<svg class="spark" viewBox="0 0 {int(width)} {int(height)}" width="{int(width)}" height="{int(height)}"'
+        f' role="img" aria-label="{label}"><polyline points="{points}" fill="none" stroke="currentColor"'
+        ' stroke-width="1.5"/></svg>'
+    )
 
 
 def bars(imported: Sequence[int], rejected: Sequence[int], width: int = 600, height: int = 120) -> Markup:
-    """Stacked daily bars: imported rows below, rejected rows on top; each bar titled with its day's figures."""
+    """Stacked daily bars: imported rows below, rejected rows on top; each bar titled with its day's figures.
+
+    Everything written into the SVG is a number formatted here, so it is built as one string and marked
+    safe once: formatting each bar through ``Markup`` cost more than the rest of the charts page.
+    """
     if not imported:
         return Markup("")
     top = max((ok + bad for ok, bad in zip(imported, rejected, strict=True)), default=0) or 1
     slot = width / len(imported)
+    bar_width = max(slot - 2, 1)
     parts = []
     for index, (ok, bad) in enumerate(zip(imported, rejected, strict=True)):
+        ok, bad = int(ok), int(bad)
         x = index * slot + 1
         ok_height = (ok / top) * (height - 4)
         bad_height = (bad / top) * (height - 4)
         parts.append(
-            Markup(
-                "<g><title>{ok} imported, {bad} rejected</title>"
-                '<rect class="ok" x="{x:.1f}" y="{y1:.1f}" width="{w:.1f}" height="{h1:.1f}"/>'
-                '<rect class="bad" x="{x:.1f}" y="{y2:.1f}" width="{w:.1f}" height="{h2:.1f}"/></g>'
-            ).format(
-                ok=ok,
-                bad=bad,
-                x=x,
-                w=max(slot - 2, 1),
-                y1=height - ok_height,
-                h1=ok_height,
-                y2=height - ok_height - bad_height,
-                h2=bad_height,
-            )
+            f"<g><title>{ok} imported, {bad} rejected</title>"
+            f'<rect class="ok" x="{x:.1f}" y="{height - ok_height:.1f}" width="{bar_width:.1f}" height="{ok_height:.1f}"/>'
+            f'<rect class="bad" x="{x:.1f}" y="{height - ok_height - bad_height:.1f}" width="{bar_width:.1f}"'
+            f' height="{bad_height:.1f}"/></g>'
         )
     label = f"{sum(imported)} rows imported and {sum(rejected)} rejected in {len(imported)} days"
     return Markup(
-        '<svg class="bars" viewBox="0 0 {w} {h}" preserveAspectRatio="none" role="img" aria-label="{label}">{body}</svg>'
-    ).format(w=width, h=height, label=label, body=Markup("").join(parts))
+        f'<svg class="bars" viewBox="0 0 {width} {height}" preserveAspectRatio="none" role="img"'
+        f' aria-label="{label}">{"".join(parts)}</svg>'
+    )
 
 
 def number(value: int | float | None) -> str:
