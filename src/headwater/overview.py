@@ -20,7 +20,7 @@ from headwater.store.tables import DataSource, Run
 
 SPARKLINE_DAYS = 30
 
-__all__ = ["Health", "Scope", "SourceSummary", "summarize"]
+__all__ = ["Health", "Scope", "SourceSummary", "health_of", "summarize"]
 
 
 class Health(StrEnum):

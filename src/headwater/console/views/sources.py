@@ -63,6 +63,7 @@ async def source_page(request: Request, viewer: ViewerDep, source_id: int, notic
         title=source.name,
         source=source,
         fields=describe(source),
+        health=overview.health_of(source, runs[0] if runs else None),
         runs=runs,
         files=list(reversed(files))[:100],
         notice=notice,
