@@ -360,6 +360,9 @@ _EXTRA_FIELDS = (
 )
 
 
+DATASOURCE_FIELDS = (*_SEED_FIELDS, *_EXTRA_FIELDS)
+
+
 def datasource_json(source: DataSource) -> dict[str, Any]:
     """The seed's datasource object (secrets masked, times in epoch ms), then headwater's extras."""
     described = describe(source)
@@ -367,7 +370,7 @@ def datasource_json(source: DataSource) -> dict[str, Any]:
     described["nextRunTime"] = epoch_millis(described["nextRunTime"])
     if described["lastError"] is not None:
         described["lastError"] = {**described["lastError"], "at": epoch_millis(described["lastError"]["at"])}
-    return {key: described[key] for key in (*_SEED_FIELDS, *_EXTRA_FIELDS)}
+    return {key: described[key] for key in DATASOURCE_FIELDS}
 
 
 def context_json(request: Request, partner: auth.PartnerContext | None) -> dict[str, Any]:
