@@ -23,6 +23,7 @@ from headwater.errors import FileUnreadable, HeadwaterError
 from headwater.logging import get_logger
 from headwater.processors import processor_for
 from headwater.processors.base import Batch, ProcessOptions, RowError
+from headwater.progress import RowsReporter
 from headwater.runtime import Runtime
 from headwater.store import imports as ledger_store
 from headwater.store import records as record_store
@@ -89,8 +90,10 @@ class FileJob:
     options: ProcessOptions
 
 
-async def import_local_file(runtime: Runtime, job: FileJob) -> FileOutcome:
-    """One file, one transaction. Unreadable files are recorded as failed; other errors roll back."""
+async def import_local_file(runtime: Runtime, job: FileJob, rows: RowsReporter | None = None) -> FileOutcome:
+    """One file, one transaction. Unreadable files are recorded as failed; other errors roll back.
+
+    ``rows`` hears how many rows were read so far, batch after batch."""
     processor = processor_for(job.processor_type)
     outcome = FileOutcome(path=job.path, state=FileState.IMPORTED)
     values = ledger_values(job)
@@ -117,6 +120,10 @@ async def import_local_file(runtime: Runtime, job: FileJob) -> FileOutcome:
                 outcome.rows_ok += result.inserted
                 outcome.rows_skipped += result.skipped
                 outcome.rows_with_errors += _rows_in(errors)
+                if rows is not None:
+                    rows.rows(outcome.rows)
+            if rows is not None:
+                rows.done(outcome.rows)
             row.state = FileState.IMPORTED
             row.error = None
             row.rows = outcome.rows

@@ -358,6 +358,7 @@ _EXTRA_FIELDS = (
     "lastError",
     "nextRunTime",
 )
+DATASOURCE_FIELDS = (*_SEED_FIELDS, *_EXTRA_FIELDS)
 
 
 DATASOURCE_FIELDS = (*_SEED_FIELDS, *_EXTRA_FIELDS)
@@ -572,6 +573,7 @@ async def unknown_path(path: str) -> Response:
 
 
 __all__ = [
+    "DATASOURCE_FIELDS",
     "MAX_ID",
     "PREFIX",
     "SESSION_COOKIE",
