@@ -358,9 +358,7 @@ _EXTRA_FIELDS = (
     "lastError",
     "nextRunTime",
 )
-DATASOURCE_FIELDS = (*_SEED_FIELDS, *_EXTRA_FIELDS)
-
-
+# The answer's fields in the contract's order, then headwater's: the OpenAPI document is built from them too.
 DATASOURCE_FIELDS = (*_SEED_FIELDS, *_EXTRA_FIELDS)
 
 
