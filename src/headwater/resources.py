@@ -369,6 +369,8 @@ RESOURCES: dict[str, Resource] = {
                 ("column", TEXT),
                 ("code", TEXT),
                 ("message", TEXT),
+                ("rawLine", TEXT),
+                ("rawTruncated", BOOL),
             ),
         ),
         Resource(

@@ -26,6 +26,7 @@ import anyio
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
+from fastapi.responses import StreamingResponse
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, OAuth2
 from starlette.datastructures import UploadFile
@@ -469,6 +470,25 @@ def _add_data_source_routes(router: APIRouter) -> None:
         return _json(resources.show(IMPORT_FILES, row))
 
 
+def _add_rejected_rows_route(router: APIRouter) -> None:
+    @router.get(
+        "/importFiles/{id}/importErrors.csv",
+        summary="The file's rejected rows as a CSV in its own layout, with line, code and message",
+        operation_id="get_importFiles_importErrors_csv",
+        response_class=StreamingResponse,
+        responses={200: {"description": "The CSV", "content": {"text/csv": {}}}},
+    )
+    async def rejected_rows(id: IdPath, area: AreaDep, runtime: RuntimeDep) -> Response:
+        from headwater.rejected_rows import rejected_rows_csv  # reads with the processors' CSV helpers
+
+        found = await rejected_rows_csv(runtime, area.tenant_id, id)
+        return StreamingResponse(
+            found.chunks(runtime),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{found.filename}"'},
+        )
+
+
 def _add_control_routes(router: APIRouter) -> None:
     """Test a connection, reset a pinned SFTP host key, import files again."""
     check_answer = doc.answers(doc.CONNECTION_TEST_SCHEMA, "The outcome of the test (ok or the failure)")
@@ -570,6 +590,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     router = APIRouter(route_class=IntegrationRoute)
     _add_data_source_routes(router)
+    _add_rejected_rows_route(router)
     _add_control_routes(router)
     for resource in resources.RESOURCES.values():
         _add_reading_routes(router, resource)

@@ -8,12 +8,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Path, Query, Request, UploadFile
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from headwater.api.deps import RuntimeDep
 from headwater.api.partner import MAX_ID, PREFIX, CurrentPartnerDep, PartnerRoute, SourceIdPath, context_json
 from headwater.clock import epoch_millis
 from headwater.errors import FieldProblem, HeadwaterError, ValidationFailed
+from headwater.rejected_rows import rejected_rows_csv
 from headwater.runs import MAX_PAGE, describe_run, list_runs, request_run
 from headwater.store import imports as ledger_store
 from headwater.store import sources as source_store
@@ -62,7 +63,14 @@ def run_json(run: Run) -> dict[str, Any]:
 
 
 def error_json(row: ImportErrorRow) -> dict[str, Any]:
-    return {"line": row.line, "column": row.column, "code": row.code, "message": row.message}
+    return {
+        "line": row.line,
+        "column": row.column,
+        "code": row.code,
+        "message": row.message,
+        "rawLine": row.raw_line,
+        "rawTruncated": row.raw_truncated,
+    }
 
 
 @router.get("/partner/datasources/{source_id}/imports", summary="The files a datasource has seen")
@@ -97,6 +105,25 @@ async def list_import_errors(
         )
         shown = [error_json(row) for row in errors]
     return {"context": context_json(request, partner), "importErrors": shown}
+
+
+@router.get(
+    "/partner/datasources/{source_id}/imports/{file_id}/errors.csv",
+    summary="The file's rejected rows as a CSV in its own layout, with line, code and message: fix and resend",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+async def import_errors_csv(
+    partner: CurrentPartnerDep, source_id: SourceIdPath, file_id: FileIdPath, runtime: RuntimeDep
+) -> StreamingResponse:
+    found = await rejected_rows_csv(
+        runtime, partner.tenant_id, file_id, source_id=source_id, owner_partner_id=partner.partner_id
+    )
+    return StreamingResponse(
+        found.chunks(runtime),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{found.filename}"'},
+    )
 
 
 @router.post(
