@@ -293,7 +293,8 @@ def _stream_rows(
     read = [column - 1 for lower, column in positions.items() if lower in wanted]
     width = len(names)
     schema = pa.schema(
-        [pa.field(f"\x00{position}", pa.string()) for position in range(width)] + [pa.field(LINE, pa.int64())],
+        [pa.field(f"\x00{position}", pa.string()) for position in range(width)]
+        + [pa.field(LINE, pa.int64())],
         metadata={_HEADER_KEY: json.dumps(names).encode()},
     )
     with pa.ipc.new_stream(out, schema) as writer:

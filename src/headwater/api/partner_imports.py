@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Path, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from headwater import dry_runs
 from headwater.api.deps import RuntimeDep
 from headwater.api.partner import MAX_ID, PREFIX, CurrentPartnerDep, PartnerRoute, SourceIdPath, context_json
 from headwater.clock import epoch_millis
@@ -50,6 +51,32 @@ def file_json(row: ImportFile) -> dict[str, Any]:
         "error": row.error,
         "startedAt": epoch_millis(row.started_at),
         "finishedAt": epoch_millis(row.finished_at),
+    }
+
+
+def dry_run_json(checked: dry_runs.DryRunResult) -> dict[str, Any]:
+    """What importing the file would give, and its first rejected rows."""
+    return {
+        "dryRun": True,
+        "name": checked.name,
+        "type": checked.processor_type,
+        "fileType": checked.file_type,
+        "state": checked.state,
+        "rows": checked.rows,
+        "rowsOk": checked.rows_ok,
+        "rowsWithErrors": checked.rows_with_errors,
+        "error": checked.error,
+        "errors": [
+            {
+                "line": error.line,
+                "column": error.column,
+                "code": error.code,
+                "message": error.message,
+                "rawLine": error.raw,
+                "rawTruncated": error.raw_truncated,
+            }
+            for error in checked.errors
+        ],
     }
 
 
@@ -181,7 +208,21 @@ async def upload_file(
     name: Annotated[str | None, Query(max_length=1000, description="The file's name.")] = None,
     processor_type: Annotated[int | None, Query(alias="type", ge=0, le=99999)] = None,
     datasource_id: Annotated[int | None, Query(alias="datasourceId", ge=1, le=2**63 - 1)] = None,
+    dry_run: Annotated[
+        bool, Query(alias="dryRun", description="Only read and check the file: store nothing.")
+    ] = False,
 ) -> dict[str, Any]:
+    if dry_run:
+        checked = await dry_runs.dry_run(
+            runtime,
+            partner.tenant_id,
+            source_id=datasource_id,
+            name=name or file.filename or "upload",
+            processor_type=processor_type,
+            data=file.file,
+            owner_partner_id=partner.partner_id,
+        )
+        return dry_run_json(checked)
     row = await import_upload(
         runtime,
         partner.tenant_id,

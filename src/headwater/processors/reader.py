@@ -385,7 +385,9 @@ def _numbered_batches(segment: _SegmentReader, options: _ParseSettings) -> Gener
     final = max([next_line - 1, *(entry[0] for entry in pending)])
     if segment.segment.unterminated:
         table, errors = held if held is not None else (_empty_batch(names), [])
-        unterminated = RowError(final, None, "UnterminatedQuote", "a quoted value on this line is never closed")
+        unterminated = RowError(
+            final, None, "UnterminatedQuote", "a quoted value on this line is never closed"
+        )
         text = row_texts(table, {final}, options.parse_options.delimiter).get(final)
         text = text if text is not None else next((entry[3] for entry in pending if entry[0] == final), None)
         table = table.filter(pc.not_equal(table.column(LINE), final))
