@@ -508,13 +508,20 @@ def _add_data_source_routes(router: APIRouter) -> None:
         return _json(resources.show(IMPORT_FILES, row))
 
 
+def _csv_answers() -> dict[int | str, dict[str, Any]]:
+    """The CSV, or this dialect's message (as JSON) when there is none to give."""
+    answers = doc.answers(doc.ref("Message"), "The CSV")
+    answers[200]["content"]["text/csv"] = {"schema": {"type": "string"}}
+    return answers
+
+
 def _add_rejected_rows_route(router: APIRouter) -> None:
     @router.get(
         "/importFiles/{id}/importErrors.csv",
         summary="The file's rejected rows as a CSV in its own layout, with line, code and message",
         operation_id="get_importFiles_importErrors_csv",
         response_class=StreamingResponse,
-        responses={200: {"description": "The CSV", "content": {"text/csv": {}}}},
+        responses=_csv_answers(),
     )
     async def rejected_rows(id: IdPath, area: AreaDep, runtime: RuntimeDep) -> Response:
         from headwater.rejected_rows import rejected_rows_csv  # reads with the processors' CSV helpers
