@@ -370,6 +370,8 @@ RESOURCES: dict[str, Resource] = {
                 ("column", TEXT),
                 ("code", TEXT),
                 ("message", TEXT),
+                ("rawLine", TEXT),
+                ("rawTruncated", BOOL),
             ),
         ),
         Resource(
