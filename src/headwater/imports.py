@@ -41,6 +41,7 @@ from headwater.pipeline import (
     process_options,
     record_unimported,
 )
+from headwater.progress import FileProgress, ProgressCallback, ReportingSink, RowsReporter, on_loop_thread
 from headwater.runtime import Runtime
 from headwater.settings import Settings
 from headwater.store import imports as ledger_store
@@ -51,7 +52,6 @@ from headwater.store.tables import DataSource
 log = get_logger(__name__)
 
 Decision = Literal["new", "unchanged", "changed", "changed_outside_window", "retry", "reimport"]
-ProgressCallback = Callable[[str, dict[str, Any]], None]
 ConnectorFactory = Callable[[ConnectionConfig, Settings], Connector]
 
 
@@ -120,14 +120,20 @@ def connection_config(source: DataSource, box: SecretBox) -> ConnectionConfig:
     )
 
 
-async def _download(connector: Connector, path: str, directory: str) -> tuple[Path, str, int]:
+async def _download(
+    connector: Connector, path: str, directory: str, report: Callable[[int], None] | None = None
+) -> tuple[Path, str, int]:
+    """The file in ``directory``, its checksum and size; ``report`` hears the bytes written so far."""
     handle = tempfile.NamedTemporaryFile(prefix="headwater-", dir=directory, delete=False)
     local = Path(handle.name)
     try:
         with handle:
             sink = HashingSink(handle)
-            await connector.download(path, sink)  # type: ignore[arg-type]
+            target = sink if report is None else ReportingSink(sink, on_loop_thread(report))
+            await connector.download(path, target)  # type: ignore[arg-type]
             sink.flush()
+        if report is not None:
+            report(sink.size)
         return local, sink.hash.hexdigest(), sink.size
     except BaseException:
         local.unlink(missing_ok=True)
@@ -199,7 +205,9 @@ async def run_source(
     log.info("run started", tenant_id=tenant_id, source_id=source_id, run_id=run.id, trigger=trigger)
     failure: RunFailure | None = None
     try:
-        failure = await _run_files(runtime, source, config, summary, notify, connect or connector_for)
+        failure = await _run_files(
+            runtime, source, config, summary, notify, connect or connector_for, listening=progress is not None
+        )
     except SourceError as exc:
         failure = RunFailure(exc.code, exc.message)
     except BaseException:
@@ -226,6 +234,8 @@ async def _run_files(
     summary: RunSummary,
     notify: ProgressCallback,
     connect: ConnectorFactory,
+    *,
+    listening: bool = False,
 ) -> RunFailure | None:
     now = utcnow()
     async with connect(config, runtime.settings) as connector:
@@ -254,7 +264,14 @@ async def _run_files(
         for remote, decision in plan:
             notify("file_started", {"path": remote.path, "size": remote.size})
             outcome = await _pull_one(
-                runtime, source, connector, remote, decision, seen.get(remote.path), summary
+                runtime,
+                source,
+                connector,
+                remote,
+                decision,
+                seen.get(remote.path),
+                summary,
+                notify if listening else None,
             )
             if outcome.state == "transfer_failed":
                 transfer_failure = RunFailure(outcome.error_code or "TransferFailed", outcome.error or "")
@@ -271,8 +288,11 @@ async def _pull_one(
     decision: Decision,
     entry: LedgerEntry | None,
     summary: RunSummary,
+    notify: ProgressCallback | None = None,
 ) -> FileOutcome:
     settings = runtime.settings
+    progress = None if notify is None else FileProgress(notify, remote.path, remote.size)
+
     assert source.processor_type is not None
     job_base: dict[str, Any] = {
         "tenant_id": source.tenant_id,
@@ -298,7 +318,9 @@ async def _pull_one(
         return outcome
     with tempfile.TemporaryDirectory(prefix="download-", dir=runtime.scratch) as directory:
         try:
-            local, checksum, size = await _download(connector, remote.path, directory)
+            local, checksum, size = await _download(
+                connector, remote.path, directory, None if progress is None else progress.downloaded
+            )
         except SourceError as exc:
             log.warning("download failed", source_id=source.id, path=remote.path, error=exc.message)
             return FileOutcome(
@@ -325,7 +347,9 @@ async def _pull_one(
             reimport=entry is not None,
             **job_base,
         )
-        outcome = await import_local_file(runtime, job)
+        outcome = await import_local_file(
+            runtime, job, None if progress is None else RowsReporter(progress.read)
+        )
     if outcome.state == FileState.IMPORTED:
         problem = await _after_import(connector, source, remote.path)
         if problem is not None:

@@ -23,6 +23,8 @@ from headwater.errors import FileUnreadable, HeadwaterError
 from headwater.logging import get_logger
 from headwater.processors import processor_for
 from headwater.processors.base import Batch, ProcessOptions, RowError
+from headwater.processors.rejected import with_row_texts
+from headwater.progress import RowsReporter
 from headwater.runtime import Runtime
 from headwater.store import imports as ledger_store
 from headwater.store import records as record_store
@@ -68,6 +70,11 @@ async def _in_thread(batches: Iterator[Batch]) -> AsyncIterator[Batch]:
         yield batch
 
 
+def _storable_text(text: str | None) -> str | None:
+    """PostgreSQL cannot store a NUL in text."""
+    return None if text is None else text.replace("\x00", "\ufffd")
+
+
 def _rows_in(errors: list[RowError]) -> int:
     return len({error.line for error in errors if error.line is not None})
 
@@ -89,8 +96,10 @@ class FileJob:
     options: ProcessOptions
 
 
-async def import_local_file(runtime: Runtime, job: FileJob) -> FileOutcome:
-    """One file, one transaction. Unreadable files are recorded as failed; other errors roll back."""
+async def import_local_file(runtime: Runtime, job: FileJob, rows: RowsReporter | None = None) -> FileOutcome:
+    """One file, one transaction. Unreadable files are recorded as failed; other errors roll back.
+
+    ``rows`` hears how many rows were read so far, batch after batch."""
     processor = processor_for(job.processor_type)
     outcome = FileOutcome(path=job.path, state=FileState.IMPORTED)
     values = ledger_values(job)
@@ -105,11 +114,13 @@ async def import_local_file(runtime: Runtime, job: FileJob) -> FileOutcome:
             await ledger_store.clear_errors(session, job.tenant_id, row.id)
             info, batches = await anyio.to_thread.run_sync(processor.read, job.local, job.options)
             row.file_type = info.file_type
+            row.header_line = _storable_text(info.header_line)
+            row.delimiter = info.delimiter
             async for batch in _in_thread(batches):
                 result = await record_store.write_batch(
                     session, job.processor_type, job.tenant_id, job.source_id, row.id, batch.records
                 )
-                errors = [*batch.errors, *result.errors]
+                errors = [*batch.errors, *with_row_texts(result.errors, batch.cells, batch.delimiter)]
                 await ledger_store.add_errors(session, job.tenant_id, row.id, errors)
                 # A row can have several errors; rows are counted once. Rows the parser rejected never
                 # reached the batch's records; rows the writer rejected are among them.
@@ -117,6 +128,10 @@ async def import_local_file(runtime: Runtime, job: FileJob) -> FileOutcome:
                 outcome.rows_ok += result.inserted
                 outcome.rows_skipped += result.skipped
                 outcome.rows_with_errors += _rows_in(errors)
+                if rows is not None:
+                    rows.rows(outcome.rows)
+            if rows is not None:
+                rows.done(outcome.rows)
             row.state = FileState.IMPORTED
             row.error = None
             row.rows = outcome.rows

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from headwater.clock import as_utc, iso_millis
 from headwater.errors import HeadwaterError, NotFound
 from headwater.sources import describe
+from headwater.storable import storable
 from headwater.store import resources as store
 from headwater.store.resources import Condition
 from headwater.store.tables import (
@@ -369,6 +370,8 @@ RESOURCES: dict[str, Resource] = {
                 ("column", TEXT),
                 ("code", TEXT),
                 ("message", TEXT),
+                ("rawLine", TEXT),
+                ("rawTruncated", BOOL),
             ),
         ),
         Resource(
@@ -466,15 +469,6 @@ class Page:
     max_rows: int = MAX_ROWS
 
 
-def _storable(value: str) -> bool:
-    """No NUL (PostgreSQL refuses it in text) and no lone surrogates (not encodable as UTF-8)."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return "\x00" not in value
-
-
 def _whole_number(parameter: str, raw: str) -> int:
     text = raw.strip()
     if not re.fullmatch(r"[+-]?[0-9]{1,19}", text):
@@ -486,7 +480,7 @@ def _parse_value(f: Field, parameter: str, raw: str, largest: int) -> Any:
     def refuse(what: str) -> InvalidFilter:
         return InvalidFilter(f"{parameter}: {what}")
 
-    if len(raw) > MAX_FILTER_LENGTH or not _storable(raw):
+    if len(raw) > MAX_FILTER_LENGTH or not storable(raw):
         raise refuse(f"must be text of at most {MAX_FILTER_LENGTH} characters, without NUL")
     match f.kind:
         case Kind.TEXT:

@@ -38,6 +38,7 @@ from headwater.errors import Conflict, FieldProblem, ValidationFailed
 from headwater.host_keys import host_key_fingerprint
 from headwater.schedules import Schedule
 from headwater.source_checks import archive_directory_problem, host_problem
+from headwater.storable import storable
 from headwater.store import sources as repo
 from headwater.store.tables import DataSource, Touchpoint
 
@@ -88,17 +89,6 @@ def _present(payload: Mapping[str, Any], key: str) -> bool:
     return value is not None and not (isinstance(value, str) and value.strip() == "")
 
 
-def _storable(value: str) -> bool:
-    """No NUL (PostgreSQL refuses it in text) and no lone surrogates (not encodable as UTF-8)."""
-    if "\x00" in value:
-        return False
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _capital(name: str) -> str:
     return name[0].upper() + name[1:]
 
@@ -123,7 +113,7 @@ class _Checker:
                 self.required(key)
             return None
         value = self.payload[key]
-        if not isinstance(value, str) or len(value) > max_length or not _storable(value):
+        if not isinstance(value, str) or len(value) > max_length or not storable(value):
             self.invalid(key, f"must be a text of at most {max_length} characters")
             return None
         return value

@@ -13,9 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from headwater import sources
 from headwater.clock import utcnow
-from headwater.domain import FileState, ProcessorType, RunOutcome
+from headwater.domain import FileState, RunOutcome
 from headwater.errors import FieldProblem, HeadwaterError, ValidationFailed
 from headwater.pipeline import FileJob, FileOutcome, HashingSink, import_local_file, process_options
+from headwater.processor_types import chosen_processor_type
+from headwater.processor_types import processor_type as checked_type
 from headwater.runtime import Runtime
 from headwater.storable import storable
 from headwater.store import imports as ledger_store
@@ -66,31 +68,19 @@ async def _upload_source(
     async with runtime.db.session() as session:
         if source_id is not None:
             source = await source_store.get(session, tenant_id, source_id, owner_partner_id=owner_partner_id)
-            chosen = processor_type or source.processor_type
-        else:
-            if processor_type is None:
-                raise ValidationFailed([FieldProblem("type", "ProcessorTypeRequired", "type is required")])
-            found = await source_store.upload_destination(
-                session, tenant_id, owner_partner_id, processor_type
-            )
-            if found is not None:
-                source = found
-            else:
-                name = await _destination_name(session, tenant_id, owner_partner_id, processor_type)
-                source = await sources.create_custom_source(session, tenant_id, name)
-                source.owner_partner_id = owner_partner_id
-                source.processor_type = processor_type
-                source.upload_only = True
-            chosen = processor_type
-        if chosen is None:
+            return source.id, chosen_processor_type(source, processor_type)
+        if processor_type is None:
             raise ValidationFailed([FieldProblem("type", "ProcessorTypeRequired", "type is required")])
-        try:
-            ProcessorType(int(chosen))
-        except ValueError as exc:
-            raise ValidationFailed(
-                [FieldProblem("type", "InvalidProcessorType", "unknown processor type")]
-            ) from exc
-        return source.id, int(chosen)
+        chosen = checked_type(processor_type)
+        found = await source_store.upload_destination(session, tenant_id, owner_partner_id, chosen)
+        if found is not None:
+            return found.id, chosen
+        name = await _destination_name(session, tenant_id, owner_partner_id, chosen)
+        created = await sources.create_custom_source(session, tenant_id, name)
+        created.owner_partner_id = owner_partner_id
+        created.processor_type = chosen
+        created.upload_only = True
+        return created.id, chosen
 
 
 def _without_code(error: str) -> str:

@@ -6,7 +6,9 @@ a 5 MB one may inflate to gigabytes. So the importing process never parses a wor
 starts ``python -m headwater.xlsx`` with an address-space and CPU limit; the child checks the zip's
 central directory and the sheet's declared dimension before reading anything, then streams the
 sheet's rows one at a time (openpyxl's sheet parser: shared strings, inline strings, date formats)
-and sends them back as an Arrow IPC stream of string columns plus ``line``, the sheet's row number.
+and sends them back as an Arrow IPC stream of string columns, one per header column (named ``\x00`` and
+its 0-based position, the reader's "cells"), plus ``line``, the sheet's row number. A row none of whose
+``wanted`` columns holds a value is skipped, as a blank row.
 Whatever happens in the child, a limit, a native abort, a crash, the worst case is that file's error.
 
 Cells become strings the way a CSV would show them: dates ``yyyy-MM-dd``, whole numbers without
@@ -55,7 +57,7 @@ _ERROR_TAIL = 4096
 
 @dataclass
 class Sheet:
-    """The sheet's header (names by position, 0-based) and its rows, as batches of ``wanted`` columns."""
+    """The sheet's header (names by position, 0-based) and its rows, as batches of every column."""
 
     names: list[str]
     batches: Iterator[pa.RecordBatch]
@@ -288,33 +290,33 @@ def _stream_rows(
     for position, name in enumerate(names):
         if name:
             positions.setdefault(name.lower(), position + 1)
-    read = sorted((lower, column) for lower, column in positions.items() if lower in wanted)
+    read = [column - 1 for lower, column in positions.items() if lower in wanted]
+    width = len(names)
     schema = pa.schema(
-        [pa.field(lower, pa.string()) for lower, _ in read] + [pa.field(LINE, pa.int64())],
+        [pa.field(f"\x00{position}", pa.string()) for position in range(width)]
+        + [pa.field(LINE, pa.int64())],
         metadata={_HEADER_KEY: json.dumps(names).encode()},
     )
-    slot = {column: index for index, (_, column) in enumerate(read)}
     with pa.ipc.new_stream(out, schema) as writer:
         # An empty batch first: the importer checks the header while the rows are being read.
-        writer.write_batch(_batch(schema, [[] for _ in read], []))
+        writer.write_batch(_batch(schema, [[] for _ in range(width)], []))
         out.flush()
-        columns: list[list[str]] = [[] for _ in read]
+        columns: list[list[str]] = [[] for _ in range(width)]
         lines: list[int] = []
         for line, cells in rows:
             _check_row(line, cells)
-            values = [""] * len(read)
+            values = [""] * width
             for cell in cells:
-                index = slot.get(cell["column"])
-                if index is not None:
-                    values[index] = cell_text(cell["value"])
-            if not any(value.strip() for value in values):
+                if cell["column"] <= width:
+                    values[cell["column"] - 1] = cell_text(cell["value"])
+            if not any(values[position].strip() for position in read):
                 continue
             for column, value in zip(columns, values, strict=True):
                 column.append(value)
             lines.append(line)
             if len(lines) >= batch_rows:
                 writer.write_batch(_batch(schema, columns, lines))
-                columns, lines = [[] for _ in read], []
+                columns, lines = [[] for _ in range(width)], []
         if lines:
             writer.write_batch(_batch(schema, columns, lines))
 

@@ -32,9 +32,11 @@ class Installation:
 
     def touchpoint_works(self, code: str, token: str) -> bool:
         async def check() -> bool:
-            async with open_runtime(self.settings, create=False) as runtime, runtime.db.session() as session:
+            async with open_runtime(self.settings, create=False) as runtime:
                 try:
-                    await auth.authenticate_touchpoint(session, runtime.box, code, token)
+                    await auth.authenticate_touchpoint(
+                        runtime.db, runtime.box, runtime.guard, code, token, address="127.0.0.1"
+                    )
                 except auth.InvalidTouchpoint:
                     return False
                 return True
@@ -43,10 +45,12 @@ class Installation:
 
     def password_works(self, principal: str, password: str) -> bool:
         async def check() -> bool:
-            async with open_runtime(self.settings, create=False) as runtime, runtime.db.session() as session:
+            async with open_runtime(self.settings, create=False) as runtime:
                 tenant_id = 1
                 try:
-                    await auth.partner_from_basic(session, runtime.box, tenant_id, principal, password)
+                    await auth.partner_from_basic(
+                        runtime.db, runtime.box, runtime.guard, tenant_id, principal, password, address="127.0.0.1"
+                    )
                 except auth.InvalidCredentials:
                     return False
                 return True

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
+from headwater.imports import run_source
 from headwater.runtime import open_runtime
 from headwater.settings import Settings
+from headwater.store import sources as source_store
 from headwater.store.tables import ImportFile, PartnerSale, Run
 from tests.conftest import SECRET_KEY, make_settings
 from tests.servers import SftpServerInfo
@@ -44,11 +49,13 @@ def environment(settings: Settings, spool: Path) -> dict[str, str]:
     }
 
 
-def run_command(settings: Settings, spool: Path, source_id: int) -> subprocess.CompletedProcess[str]:
+def run_command(
+    settings: Settings, spool: Path, source_id: int, *options: str, **env: str
+) -> subprocess.CompletedProcess[str]:
     """``headwater run SOURCE_ID --json`` in a process of its own, as an operator would type it."""
     return subprocess.run(
-        [HEADWATER, "run", str(source_id), "--json"],
-        env=environment(settings, spool),
+        [HEADWATER, "run", str(source_id), *(options or ("--json",))],
+        env={**environment(settings, spool), **env},
         capture_output=True,
         text=True,
         check=False,
@@ -88,7 +95,9 @@ async def test_run_prints_what_each_file_gave_as_json(tmp_path: Path, sftp_serve
     done = run_command(settings, tmp_path / "spool", source_id)
 
     assert done.returncode == 0, done.stderr
+    assert done.stdout.count("\n") == 1 and done.stderr == ""  # one JSON object, no progress
     summary = json.loads(done.stdout)
+    assert set(summary) == {"runId", "sourceId", "outcome", "message", "filesSeen", "files"}
     assert summary["outcome"] == "succeeded"
     [file] = summary["files"]
     assert (file["path"], file["state"], file["rows"], file["rowsOk"], file["rowsWithErrors"]) == (
@@ -153,3 +162,64 @@ async def test_a_process_killed_mid_file_leaves_nothing_and_the_next_run_imports
     third = json.loads(third_run.stdout)
     assert [f["state"] for f in third["files"]] == ["skipped"]
     assert await counts(settings) == (rows, 1)
+
+
+async def test_a_run_reports_bytes_as_a_file_downloads_and_rows_as_it_imports(
+    tmp_path: Path, sftp_server: SftpServerInfo
+) -> None:
+    settings = make_settings(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'h.db'}")
+    source_id = await sftp_source(settings, sftp_server)
+    rows = 35_000  # four batches, and a download of many chunks written from a worker thread
+    data = sales_file(rows)
+    sftp_server.put("in/sales.csv", data)
+    events: list[tuple[str, dict[str, Any], int]] = []
+
+    async with open_runtime(settings) as runtime:
+        async with runtime.db.session() as session:
+            tenant_id = (await source_store.get_for_operator(session, source_id)).tenant_id
+        summary = await run_source(
+            runtime,
+            tenant_id,
+            source_id,
+            trigger="cli",
+            progress=lambda event, body: events.append((event, body, threading.get_ident())),
+        )
+
+    assert summary.outcome == "succeeded"
+    assert {thread for _, _, thread in events} == {threading.get_ident()}  # always on the loop's thread
+    names = [event for event, _, _ in events]
+    assert names[:2] == ["planned", "file_started"] and names[-1] == "file_finished"
+    downloaded = [body for event, body, _ in events if event == "download_progress"]
+    read = [body["rows"] for event, body, _ in events if event == "rows_progress"]
+    assert names.index("rows_progress") > max(
+        i for i, name in enumerate(names) if name == "download_progress"
+    )
+    assert {(body["path"], body["total"]) for body in downloaded} == {("sales.csv", len(data))}
+    done = [body["bytes"] for body in downloaded]
+    assert done == sorted(done) and done[-1] == len(data)
+    assert read == sorted(read) and read[-1] == rows
+
+
+async def test_run_shows_bytes_and_rows_with_their_rates_on_a_terminal(
+    tmp_path: Path, sftp_server: SftpServerInfo
+) -> None:
+    settings = make_settings(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'h.db'}")
+    source_id = await sftp_source(settings, sftp_server)
+    sftp_server.put("in/sales.csv", sales_file(60_000))
+
+    done = run_command(
+        settings,
+        tmp_path / "spool",
+        source_id,
+        "--database-url",
+        settings.database_url,
+        TTY_COMPATIBLE="1",
+        TTY_INTERACTIVE="1",
+        COLUMNS="160",
+    )
+
+    assert done.returncode == 0, done.stderr
+    # The live display's frames: bytes of the total, rows read with their rate (a download of one
+    # chunk has no rate to show).
+    assert re.search(r"[\d.]+/2\.2 MB", done.stdout)
+    assert re.search(r"[\d,]+ rows", done.stdout) and "rows/s" in done.stdout

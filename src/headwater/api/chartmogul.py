@@ -42,6 +42,7 @@ from headwater.guard import Attempt
 from headwater.logging import get_logger
 from headwater.metrics import RATE_LIMITED
 from headwater.ratelimit import limit
+from headwater.storable import storable
 from headwater.store import sources as source_store
 from headwater.store.tables import DataSource
 
@@ -214,17 +215,6 @@ def requested_extras(
 ExtrasDep = Annotated[Extras, Depends(requested_extras)]
 
 
-def _storable(text: str) -> bool:
-    """Text a database can compare: PostgreSQL refuses NUL characters and lone surrogates."""
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def view(
     source: DataSource,
     extras: Extras = Extras(),
@@ -261,7 +251,7 @@ def _source_name(payload: Mapping[str, Any]) -> str:
     name = payload["name"]
     if name is None or (isinstance(name, str) and not name.strip()):
         raise ValidationFailed([FieldProblem("name", "NameRequired", NAME_REQUIRED)])
-    if not isinstance(name, str) or len(name) > MAX_NAME_LENGTH or not _storable(name):
+    if not isinstance(name, str) or len(name) > MAX_NAME_LENGTH or not storable(name):
         raise ValidationFailed(
             [FieldProblem("name", "InvalidName", f"Must be a text of at most {MAX_NAME_LENGTH} characters.")]
         )
@@ -309,7 +299,7 @@ async def list_data_sources(
     name: str | None = None,
     system: str | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
-    if not all(_storable(text) for text in (name, system) if text is not None):
+    if not all(storable(text) for text in (name, system) if text is not None):
         return {"data_sources": []}
     async with runtime.db.session() as session:
         found = await source_store.list_(session, tenant_id, name=name, system=system)
@@ -325,7 +315,7 @@ async def list_data_sources(
 async def retrieve_data_source(
     uuid: str, runtime: RuntimeDep, tenant_id: TenantDep, wanted: ExtrasDep
 ) -> dict[str, Any]:
-    if not _storable(uuid):
+    if not storable(uuid):
         raise NotFound("DataSource")
     async with runtime.db.session() as session:
         source = await source_store.get_by_uuid(session, tenant_id, uuid)
@@ -339,7 +329,7 @@ async def retrieve_data_source(
 
 @router.delete("/data_sources/{uuid}", status_code=204, summary="Delete a source and all its data")
 async def delete_data_source(uuid: str, runtime: RuntimeDep, tenant_id: TenantDep) -> Response:
-    if not _storable(uuid):
+    if not storable(uuid):
         raise NotFound("DataSource")
     async with runtime.db.session() as session:
         source = await source_store.get_by_uuid(session, tenant_id, uuid)

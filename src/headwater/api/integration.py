@@ -15,6 +15,7 @@ description in ``integration_openapi``.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import tempfile
@@ -26,19 +27,30 @@ import anyio
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
+from fastapi.responses import StreamingResponse
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, OAuth2
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from headwater import __version__, areakeys, connection_checks, host_keys, oauth, reimports, resources, runs
+from headwater import (
+    __version__,
+    areakeys,
+    connection_checks,
+    host_keys,
+    oauth,
+    processor_types,
+    reimports,
+    resources,
+    runs,
+)
 from headwater.api import bodies, docs
 from headwater.api import integration_openapi as doc
 from headwater.api.deps import RuntimeDep
 from headwater.api.oauth_token import TOKEN_PATH, oauth_router
 from headwater.clock import iso_millis
 from headwater.connectors.hosts import HostPolicy
-from headwater.domain import CUSTOM_SYSTEM
+from headwater.domain import CUSTOM_SYSTEM, ProcessorType
 from headwater.errors import (
     AuthenticationFailed,
     Conflict,
@@ -320,7 +332,12 @@ def _add_data_source_routes(router: APIRouter) -> None:
         async with runtime.db.session() as session:
             found = await resources.get_row(session, area.tenant_id, DATA_SOURCES, source_id)
             if found.system == CUSTOM_SYSTEM:
-                raise NotPullSource("an upload-only source has no server settings to change")
+                if "processorType" not in changes or set(changes) & set(doc.WRITABLE_ATTRIBUTES) - {
+                    "processorType"
+                }:
+                    raise NotPullSource("an upload-only source has no server settings to change")
+                set_type = await processor_types.set_processor_type(session, found, changes["processorType"])
+                return _json(resources.show(DATA_SOURCES, set_type))
             updated = await update_pull_source(
                 session,
                 area.tenant_id,
@@ -402,7 +419,23 @@ def _add_data_source_routes(router: APIRouter) -> None:
                     "required": False,
                     "description": "The file's name (required with a raw body; multipart takes the part's file name).",
                     "schema": {"type": "string"},
-                }
+                },
+                {
+                    "name": "processorType",
+                    "in": "query",
+                    "required": False,
+                    "description": "The file's processor type: required when the data source has none; "
+                    "must be the source's own when it has one.",
+                    "schema": {"type": "integer", "enum": [t.value for t in ProcessorType]},
+                },
+                {
+                    "name": "dryRun",
+                    "in": "query",
+                    "required": False,
+                    "description": "true: only read and check the file, store nothing; answers the counts "
+                    "and the first row errors, with their rows' text.",
+                    "schema": {"type": "boolean", "default": False},
+                },
             ],
             "requestBody": {
                 "required": True,
@@ -425,9 +458,20 @@ def _add_data_source_routes(router: APIRouter) -> None:
         area: AreaDep,
         runtime: RuntimeDep,
         name: Annotated[str | None, Query(include_in_schema=False)] = None,
+        processor_type: Annotated[str | None, Query(alias="processorType", include_in_schema=False)] = None,
+        dry_run: Annotated[str | None, Query(alias="dryRun", include_in_schema=False)] = None,
     ) -> Response:
-        from headwater import uploads  # the import pipeline: only uploads need it
+        from headwater import dry_runs, uploads  # the import pipeline: only uploads need it
 
+        requested = (
+            None
+            if processor_type in (None, "")
+            else processor_types.processor_type(processor_type, "processorType")
+        )
+        checking = _flag("dryRun", dry_run)
+        receive = functools.partial(
+            dry_runs.dry_run if checking else uploads.import_upload, runtime, area.tenant_id
+        )
         async with runtime.db.session() as session:
             await resources.get_row(session, area.tenant_id, DATA_SOURCES, id)
         content_type = request.headers.get("content-type", "").lower()
@@ -440,12 +484,10 @@ def _add_data_source_routes(router: APIRouter) -> None:
                 part = form.get("file")
                 if not isinstance(part, UploadFile):
                     raise MissingFile("a multipart upload needs a part named file")
-                row = await uploads.import_upload(
-                    runtime,
-                    area.tenant_id,
+                row = await receive(
                     source_id=id,
                     name=part.filename or name or "upload",
-                    processor_type=None,
+                    processor_type=requested,
                     data=part.file,
                 )
             finally:
@@ -458,15 +500,38 @@ def _add_data_source_routes(router: APIRouter) -> None:
                 async for chunk in request.stream():
                     await anyio.to_thread.run_sync(spool.write, chunk)
                 spool.seek(0)
-                row = await uploads.import_upload(
-                    runtime,
-                    area.tenant_id,
-                    source_id=id,
-                    name=name,
-                    processor_type=None,
-                    data=cast(BinaryIO, spool),
+                row = await receive(
+                    source_id=id, name=name, processor_type=requested, data=cast(BinaryIO, spool)
                 )
+        if checking:
+            return _json(_dry_run_json(id, row))
         return _json(resources.show(IMPORT_FILES, row))
+
+
+def _csv_answers() -> dict[int | str, dict[str, Any]]:
+    """The CSV, or this dialect's message (as JSON) when there is none to give."""
+    answers = doc.answers(doc.ref("Message"), "The CSV")
+    answers[200]["content"]["text/csv"] = {"schema": {"type": "string"}}
+    return answers
+
+
+def _add_rejected_rows_route(router: APIRouter) -> None:
+    @router.get(
+        "/importFiles/{id}/importErrors.csv",
+        summary="The file's rejected rows as a CSV in its own layout, with line, code and message",
+        operation_id="get_importFiles_importErrors_csv",
+        response_class=StreamingResponse,
+        responses=_csv_answers(),
+    )
+    async def rejected_rows(id: IdPath, area: AreaDep, runtime: RuntimeDep) -> Response:
+        from headwater.rejected_rows import rejected_rows_csv  # reads with the processors' CSV helpers
+
+        found = await rejected_rows_csv(runtime, area.tenant_id, id)
+        return StreamingResponse(
+            found.chunks(runtime),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{found.filename}"'},
+        )
 
 
 def _add_control_routes(router: APIRouter) -> None:
@@ -542,6 +607,49 @@ def _add_control_routes(router: APIRouter) -> None:
         return reimported(source_id, 1, run)
 
 
+class InvalidFlag(HeadwaterError):
+    code = "invalid_request"
+
+
+def _flag(parameter: str, raw: str | None) -> bool:
+    if raw is None or raw.lower() in ("", "false", "0"):
+        return False
+    if raw.lower() in ("true", "1"):
+        return True
+    raise InvalidFlag(f"{parameter} must be true or false")
+
+
+def _dry_run_json(source_id: int, checked: Any) -> dict[str, Any]:
+    """What importing the file would give; nothing was stored. Null fields are left out."""
+    errors = [
+        _without_nulls(
+            {
+                "line": error.line,
+                "column": error.column,
+                "code": error.code,
+                "message": error.message,
+                "rawLine": error.raw,
+                "rawTruncated": error.raw_truncated,
+            }
+        )
+        for error in checked.errors
+    ]
+    shown = {
+        "dryRun": True,
+        "dataSourceId": source_id,
+        "name": checked.name,
+        "processorType": checked.processor_type,
+        "fileType": checked.file_type,
+        "state": checked.state,
+        "rows": checked.rows,
+        "rowsOk": checked.rows_ok,
+        "rowsWithErrors": checked.rows_with_errors,
+        "error": checked.error,
+        "importErrors": errors,
+    }
+    return _without_nulls(shown)
+
+
 def _without_nulls(shown: dict[str, Any]) -> dict[str, Any]:
     """This dialect leaves null fields out, in nested objects too."""
     return {
@@ -570,6 +678,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     router = APIRouter(route_class=IntegrationRoute)
     _add_data_source_routes(router)
+    _add_rejected_rows_route(router)
     _add_control_routes(router)
     for resource in resources.RESOURCES.values():
         _add_reading_routes(router, resource)

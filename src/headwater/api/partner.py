@@ -358,6 +358,8 @@ _EXTRA_FIELDS = (
     "lastError",
     "nextRunTime",
 )
+# The answer's fields in the contract's order, then headwater's: the OpenAPI document is built from them too.
+DATASOURCE_FIELDS = (*_SEED_FIELDS, *_EXTRA_FIELDS)
 
 
 def datasource_json(source: DataSource) -> dict[str, Any]:
@@ -367,7 +369,7 @@ def datasource_json(source: DataSource) -> dict[str, Any]:
     described["nextRunTime"] = epoch_millis(described["nextRunTime"])
     if described["lastError"] is not None:
         described["lastError"] = {**described["lastError"], "at": epoch_millis(described["lastError"]["at"])}
-    return {key: described[key] for key in (*_SEED_FIELDS, *_EXTRA_FIELDS)}
+    return {key: described[key] for key in DATASOURCE_FIELDS}
 
 
 def context_json(request: Request, partner: auth.PartnerContext | None) -> dict[str, Any]:
@@ -569,6 +571,7 @@ async def unknown_path(path: str) -> Response:
 
 
 __all__ = [
+    "DATASOURCE_FIELDS",
     "MAX_ID",
     "PREFIX",
     "SESSION_COOKIE",

@@ -16,6 +16,7 @@ from headwater.api.deps import RuntimeDep
 from headwater.api.partner import (
     PREFIX,
     CurrentPartnerDep,
+    DatasourceBody,
     JsonObjectDep,
     PartnerRoute,
     SourceIdPath,
@@ -31,7 +32,17 @@ router = APIRouter(prefix=PREFIX, route_class=PartnerRoute, tags=["partner contr
 _TRIGGER = "reimport"
 
 
-@router.post("/partner/datasources/test", summary="Test a datasource's fields before creating it")
+_DATASOURCE_BODY = {
+    "required": True,
+    "content": {"application/json": {"schema": DatasourceBody.model_json_schema()}},
+}
+
+
+@router.post(
+    "/partner/datasources/test",
+    summary="Test a datasource's fields before creating it",
+    openapi_extra={"requestBody": _DATASOURCE_BODY},
+)
 async def test_unsaved_datasource(
     request: Request, partner: CurrentPartnerDep, body: JsonObjectDep, runtime: RuntimeDep
 ) -> dict[str, Any]:

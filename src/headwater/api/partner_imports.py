@@ -8,12 +8,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Path, Query, Request, UploadFile
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
+from headwater import dry_runs
 from headwater.api.deps import RuntimeDep
 from headwater.api.partner import MAX_ID, PREFIX, CurrentPartnerDep, PartnerRoute, SourceIdPath, context_json
 from headwater.clock import epoch_millis
 from headwater.errors import FieldProblem, HeadwaterError, ValidationFailed
+from headwater.rejected_rows import rejected_rows_csv
 from headwater.runs import MAX_PAGE, describe_run, list_runs, request_run
 from headwater.store import imports as ledger_store
 from headwater.store import sources as source_store
@@ -52,6 +54,32 @@ def file_json(row: ImportFile) -> dict[str, Any]:
     }
 
 
+def dry_run_json(checked: dry_runs.DryRunResult) -> dict[str, Any]:
+    """What importing the file would give, and its first rejected rows."""
+    return {
+        "dryRun": True,
+        "name": checked.name,
+        "type": checked.processor_type,
+        "fileType": checked.file_type,
+        "state": checked.state,
+        "rows": checked.rows,
+        "rowsOk": checked.rows_ok,
+        "rowsWithErrors": checked.rows_with_errors,
+        "error": checked.error,
+        "errors": [
+            {
+                "line": error.line,
+                "column": error.column,
+                "code": error.code,
+                "message": error.message,
+                "rawLine": error.raw,
+                "rawTruncated": error.raw_truncated,
+            }
+            for error in checked.errors
+        ],
+    }
+
+
 def run_json(run: Run) -> dict[str, Any]:
     """A run, its times in epoch milliseconds like every time of this dialect."""
     shown = describe_run(run)
@@ -62,7 +90,14 @@ def run_json(run: Run) -> dict[str, Any]:
 
 
 def error_json(row: ImportErrorRow) -> dict[str, Any]:
-    return {"line": row.line, "column": row.column, "code": row.code, "message": row.message}
+    return {
+        "line": row.line,
+        "column": row.column,
+        "code": row.code,
+        "message": row.message,
+        "rawLine": row.raw_line,
+        "rawTruncated": row.raw_truncated,
+    }
 
 
 @router.get("/partner/datasources/{source_id}/imports", summary="The files a datasource has seen")
@@ -97,6 +132,25 @@ async def list_import_errors(
         )
         shown = [error_json(row) for row in errors]
     return {"context": context_json(request, partner), "importErrors": shown}
+
+
+@router.get(
+    "/partner/datasources/{source_id}/imports/{file_id}/errors.csv",
+    summary="The file's rejected rows as a CSV in its own layout, with line, code and message: fix and resend",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+async def import_errors_csv(
+    partner: CurrentPartnerDep, source_id: SourceIdPath, file_id: FileIdPath, runtime: RuntimeDep
+) -> StreamingResponse:
+    found = await rejected_rows_csv(
+        runtime, partner.tenant_id, file_id, source_id=source_id, owner_partner_id=partner.partner_id
+    )
+    return StreamingResponse(
+        found.chunks(runtime),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{found.filename}"'},
+    )
 
 
 @router.post(
@@ -154,7 +208,21 @@ async def upload_file(
     name: Annotated[str | None, Query(max_length=1000, description="The file's name.")] = None,
     processor_type: Annotated[int | None, Query(alias="type", ge=0, le=99999)] = None,
     datasource_id: Annotated[int | None, Query(alias="datasourceId", ge=1, le=2**63 - 1)] = None,
+    dry_run: Annotated[
+        bool, Query(alias="dryRun", description="Only read and check the file: store nothing.")
+    ] = False,
 ) -> dict[str, Any]:
+    if dry_run:
+        checked = await dry_runs.dry_run(
+            runtime,
+            partner.tenant_id,
+            source_id=datasource_id,
+            name=name or file.filename or "upload",
+            processor_type=processor_type,
+            data=file.file,
+            owner_partner_id=partner.partner_id,
+        )
+        return dry_run_json(checked)
     row = await import_upload(
         runtime,
         partner.tenant_id,

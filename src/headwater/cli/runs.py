@@ -23,8 +23,7 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOption = False,
     ) -> None:
         """Import one source now and print what each file gave."""
-        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
-
+        from headwater.cli.run_progress import RunProgress
         from headwater.imports import run_source
         from headwater.logging import configure_logging
         from headwater.store import sources as source_store
@@ -37,26 +36,9 @@ def register(app: typer.Typer) -> None:
                 source = await source_store.get_for_operator(session, source_id)
             if as_json:
                 return await run_source(runtime, source.tenant_id, source.id, trigger="cli")
-            with Progress(
-                TextColumn("[bold]{task.description}"),
-                BarColumn(),
-                DownloadColumn(),
-                TimeElapsedColumn(),
-                console=console(),
-                transient=True,
-            ) as bar:
-                task = bar.add_task(f"source {source_id}", total=None)
-
-                def on_progress(event: str, data: dict[str, Any]) -> None:
-                    if event == "planned":
-                        bar.update(task, total=data["bytes"] or None)
-                    elif event == "file_started":
-                        bar.update(task, description=str(data["path"]))
-                    elif event == "file_finished":
-                        bar.advance(task, data["size"])
-
+            with RunProgress(f"source {source_id}") as shown:
                 return await run_source(
-                    runtime, source.tenant_id, source.id, trigger="cli", progress=on_progress
+                    runtime, source.tenant_id, source.id, trigger="cli", progress=shown.on_event
                 )
 
         summary = run_or_fail(settings, work, as_json)

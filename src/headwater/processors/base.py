@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Protocol
 
 import pyarrow as pa
+
+# The raw text kept with a rejected row: its first 4 KB (UTF-8), the rest cut and flagged.
+MAX_RAW_BYTES = 4096
 
 
 @dataclass(frozen=True)
@@ -17,14 +20,33 @@ class RowError:
     column: str | None
     code: str  # InvalidDate, MissingColumn, InvalidNumber, FutureStockDate, DuplicateTransaction, ...
     message: str
+    raw: str | None = None  # the row as the file holds it (see ``processors.rejected``)
+    raw_truncated: bool = False
+
+    def with_raw(self, text: str) -> RowError:
+        """This error with the row's text, cut to ``MAX_RAW_BYTES``; a NUL (which PostgreSQL cannot
+        store in text) becomes U+FFFD."""
+        if "\x00" in text:
+            text = text.replace("\x00", "\ufffd")
+        if len(text) * 4 <= MAX_RAW_BYTES:
+            return replace(self, raw=text, raw_truncated=False)
+        data = text.encode("utf-8", "replace")
+        if len(data) <= MAX_RAW_BYTES:
+            return replace(self, raw=text, raw_truncated=False)
+        return replace(self, raw=data[:MAX_RAW_BYTES].decode("utf-8", "ignore"), raw_truncated=True)
 
 
 @dataclass
 class Batch:
-    """Good rows as an Arrow table whose columns are the record table's columns (plus ``line``)."""
+    """Good rows as an Arrow table whose columns are the record table's columns (plus ``line``).
+
+    ``cells`` holds every row of the batch as read, every column of the file as a string (see
+    ``processors.rejected``), so that the rows rejected later, by the writer, get their text too."""
 
     records: pa.Table
     errors: list[RowError] = field(default_factory=list)
+    cells: pa.RecordBatch | None = None
+    delimiter: str = ","
 
 
 @dataclass(frozen=True)
@@ -40,6 +62,8 @@ class FileInfo:
     """What the reader found out about the file, for the ledger."""
 
     file_type: str  # CSV or EXCEL
+    header_line: str | None = None  # the header as the file writes it (XLSX: its cells, comma-separated)
+    delimiter: str | None = None
 
 
 class Processor(Protocol):

@@ -17,6 +17,7 @@ from headwater.errors import FileUnreadable
 from headwater.processors.base import Batch, FileInfo, ProcessOptions
 from headwater.processors.columns import DATE, Rows, check_columns, joined
 from headwater.processors.reader import LINE, RawTable, open_table
+from headwater.processors.rejected import with_row_texts
 from headwater.store.tables import Base, BoundedDate
 
 SKU_ALTERNATIVES = [("partnerSkuCode",), ("skuCodeKey", "skuCode")]
@@ -42,7 +43,8 @@ class TableProcessor:
         except BaseException:
             table.close()
             raise
-        return FileInfo(file_type=table.file_type), self._batches(table, options)
+        info = FileInfo(file_type=table.file_type, header_line=table.header_line, delimiter=table.delimiter)
+        return info, self._batches(table, options)
 
     def _batches(self, table: RawTable, options: ProcessOptions) -> Iterator[Batch]:
         last_line = largest_integer(self.record_table.__table__.columns[LINE].type)
@@ -51,7 +53,10 @@ class TableProcessor:
             _check_line_numbers(rows, last_line)
             columns = self.convert(rows, options)
             self._check_limits(rows, columns)
-            yield rows.finish(columns)
+            batch = rows.finish(columns)
+            batch.cells, batch.delimiter = raw.columns, table.delimiter
+            batch.errors = with_row_texts(batch.errors, batch.cells, batch.delimiter)
+            yield batch
 
     def check_columns(self, table: RawTable, options: ProcessOptions) -> None:
         raise NotImplementedError

@@ -1,7 +1,8 @@
 """Open a partner file, CSV or XLSX, as a stream of Arrow record batches of strings.
 
-Every batch holds one string column per header column, named by the header lower-cased (so column
-names match case-insensitively), plus ``line``: the record's 1-based number, the header being line 1.
+Every batch holds one string column per header column read, named by the header lower-cased (so column
+names match case-insensitively), every column of the file again as "cells" (``processors.rejected``:
+the text of rejected rows is made from them), plus ``line``: the record's 1-based number, the header being line 1.
 That is the physical line number unless an earlier quoted value spans several lines: such a record
 still counts as one line, so later numbers are off by the extra lines (the CSV parser numbers records,
 not newline characters). Blank lines are counted and skipped silently; a row with the wrong number of
@@ -37,6 +38,7 @@ from headwater.errors import FileUnreadable
 from headwater.processors import cp1252
 from headwater.processors.base import RowError
 from headwater.processors.quotes import TooManyUnterminatedQuotes, unterminated_quote_cuts
+from headwater.processors.rejected import cell_name, csv_row, is_cell, row_texts
 from headwater.xlsx import open_first_sheet
 
 CSV = "CSV"
@@ -68,6 +70,8 @@ class RawTable:
     header: dict[str, str]  # lower-cased column name -> the name as the file writes it
     batches: Iterator[RawBatch]
     close: Callable[[], None] = lambda: None  # for a table given up before its batches are read
+    header_line: str = ""  # the header as the file writes it (XLSX: its cells as a CSV line)
+    delimiter: str = ","
 
     def has(self, name: str) -> bool:
         return name.lower() in self.header
@@ -224,7 +228,7 @@ def _open_csv(path: Path, wanted: set[str], batch_rows: int) -> RawTable:
     header = {lower: names[position] for lower, position in index.items()}
     read = sorted((lower, position) for lower, position in index.items() if lower in wanted)
     if not has_rows:
-        return RawTable(CSV, header, iter(()))
+        return RawTable(CSV, header, iter(()), header_line=line, delimiter=delimiter)
     try:
         cuts = unterminated_quote_cuts(path, delimiter) if scan.quotes else []
     except TooManyUnterminatedQuotes as exc:
@@ -245,12 +249,13 @@ def _open_csv(path: Path, wanted: set[str], batch_rows: int) -> RawTable:
             delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=False
         ),
         convert_options=pa_csv.ConvertOptions(
-            column_types={synthetic[position]: pa.string() for _, position in read},
-            include_columns=[synthetic[position] for _, position in read] or synthetic[:1],
+            column_types=dict.fromkeys(synthetic, pa.string()),
+            include_columns=synthetic,
             strings_can_be_null=False,
             quoted_strings_can_be_null=False,
         ),
         renames={synthetic[position]: lower for lower, position in read},
+        cells={name: cell_name(position) for position, name in enumerate(synthetic)},
         batch_rows=batch_rows,
     )
     # Each quote never closed ends one parse (its record is the parse's last) and starts the next.
@@ -261,7 +266,8 @@ def _open_csv(path: Path, wanted: set[str], batch_rows: int) -> RawTable:
         if start < end
     ]
     first = _SegmentReader(path, segments[0], options, first_line=2)
-    return RawTable(CSV, header, _csv_batches(path, first, segments[1:], options), first.close)
+    batches = _csv_batches(path, first, segments[1:], options)
+    return RawTable(CSV, header, batches, first.close, header_line=line, delimiter=delimiter)
 
 
 @dataclass(frozen=True)
@@ -270,6 +276,7 @@ class _ParseSettings:
     parse_options: pa_csv.ParseOptions
     convert_options: pa_csv.ConvertOptions
     renames: dict[str, str]  # synthetic column name -> lower-cased header name
+    cells: dict[str, str]  # synthetic column name -> its cell column (every column of the file)
     batch_rows: int
 
 
@@ -286,13 +293,14 @@ class _SegmentReader:
     def __init__(self, path: Path, segment: _Segment, options: _ParseSettings, first_line: int) -> None:
         self.segment = segment
         self.first_line = first_line
-        self.invalid: list[tuple[int, int, int]] = []
+        self.invalid: list[tuple[int, int, int, str]] = []
         self.source = _PacedFile(path, segment.start, segment.end)
         header_skipped = 1 if segment.start == 0 else 0
         offset = first_line - 1 - header_skipped  # Arrow numbers the segment's records from 1
 
         def on_invalid_row(row: Any) -> str:
-            self.invalid.append((offset + int(row.number), int(row.expected_columns), int(row.actual_columns)))
+            number = offset + int(row.number)
+            self.invalid.append((number, int(row.expected_columns), int(row.actual_columns), str(row.text)))
             return "skip"
 
         read_options = copy.copy(options.read_options)
@@ -332,9 +340,10 @@ def _csv_batches(
 
 def _numbered_batches(segment: _SegmentReader, options: _ParseSettings) -> Generator[RawBatch, None, int]:
     """The segment's rows and row errors; returns the line number of the record after its last."""
-    renames, batch_rows = options.renames, options.batch_rows
+    renames, cells, batch_rows = options.renames, options.cells, options.batch_rows
+    names = [*renames.values(), *cells.values(), LINE]
     next_line = segment.first_line
-    pending: list[tuple[int, int, int]] = []
+    pending: list[tuple[int, int, int, str]] = []
     held: tuple[pa.RecordBatch, list[RowError]] | None = None
     while True:
         try:
@@ -348,7 +357,7 @@ def _numbered_batches(segment: _SegmentReader, options: _ParseSettings) -> Gener
         segment.invalid.clear()
         pending.sort()
         rows = record_batch.num_rows
-        skipped = {number for number, _, _ in pending}
+        skipped = {entry[0] for entry in pending}
         if skipped:
             numbers = range(next_line, next_line + rows + len(skipped))
             lines = pa.array([n for n in numbers if n not in skipped][:rows], pa.int64())
@@ -358,8 +367,8 @@ def _numbered_batches(segment: _SegmentReader, options: _ParseSettings) -> Gener
         reported = [entry for entry in pending if entry[0] <= last]
         pending = [entry for entry in pending if entry[0] > last]
         next_line = last + 1
-        columns = [record_batch.column(name) for name in renames]
-        table = pa.RecordBatch.from_arrays([*columns, lines], names=[*renames.values(), LINE])
+        columns = [record_batch.column(name) for name in [*renames, *cells]]
+        table = pa.RecordBatch.from_arrays([*columns, lines], names=names)
         errors = [_wrong_count(*entry) for entry in reported]
         if not segment.segment.unterminated:
             yield from _sliced(_without_blank_rows(table), errors, batch_rows)
@@ -373,36 +382,40 @@ def _numbered_batches(segment: _SegmentReader, options: _ParseSettings) -> Gener
             held = (table, errors)
     pending.extend(segment.invalid)
     pending.sort()
-    final = max([next_line - 1, *(number for number, _, _ in pending)])
+    final = max([next_line - 1, *(entry[0] for entry in pending)])
     if segment.segment.unterminated:
-        table, errors = held if held is not None else (_empty_batch(renames), [])
+        table, errors = held if held is not None else (_empty_batch(names), [])
+        unterminated = RowError(
+            final, None, "UnterminatedQuote", "a quoted value on this line is never closed"
+        )
+        text = row_texts(table, {final}, options.parse_options.delimiter).get(final)
+        text = text if text is not None else next((entry[3] for entry in pending if entry[0] == final), None)
         table = table.filter(pc.not_equal(table.column(LINE), final))
         errors = [
             *errors,
             *(_wrong_count(*entry) for entry in pending if entry[0] != final),
-            RowError(final, None, "UnterminatedQuote", "a quoted value on this line is never closed"),
+            unterminated if text is None else unterminated.with_raw(text),
         ]
         yield from _sliced(_without_blank_rows(table), errors, batch_rows)
     elif pending:
-        yield RawBatch(_empty_batch(renames), [_wrong_count(*entry) for entry in pending])
+        yield RawBatch(_empty_batch(names), [_wrong_count(*entry) for entry in pending])
     return final + 1
 
 
-def _empty_batch(renames: dict[str, str]) -> pa.RecordBatch:
+def _empty_batch(names: list[str]) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(
-        [pa.array([], pa.string()) for _ in renames] + [pa.array([], pa.int64())],
-        names=[*renames.values(), LINE],
+        [pa.array([], pa.string()) for _ in names[:-1]] + [pa.array([], pa.int64())], names=names
     )
 
 
-def _wrong_count(number: int, expected: int, actual: int) -> RowError:
+def _wrong_count(number: int, expected: int, actual: int, text: str) -> RowError:
     return RowError(
         number, None, "WrongColumnCount", f"expected {expected} values as in the header, found {actual}"
-    )
+    ).with_raw(text)
 
 
 def _without_blank_rows(batch: pa.RecordBatch) -> pa.RecordBatch:
-    names = [name for name in batch.schema.names if name != LINE]
+    names = [name for name in batch.schema.names if name != LINE and not is_cell(name)]
     if not names or batch.num_rows == 0:
         return batch
     blank = pc.equal(pc.utf8_length(batch.column(names[0])), 0)
@@ -431,5 +444,14 @@ def _open_xlsx(path: Path, wanted: set[str], batch_rows: int) -> RawTable:
         sheet.close()
         raise FileUnreadable("the first row of the sheet holds no column names", "NotATable")
     header = {lower: sheet.names[position] for lower, position in index.items()}
-    batches = (RawBatch(batch) for batch in sheet.batches if batch.num_rows)
-    return RawTable(EXCEL, header, batches, sheet.close)
+    read = sorted((lower, position) for lower, position in index.items() if lower in wanted)
+
+    def with_read_columns(batch: pa.RecordBatch) -> pa.RecordBatch:
+        columns = [batch.column(cell_name(position)) for _, position in read]
+        return pa.RecordBatch.from_arrays(
+            [*columns, *batch.columns], names=[*(lower for lower, _ in read), *batch.schema.names]
+        )
+
+    batches = (RawBatch(with_read_columns(batch)) for batch in sheet.batches if batch.num_rows)
+    header_line = csv_row(sheet.names, ",")
+    return RawTable(EXCEL, header, batches, sheet.close, header_line=header_line, delimiter=",")

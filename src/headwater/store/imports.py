@@ -263,6 +263,8 @@ async def add_errors(session: AsyncSession, tenant_id: int, file_id: int, errors
             "column": error.column,
             "code": error.code,
             "message": error.message[:2000],
+            "raw_line": error.raw,
+            "raw_truncated": error.raw_truncated,
         }
         for error in errors
     ]

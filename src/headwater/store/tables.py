@@ -288,6 +288,9 @@ class ImportFile(Base):
     rows_skipped: Mapped[int] = mapped_column(Integer, default=0)
     rows_rollbacked: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    # The header as the file writes it and its delimiter: the layout its rejected rows are given back in.
+    header_line: Mapped[str | None] = mapped_column(Text)
+    delimiter: Mapped[str | None] = mapped_column(String(1))
     started_at: Mapped[datetime | None] = mapped_column(TZDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(TZDateTime)
     created_at: Mapped[datetime] = mapped_column(TZDateTime)
@@ -306,6 +309,9 @@ class ImportErrorRow(Base):
     column: Mapped[str | None] = mapped_column(String(200))
     code: Mapped[str] = mapped_column(String(60))
     message: Mapped[str] = mapped_column(Text)
+    # The rejected row's text (see ``processors.rejected``), its first 4 KB; ``raw_truncated`` when cut.
+    raw_line: Mapped[str | None] = mapped_column(Text)
+    raw_truncated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class _Record:
