@@ -75,6 +75,7 @@ def create_app(settings: Settings, *, migrate_on_start: bool = True) -> FastAPI:
         uploads=[
             UploadRoute("POST", partner_imports.UPLOAD_PATH),
             UploadRoute("POST", settings.integration_prefix + integration.UPLOAD_PATH),
+            UploadRoute("POST", console.UPLOAD_PATH),
         ],
         dialects=[
             DialectAnswer(partner.PREFIX, partner.too_large),

@@ -2,4 +2,6 @@
 
 from headwater.console.app import create_app
 
-__all__ = ["create_app"]
+UPLOAD_PATH = "/console/upload"  # takes file bodies up to the upload limit, not the body limit
+
+__all__ = ["UPLOAD_PATH", "create_app"]

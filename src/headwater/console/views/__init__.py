@@ -17,6 +17,7 @@ def routers() -> list[APIRouter]:
         signin,
         sources,
         tenants,
+        upload,
     )
 
     # settings before sources: /sources/new must not be taken for a source id.
@@ -31,4 +32,5 @@ def routers() -> list[APIRouter]:
         tenants.router,
         credentials.router,
         queue.router,
+        upload.router,
     ]

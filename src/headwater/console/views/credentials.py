@@ -115,9 +115,7 @@ def _issued_page(request: Request, viewer: Viewer, tenant: Tenant, issued: Issue
 Action = Callable[[AsyncSession, Tenant, FormData], Awaitable[Issued | str]]
 
 
-async def _act(
-    request: Request, viewer: Viewer, tenant_id: int, form_name: str, action: Action
-) -> Response:
+async def _act(request: Request, viewer: Viewer, tenant_id: int, form_name: str, action: Action) -> Response:
     """Run ``action`` on the tenant: its ``Issued`` answers the secret page, a notice a redirect to the
     tenant, a refusal the tenant page with the messages next to the form's fields."""
     form = await checked_form(request, viewer)
@@ -149,7 +147,9 @@ def _limit(form: FormData, name: str) -> int | None:
 
 
 @router.get("/tenants/{tenant_id}")
-async def show_tenant(request: Request, viewer: OperatorDep, tenant_id: int, notice: str = "") -> HTMLResponse:
+async def show_tenant(
+    request: Request, viewer: OperatorDep, tenant_id: int, notice: str = ""
+) -> HTMLResponse:
     return await tenant_page(request, viewer, tenant_id, notice=notice)
 
 
@@ -199,7 +199,9 @@ async def revoke_touchpoint(request: Request, viewer: OperatorDep, tenant_id: in
 @router.post("/tenants/{tenant_id}/partners")
 async def create_partner(request: Request, viewer: OperatorDep, tenant_id: int) -> Response:
     async def action(session: AsyncSession, tenant: Tenant, form: FormData) -> Issued:
-        optional = {name: _text(form, name, 200).strip() or None for name in ("first_name", "last_name", "email")}
+        optional = {
+            name: _text(form, name, 200).strip() or None for name in ("first_name", "last_name", "email")
+        }
         issued = await credentials.create_partner(session, tenant.id, _text(form, "principal"), **optional)
         assert issued.generated_password is not None
         return Issued(

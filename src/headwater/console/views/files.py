@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, StreamingResponse
 
 from headwater.console.views.common import ViewerDep, page, runtime_of, visible_source
+from headwater.rejected_rows import rejected_rows_csv
 from headwater.store import imports as import_store
 
 router = APIRouter()
@@ -49,4 +50,20 @@ async def file_page(
         code=code[:60],
         codes=codes,
         notice=notice,
+    )
+
+
+@router.get("/sources/{source_id}/files/{file_id}/errors.csv")
+async def rejected_rows_download(
+    request: Request, viewer: ViewerDep, source_id: int, file_id: int
+) -> StreamingResponse:
+    """The rejected rows in the file's own layout, with line, code and message: fix them and resend."""
+    runtime = runtime_of(request)
+    async with runtime.db.session() as session:
+        source = await visible_source(session, viewer, source_id)
+    found = await rejected_rows_csv(runtime, source.tenant_id, file_id, source_id=source.id)
+    return StreamingResponse(
+        found.chunks(runtime),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{found.filename}"'},
     )

@@ -1,7 +1,7 @@
 """operators and their console sessions
 
-Revision ID: 0005_console_operators
-Revises: 0004_runs_and_schedules
+Revision ID: 0006_console_operators
+Revises: 0005_rejected_rows
 """
 
 from collections.abc import Sequence
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005_console_operators"
-down_revision: str | None = "0004_runs_and_schedules"
+revision: str = "0006_console_operators"
+down_revision: str | None = "0005_rejected_rows"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
