@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
@@ -218,3 +220,34 @@ def test_an_operator_revokes_a_partner_and_the_partners_console_session_is_over(
     finally:
         partner_context.close()
         operator_context.close()
+
+
+def test_a_partner_checks_a_file_with_a_dry_run_imports_it_and_downloads_its_rejected_rows(
+    page: Page, live_server: LiveServer, tmp_path: Path
+) -> None:
+    principal = _tenant(live_server, "acme", "REST01")
+    sales = tmp_path / "sales.csv"
+    sales.write_bytes(SALES)
+    _sign_in(page, live_server, principal, PASSWORD, tenant="acme")
+
+    page.get_by_role("link", name="Upload").click()
+    page.get_by_label("Processor").select_option("25011")
+    page.get_by_label("File (CSV or XLSX)").set_input_files(str(sales))
+    page.get_by_role("button", name="Check the file (dry run)").click()
+    dry_run = page.locator("#dry-run")
+    expect(dry_run).to_contain_text("Would reject")
+    expect(dry_run.locator("table.errors tbody tr")).to_have_count(2)
+    expect(page.get_by_text("Nothing was stored.")).to_be_visible()
+
+    page.get_by_label("Processor").select_option("25011")
+    page.get_by_label("File (CSV or XLSX)").set_input_files(str(sales))
+    page.get_by_role("button", name="Import it").click()
+    expect(page.get_by_role("heading", name="sales.csv")).to_be_visible()
+    expect(page.locator("table.errors tbody tr")).to_have_count(2)
+
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download rejected rows (CSV)").click()
+    lines = Path(download_info.value.path()).read_text().splitlines()
+    assert lines[0] == "saleDate,transactionId,quantity,amount,partnerSkuCode,line,code,message"
+    assert lines[1].startswith("2026-11-31,T-2,1,1.00,SKU-2,3,InvalidDate,")
+    assert lines[2].startswith("2026-11-02,T-3,x,1.00,SKU-3,4,InvalidNumber,")
