@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Numeric
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from headwater import jsonbytes
 from headwater.clock import as_utc, iso_millis
 from headwater.errors import HeadwaterError, NotFound
 from headwater.sources import describe
@@ -82,7 +83,9 @@ class Field:
         found = {self.name: "eq"}
         if self.kind is Kind.TEXT:
             found[self.name + "Match"] = "match"
-        if self.kind in (Kind.DATE, Kind.DATETIME):
+        # Ranges of ids page by key: ``idFrom`` = the last id seen + 1 reads the next rows straight
+        # from the primary key at any depth, where ``firstRow`` has to count the rows before it.
+        if self.kind in (Kind.DATE, Kind.DATETIME) or (self.kind is Kind.INTEGER and self.name == "id"):
             found[self.name + "From"] = "from"
             found[self.name + "To"] = "to"
         return found
@@ -120,6 +123,14 @@ class Resource:
     def shown_from_columns(self) -> bool:
         """Whether plain rows of the table are enough to show it (else it needs ORM objects)."""
         return self.show is not _show_source
+
+    @cached_property
+    def written_by_database(self) -> tuple[store.JsonField, ...] | None:
+        """The fields as PostgreSQL writes them into JSON, when it writes each one as ``show`` does;
+        None for resources with times (``iso_millis`` has a format of its own) or masked fields."""
+        if not self.shown_from_columns or any(f.kind in (Kind.DATETIME, Kind.OPAQUE) for f in self.fields):
+            return None
+        return tuple(store.JsonField(f.name, f.column, f.kind is Kind.NUMBER) for f in self.fields)
 
     @cached_property
     def largest(self) -> dict[str, int]:
@@ -587,47 +598,69 @@ async def get_one(session: AsyncSession, tenant_id: int, resource: Resource, row
     return show(resource, await get_row(session, tenant_id, resource, row_id))
 
 
-async def list_rows(
-    session: AsyncSession, tenant_id: int, resource: Resource, parameters: Iterable[tuple[str, str]]
-) -> list[dict[str, Any]]:
-    page = read_query(resource, parameters)
+async def _page_json(
+    session: AsyncSession, tenant_id: int, resource: Resource, conditions: list[Condition], page: Page
+) -> bytes:
+    """One page as the JSON array the integration API answers. On PostgreSQL the database writes each
+    row of a record resource; elsewhere, or for other resources, the rows are shown here and written
+    by ``jsonbytes``. Both give the same text, bar numbers of more than 15 significant digits, which
+    PostgreSQL writes exactly and a float would round."""
+    fields = resource.written_by_database
+    if fields is not None and session.get_bind().dialect.name == "postgresql":
+        written = await store.fetch_page_json(
+            session,
+            tenant_id,
+            resource.model,
+            conditions,
+            first_row=page.first_row,
+            max_rows=page.max_rows,
+            fields=fields,
+            extras_column="descriptions" if resource.descriptions_position is not None else None,
+        )
+        parts = []
+        for text, extras in written:
+            if isinstance(extras, dict) and extras:  # description columns: added as ``show`` adds them
+                text = jsonbytes.dumps(_with_descriptions(jsonbytes.loads(text), extras)).decode()
+            parts.append(text)
+        return ("[" + ",".join(parts) + "]").encode()
     rows = await store.fetch_page(
         session,
         tenant_id,
         resource.model,
-        page.conditions,
+        conditions,
         first_row=page.first_row,
         max_rows=page.max_rows,
         columns_only=resource.shown_from_columns,
     )
-    return show_rows(resource, rows)
+    return jsonbytes.dumps(show_rows(resource, rows))
 
 
-async def list_subordinates(
+async def list_json(
+    session: AsyncSession, tenant_id: int, resource: Resource, parameters: Iterable[tuple[str, str]]
+) -> bytes:
+    """One page of the tenant's rows of ``resource``, filtered and paged by the query, as the JSON array
+    the integration API answers."""
+    page = read_query(resource, parameters)
+    return await _page_json(session, tenant_id, resource, page.conditions, page)
+
+
+async def list_subordinates_json(
     session: AsyncSession,
     tenant_id: int,
     parent: Resource,
     parent_id: int,
     subordinate: str,
     parameters: Iterable[tuple[str, str]],
-) -> list[dict[str, Any]]:
-    """The subordinate rows of one of the tenant's rows; ``NotFound`` when the parent is not the tenant's."""
+) -> bytes:
+    """One page of the subordinate rows of one of the tenant's rows, as ``list_json`` writes them;
+    ``NotFound`` when the parent is not the tenant's."""
     column = parent.subordinates.get(subordinate)
     if column is None:
         raise NotFound("Resource", f"{parent.name}/{subordinate}")
     await get_row(session, tenant_id, parent, parent_id)
     child = RESOURCES[subordinate]
     page = read_query(child, parameters)
-    rows = await store.fetch_page(
-        session,
-        tenant_id,
-        child.model,
-        [Condition(column, "eq", parent_id), *page.conditions],
-        first_row=page.first_row,
-        max_rows=page.max_rows,
-        columns_only=child.shown_from_columns,
-    )
-    return show_rows(child, rows)
+    return await _page_json(session, tenant_id, child, [Condition(column, "eq", parent_id), *page.conditions], page)
 
 
 __all__ = [
@@ -642,8 +675,8 @@ __all__ = [
     "Resource",
     "get_one",
     "get_row",
-    "list_rows",
-    "list_subordinates",
+    "list_json",
+    "list_subordinates_json",
     "read_query",
     "resource",
     "show",

@@ -334,7 +334,7 @@ async def test_an_unexpected_failure_answers_200_with_a_request_id_and_is_logged
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("the disk is on fire")
 
-    monkeypatch.setattr(resources, "list_rows", broken)
+    monkeypatch.setattr(resources, "list_json", broken)
     with structlog.testing.capture_logs() as logs:
         response = await client.request("GET", "/partnerSales")
     assert response.status_code == 200

@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException
 from headwater import apikeys, sources
 from headwater.api import bodies
 from headwater.api.deps import ClientAddressDep, RuntimeDep
+from headwater.api.responses import JsonBytesResponse
 from headwater.clock import iso_millis
 from headwater.domain import CUSTOM_SYSTEM, SourceStatus
 from headwater.errors import (
@@ -291,16 +292,20 @@ async def create_data_source(request: Request, runtime: RuntimeDep, tenant_id: T
     return JSONResponse(shown, status_code=201)
 
 
-@router.get("/data_sources", summary="List the sources of the account")
+@router.get(
+    "/data_sources",
+    summary="List the sources of the account",
+    response_model=dict[str, list[dict[str, Any]]],
+)
 async def list_data_sources(
     runtime: RuntimeDep,
     tenant_id: TenantDep,
     wanted: ExtrasDep,
     name: str | None = None,
     system: str | None = None,
-) -> dict[str, list[dict[str, Any]]]:
+) -> Response:
     if not all(storable(text) for text in (name, system) if text is not None):
-        return {"data_sources": []}
+        return JsonBytesResponse({"data_sources": []})
     async with runtime.db.session() as session:
         found = await source_store.list_(session, tenant_id, name=name, system=system)
         counts = (
@@ -308,7 +313,8 @@ async def list_data_sources(
             if wanted.processing_status
             else {}
         )
-    return {"data_sources": [view(source, wanted, counts.get(source.id)) for source in found]}
+    # Plain JSON values already: written as bytes, not walked again by FastAPI's encoder.
+    return JsonBytesResponse({"data_sources": [view(source, wanted, counts.get(source.id)) for source in found]})
 
 
 @router.get("/data_sources/{uuid}", summary="Retrieve a source")

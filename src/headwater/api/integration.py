@@ -16,7 +16,6 @@ description in ``integration_openapi``.
 from __future__ import annotations
 
 import functools
-import json
 import re
 import tempfile
 import uuid
@@ -48,6 +47,7 @@ from headwater.api import bodies, docs
 from headwater.api import integration_openapi as doc
 from headwater.api.deps import RuntimeDep
 from headwater.api.oauth_token import TOKEN_PATH, oauth_router
+from headwater.api.responses import JsonBytesResponse
 from headwater.clock import iso_millis
 from headwater.connectors.hosts import HostPolicy
 from headwater.domain import CUSTOM_SYSTEM, ProcessorType
@@ -112,8 +112,7 @@ class GatewayFailure(Exception):
 
 
 def _json(data: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
-    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return Response(body, status_code=status_code, media_type="application/json", headers=headers)
+    return JsonBytesResponse(data, status_code=status_code, headers=headers)
 
 
 def _message(code: str, text: str, **extra: str) -> Response:
@@ -257,10 +256,10 @@ def _add_reading_routes(router: APIRouter, resource: resources.Resource) -> None
 
     async def list_all(request: Request, area: AreaDep, runtime: RuntimeDep) -> Response:
         async with runtime.db.session() as session:
-            rows = await resources.list_rows(
+            body = await resources.list_json(
                 session, area.tenant_id, resource, request.query_params.multi_items()
             )
-        return _json(rows)
+        return Response(body, media_type="application/json")
 
     async def get_one(id: IdPath, area: AreaDep, runtime: RuntimeDep) -> Response:
         async with runtime.db.session() as session:
@@ -292,10 +291,10 @@ def _add_subordinate_route(router: APIRouter, parent: resources.Resource, name: 
 
     async def list_subordinates(id: IdPath, request: Request, area: AreaDep, runtime: RuntimeDep) -> Response:
         async with runtime.db.session() as session:
-            rows = await resources.list_subordinates(
+            body = await resources.list_subordinates_json(
                 session, area.tenant_id, parent, id, name, request.query_params.multi_items()
             )
-        return _json(rows)
+        return Response(body, media_type="application/json")
 
     router.add_api_route(
         f"/{parent.name}/{{id}}/{name}",

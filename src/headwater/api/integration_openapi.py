@@ -188,7 +188,10 @@ def list_parameters(resource: resources.Resource) -> list[dict[str, Any]]:
             schema: dict[str, Any] = {"type": "string"}
             description = f"{f.name} matches; * stands for any characters."
         elif operator in ("from", "to"):
-            schema = {"type": "string", "format": "date" if f.kind is resources.Kind.DATE else "date-time"}
+            if f.kind is resources.Kind.INTEGER:
+                schema = dict(KIND_SCHEMAS[f.kind])
+            else:
+                schema = {"type": "string", "format": "date" if f.kind is resources.Kind.DATE else "date-time"}
             description = f"{f.name} {'on or after' if operator == 'from' else 'on or before'} this."
         else:
             schema = dict(KIND_SCHEMAS[f.kind])

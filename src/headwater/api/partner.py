@@ -34,6 +34,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from headwater import auth
 from headwater.api import bodies
 from headwater.api.deps import ClientAddressDep, RuntimeDep
+from headwater.api.responses import JsonBytesResponse
 from headwater.api.schemas import PullSourceFields
 from headwater.clock import epoch_millis
 from headwater.connectors.hosts import HostPolicy
@@ -466,14 +467,18 @@ async def me(request: Request, partner: CurrentPartnerDep) -> dict[str, Any]:
     return {"context": context_json(request, partner)}
 
 
-@router.get("/partner/datasources", summary="The partner's datasources", responses=_AUTH_ERRORS)
-async def list_datasources(
-    request: Request, partner: CurrentPartnerDep, runtime: RuntimeDep
-) -> dict[str, Any]:
+@router.get(
+    "/partner/datasources",
+    summary="The partner's datasources",
+    responses=_AUTH_ERRORS,
+    response_model=dict[str, Any],
+)
+async def list_datasources(request: Request, partner: CurrentPartnerDep, runtime: RuntimeDep) -> Response:
     async with runtime.db.session() as session:
         found = await source_store.list_(session, partner.tenant_id, owner_partner_id=partner.partner_id)
         shown = [datasource_json(source) for source in found]
-    return {"context": context_json(request, partner), "datasources": shown}
+    # Plain JSON values already: written as bytes, not walked again by FastAPI's encoder.
+    return JsonBytesResponse({"context": context_json(request, partner), "datasources": shown})
 
 
 @router.post(

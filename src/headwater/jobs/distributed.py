@@ -53,10 +53,15 @@ def retry_delay(attempt: int) -> int:
 @dataclass(frozen=True)
 class WorkerTuning:
     """How quickly a dead worker is noticed: live workers beat every ``heartbeat_interval`` seconds;
-    a job whose worker has been silent for ``stalled_after`` seconds is queued again."""
+    a job whose worker has been silent for ``stalled_after`` seconds is queued again.
+
+    A queued job wakes an idle worker at once (PostgreSQL LISTEN/NOTIFY); ``fetch_interval`` is only
+    the fallback for a notification lost while the worker's listening connection was being re-opened.
+    """
 
     heartbeat_interval: float = 10.0
     stalled_after: float = 60.0
+    fetch_interval: float = 5.0
 
 
 def libpq_conninfo(database_url: str) -> str:

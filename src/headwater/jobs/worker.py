@@ -49,6 +49,9 @@ async def work_queue(
             queues=[QUEUE],
             name=f"{socket.gethostname()}-{os.getpid()}",
             concurrency=concurrency,
+            # Woken by the queue's NOTIFY when a job is deferred: "run now" starts now, not at the next poll.
+            listen_notify=True,
+            fetch_job_polling_interval=tuning.fetch_interval,
             additional_context={"runtime": runtime, "tuning": tuning},
             update_heartbeat_interval=tuning.heartbeat_interval,
             stalled_worker_timeout=tuning.stalled_after,
@@ -90,10 +93,18 @@ class ServingWorkerRunner(ProcrastinateRunner):
     """The runner of ``headwater serve`` on PostgreSQL: it queues runs like any API process and also
     takes them, ``concurrency`` at a time, beside any ``headwater worker`` processes."""
 
-    def __init__(self, runtime: Runtime, *, concurrency: int, shutdown_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        concurrency: int,
+        shutdown_timeout: float = 30.0,
+        tuning: WorkerTuning | None = None,
+    ) -> None:
         super().__init__(runtime, app=build_app(runtime.settings, pool_size=_pool_size(concurrency)))
         self._open = False
         self._concurrency = concurrency
+        self._tuning = tuning or WorkerTuning()
         self._shutdown_timeout = shutdown_timeout
         self._task: asyncio.Task[None] | None = None
 
@@ -107,7 +118,7 @@ class ServingWorkerRunner(ProcrastinateRunner):
                 self.runtime,
                 self.app,
                 concurrency=self._concurrency,
-                tuning=WorkerTuning(),
+                tuning=self._tuning,
                 shutdown_timeout=self._shutdown_timeout,
                 install_signal_handlers=False,  # the server owns the signals and stops us in its lifespan
             ),

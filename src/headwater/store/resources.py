@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Select, Text, cast, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.schema import Column, Table
 
@@ -93,3 +93,46 @@ async def fetch_page(
         (await session.execute(query)).all() if columns_only else (await session.scalars(query)).all()
     )
     return rows
+
+
+@dataclass(frozen=True)
+class JsonField:
+    """A column the database writes into a row's JSON itself: its name there, and whether it is a
+    NUMERIC whose trailing zeros go (``9.500000`` is written ``9.5``, ``3.000000`` is ``3``)."""
+
+    name: str
+    column: str
+    numeric: bool = False
+
+
+async def fetch_page_json(
+    session: AsyncSession,
+    tenant_id: int,
+    model: type[Base],
+    conditions: Sequence[Condition],
+    *,
+    first_row: int,
+    max_rows: int,
+    fields: Sequence[JsonField],
+    extras_column: str | None = None,
+) -> Sequence[Any]:
+    """PostgreSQL only: one page in id order, each row as ``(json text, extras)``, the JSON written by
+    the database (fields in the order given, null ones left out), ``extras`` the ``extras_column``'s
+    value or None. Reading one text a row instead of every column is what makes a page cheap to serve."""
+    table = _table(model)
+    page = (
+        _scoped(model, tenant_id, conditions, columns_only=True)
+        .order_by(table.c.id)
+        .offset(first_row)
+        .limit(max_rows)
+        .subquery("page")
+    )
+    pairs: list[Any] = []
+    for field in fields:
+        assert field.name.isidentifier(), field.name  # written into the SQL as a literal
+        value = page.c[field.column]
+        pairs += [literal_column(f"'{field.name}'"), func.trim_scale(value) if field.numeric else value]
+    # As text: the driver would otherwise parse each row's JSON only for it to be written again.
+    row_json = cast(func.json_strip_nulls(func.json_build_object(*pairs)), Text)
+    extras = page.c[extras_column] if extras_column is not None else literal_column("NULL")
+    return (await session.execute(select(row_json, extras).order_by(page.c.id))).all()

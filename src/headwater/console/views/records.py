@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
@@ -45,7 +46,8 @@ async def records_page(request: Request, viewer: ViewerDep, source_id: int, kind
         kind = kind if kind in KINDS else _PROCESSOR_KIND.get(source.processor_type or 0, "partnerSales")
         resource = resources.RESOURCES[kind]
         try:
-            rows = await resources.list_subordinates(
+            # The integration API's own answer (the same filters, paging and shown values), read back.
+            answer = await resources.list_subordinates_json(
                 session,
                 source.tenant_id,
                 resources.RESOURCES["dataSources"],
@@ -53,6 +55,7 @@ async def records_page(request: Request, viewer: ViewerDep, source_id: int, kind
                 kind,
                 [*filters, ("firstRow", str(first_row)), ("maxNumRows", str(PAGE_ROWS + 1))],
             )
+            rows = orjson.loads(answer)
         except (InvalidFilter, InvalidPagination, MaxNumRowsTooLarge) as exc:
             error = exc.message
     columns = [f.name for f in resource.fields if f.name not in ("dataSourceId",)]

@@ -1,0 +1,71 @@
+"""A page of records the database writes as JSON is byte for byte the page headwater would write."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from headwater import jsonbytes, resources
+from headwater.runtime import Runtime
+from headwater.store import resources as store
+from headwater.store.tables import PartnerSale, PhysicalLocation
+from tests.support.records import add_tenant, seed_sales
+
+
+async def test_a_page_of_records_reads_the_same_on_every_database(runtime: Runtime) -> None:
+    async with runtime.db.session() as session:
+        tenant_id = await add_tenant(session, "acme")
+        seeded = await seed_sales(session, tenant_id, 30)
+        odd = PartnerSale(
+            tenant_id=tenant_id,
+            data_source_id=seeded.source_id,
+            import_file_id=seeded.file_id,
+            line=99,
+            sale_date=date(2024, 2, 29),
+            transaction_id='T-"odd"\n',
+            quantity=Decimal("0.000001"),
+            amount=Decimal("-12345678.5"),
+            total=Decimal("100"),
+            sku="Zoë\t\u2028",
+            descriptions={"description1": "first", "sku": "not shown twice", "description2": None},
+        )
+        place = PhysicalLocation(
+            tenant_id=tenant_id,
+            data_source_id=seeded.source_id,
+            import_file_id=seeded.file_id,
+            line=2,
+            code="P-1",
+            latitude=Decimal("55.6760968"),
+            longitude=Decimal("-12.0000000"),
+        )
+        session.add_all([odd, place])
+
+    for name in ("partnerSales", "physicalLocations"):
+        resource = resources.RESOURCES[name]
+        for parameters in ([], [("maxNumRows", "7"), ("firstRow", "25")], [("idFrom", "3"), ("idTo", "9")]):
+            async with runtime.db.session() as session:
+                answered = await resources.list_json(session, tenant_id, resource, parameters)
+                page = resources.read_query(resource, parameters)
+                rows = await store.fetch_page(
+                    session,
+                    tenant_id,
+                    resource.model,
+                    page.conditions,
+                    first_row=page.first_row,
+                    max_rows=page.max_rows,
+                    columns_only=True,
+                )
+            assert answered == jsonbytes.dumps(resources.show_rows(resource, rows)), (name, parameters)
+
+
+async def test_ids_from_and_to_page_by_key(runtime: Runtime) -> None:
+    async with runtime.db.session() as session:
+        tenant_id = await add_tenant(session, "acme")
+        seeded = await seed_sales(session, tenant_id, 20)
+    resource = resources.RESOURCES["partnerSales"]
+    after = seeded.sale_ids[4]
+    async with runtime.db.session() as session:
+        answered = await resources.list_json(
+            session, tenant_id, resource, [("idFrom", str(after + 1)), ("idTo", str(seeded.sale_ids[9]))]
+        )
+    assert [row["id"] for row in jsonbytes.loads(answered)] == seeded.sale_ids[5:10]
