@@ -191,8 +191,15 @@ PARTNER_IMPORT = _columns_schema(
 )
 PARTNER_IMPORT_ERROR = _columns_schema(
     ImportErrorRow,
-    {"line": "line", "column": "column", "code": "code", "message": "message"},
-    "Why one row of a file was rejected.",
+    {
+        "line": "line",
+        "column": "column",
+        "code": "code",
+        "message": "message",
+        "rawLine": "raw_line",
+        "rawTruncated": "raw_truncated",
+    },
+    "Why one row of a file was rejected, and the row as the file held it (its first 4 KB).",
 )
 PARTNER_RUN = _columns_schema(
     Run,
@@ -320,6 +327,18 @@ PARTNER_SUCCESS: dict[tuple[str, str], Schema | None] = {
             "", {"partnerDatasourceId": {"type": "integer"}, "files": {"type": "integer"}}
         ),
         run=_REIMPORT_RUN,
+    ),
+}
+
+# Answers that are not JSON: (method, path) -> (media type, schema).
+PARTNER_FILES: dict[tuple[str, str], tuple[str, Schema]] = {
+    ("get", "/partner/datasources/{source_id}/imports/{file_id}/errors.csv"): (
+        "text/csv",
+        {
+            "type": "string",
+            "description": "The rejected rows in the file's own layout (its header and delimiter), each "
+            "followed by its line, code and message.",
+        },
     ),
 }
 
@@ -519,7 +538,10 @@ def describe_answers(document: dict[str, Any]) -> None:
                 status = _success_status(responses)
                 success = dict(responses[status])
                 key = (method, relative)
-                if key in successes:
+                if key in PARTNER_FILES and prefix == PARTNER_PREFIX:
+                    media_type, file_schema = PARTNER_FILES[key]
+                    success["content"] = {media_type: {"schema": file_schema}}
+                elif key in successes:
                     body = successes[key]
                     success.pop("content", None)
                     if body is not None:
