@@ -32,6 +32,9 @@ from headwater.store.tables import DataSource, ImportFile
 
 log = get_logger(__name__)
 
+# Rows per transaction of a file imported in batches (SQLite): the database's one writer is held for
+# a few milliseconds at a time, so that other writers (API requests) wait little.
+PENDING_ROWS = 2_000
 # Pending rows of a failed or abandoned file removed per transaction.
 DISCARD_ROWS = 20_000
 
@@ -233,10 +236,12 @@ async def _import_in_batches(
         await discard_pending_rows(runtime, job.tenant_id, file_id)
         info, batches = await anyio.to_thread.run_sync(processor.read, job.local, job.options)
         async for batch in _in_thread(batches):
-            async with runtime.db.session() as session:
-                await _write(session, job, file_id, batch, outcome, pending=True)
+            for piece in _pieces(batch, PENDING_ROWS):
+                async with runtime.db.session() as session:
+                    await _write(session, job, file_id, piece, outcome, pending=True)
+                    await _still_importing(session, job.tenant_id, file_id)
         async with runtime.db.session() as session:
-            row = await ledger_store.get_file(session, job.tenant_id, file_id)
+            row = await _still_importing(session, job.tenant_id, file_id)
             row.file_type = info.file_type
             _mark_imported(row, outcome)
         return outcome
@@ -247,6 +252,23 @@ async def _import_in_batches(
         if _rolls_back(exc):
             raise _RolledBack(outcome) from exc
         raise
+
+
+def _pieces(batch: Batch, rows: int) -> Iterator[Batch]:
+    """The batch in pieces of ``rows`` records, the parser's errors with the first."""
+    records = batch.records
+    yield Batch(records.slice(0, rows), batch.errors)
+    for offset in range(rows, records.num_rows, rows):
+        yield Batch(records.slice(offset, rows))
+
+
+async def _still_importing(session: AsyncSession, tenant_id: int, file_id: int) -> ImportFile:
+    """The file's ledger row, unless someone took it for abandoned meanwhile (then its pending rows
+    may be gone, and rows written now would be seen): then the file rolls back."""
+    row = await ledger_store.get_file(session, tenant_id, file_id)
+    if row.state != FileState.IMPORTING:
+        raise ImportContended("the file was taken for abandoned while it was importing")
+    return row
 
 
 async def discard_pending_rows(runtime: Runtime, tenant_id: int, file_id: int) -> None:
