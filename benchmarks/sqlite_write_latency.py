@@ -34,6 +34,7 @@ from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "src"))  # seed with this checkout's schema, whatever is installed
 
 from tests.support.records import add_custom_source, add_tenant  # noqa: E402
 from tests.support.services import free_port  # noqa: E402
