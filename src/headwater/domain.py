@@ -42,6 +42,9 @@ class SourceStatus(StrEnum):
 
 class FileState(StrEnum):
     IMPORTED = "imported"
+    # Rows are being written in several short transactions (SQLite): none of them is visible until the
+    # file turns imported; a file left importing by a process that died is discarded and imported again.
+    IMPORTING = "importing"
     # The file itself cannot be imported (unreadable, too large): tried again only when it changes.
     FAILED = "failed"
     # The file's transaction was rolled back (database error, shutdown): tried again at the next run.

@@ -137,6 +137,23 @@ class RemotePathRefused(SourceError):
     code = "RemotePathRefused"
 
 
+class ImportContended(HeadwaterError):
+    """A file's rows meet those of another file whose import has not committed yet: the file is
+    rolled back and imported again at the next run."""
+
+    code = "ImportContended"
+
+
+class StoreBusy(HeadwaterError):
+    """The database stayed locked by another writer for longer than we wait: try again shortly."""
+
+    code = "StoreBusy"
+    retry_after = 5
+
+    def __init__(self) -> None:
+        super().__init__("the database is busy, try again shortly")
+
+
 class NotReimportable(HeadwaterError):
     """A file that cannot be fetched again: it was uploaded, the source has no copy of it."""
 

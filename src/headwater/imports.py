@@ -36,6 +36,7 @@ from headwater.pipeline import (
     FileJob,
     FileOutcome,
     HashingSink,
+    discard_abandoned_imports,
     import_local_file,
     ledger_values,
     process_options,
@@ -80,7 +81,7 @@ def decide(
         return "new"
     if entry.state == FileState.REIMPORT_REQUESTED:
         return "reimport"
-    if entry.state == FileState.ROLLED_BACK:
+    if entry.state in (FileState.ROLLED_BACK, FileState.IMPORTING):
         return "retry"
     same = entry.size == remote.size and entry.mtime == remote.mtime
     if remote.identity is not None and entry.identity is not None:
@@ -201,6 +202,8 @@ async def run_source(
         run = await ledger_store.start_run(session, tenant_id, source_id, trigger, queued_run_id=run_id)
         source.status = "working"
         config = connection_config(source, runtime.box)
+    # Runs of one source never overlap: a pulled file still importing was left by a process that died.
+    await discard_abandoned_imports(runtime, tenant_id=tenant_id, source_id=source_id, pulled_only=True)
     summary = RunSummary(run_id=run.id, source_id=source_id, outcome=RunOutcome.RUNNING)
     log.info("run started", tenant_id=tenant_id, source_id=source_id, run_id=run.id, trigger=trigger)
     failure: RunFailure | None = None

@@ -1,8 +1,8 @@
-"""One file, one transaction: the pipeline every file goes through, pulled or uploaded.
+"""One file, all or nothing: the pipeline every file goes through, pulled or uploaded.
 
-The file's rows, its row errors and its ledger entry commit together or not at all. A file that cannot
-be read is recorded as failed; any other error rolls the transaction back and the file is recorded as
-rolled back, to be imported again by the next run.
+The file's rows, its row errors and its ledger entry become visible together or not at all. A file
+that cannot be read is recorded as failed; any other error discards what it wrote and the file is
+recorded as rolled back, to be imported again by the next run.
 """
 
 from __future__ import annotations
@@ -15,22 +15,30 @@ from pathlib import Path
 from typing import IO, Any
 
 import anyio
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from headwater import metrics
 from headwater.clock import utcnow
 from headwater.domain import FileState
-from headwater.errors import FileUnreadable, HeadwaterError
+from headwater.errors import FileUnreadable, HeadwaterError, ImportContended, StoreBusy
 from headwater.logging import get_logger
 from headwater.processors import processor_for
-from headwater.processors.base import Batch, ProcessOptions, RowError
+from headwater.processors.base import Batch, FileInfo, ProcessOptions, RowError
+from headwater.processors.common import TableProcessor
 from headwater.processors.rejected import with_row_texts
 from headwater.progress import RowsReporter
 from headwater.runtime import Runtime
 from headwater.store import imports as ledger_store
 from headwater.store import records as record_store
-from headwater.store.tables import DataSource
+from headwater.store.tables import DataSource, ImportFile
 
 log = get_logger(__name__)
+
+# Rows per transaction of a file imported in batches (SQLite): the database's one writer is held for
+# a few milliseconds at a time, so that other writers (API requests) wait little.
+PENDING_ROWS = 2_000
+# Pending rows of a failed or abandoned file removed per transaction.
+DISCARD_ROWS = 20_000
 
 
 @dataclass
@@ -97,61 +105,35 @@ class FileJob:
 
 
 async def import_local_file(runtime: Runtime, job: FileJob, rows: RowsReporter | None = None) -> FileOutcome:
-    """One file, one transaction. Unreadable files are recorded as failed; other errors roll back.
+    """One file, imported all or nothing. Unreadable files are recorded as failed; other errors roll back.
 
-    ``rows`` hears how many rows were read so far, batch after batch."""
+    PostgreSQL writes the file in one transaction (other writers go on meanwhile). SQLite has one
+    writer for the whole database, so there a new file's batches commit one by one while its ledger row
+    says ``importing`` (no reader sees them) and the file turns imported in one short last step; a file
+    that replaces rows (a re-import, an upsert of keys other files hold) is written in one transaction.
+
+    ``rows`` hears how many rows were read so far, batch after batch.
+    """
     processor = processor_for(job.processor_type)
-    outcome = FileOutcome(path=job.path, state=FileState.IMPORTED)
     values = ledger_values(job)
     try:
-        async with runtime.db.session() as session:
-            row = await ledger_store.claim_file(
-                session, job.tenant_id, job.source_id, job.path, state="importing", **values
-            )
-            outcome.file_id = row.id
-            if job.reimport:
-                await record_store.delete_file_records(session, job.tenant_id, row.id)
-            await ledger_store.clear_errors(session, job.tenant_id, row.id)
-            info, batches = await anyio.to_thread.run_sync(processor.read, job.local, job.options)
-            row.file_type = info.file_type
-            row.header_line = _storable_text(info.header_line)
-            row.delimiter = info.delimiter
-            async for batch in _in_thread(batches):
-                result = await record_store.write_batch(
-                    session, job.processor_type, job.tenant_id, job.source_id, row.id, batch.records
-                )
-                errors = [*batch.errors, *with_row_texts(result.errors, batch.cells, batch.delimiter)]
-                await ledger_store.add_errors(session, job.tenant_id, row.id, errors)
-                # A row can have several errors; rows are counted once. Rows the parser rejected never
-                # reached the batch's records; rows the writer rejected are among them.
-                outcome.rows += batch.records.num_rows + _rows_in(batch.errors)
-                outcome.rows_ok += result.inserted
-                outcome.rows_skipped += result.skipped
-                outcome.rows_with_errors += _rows_in(errors)
-                if rows is not None:
-                    rows.rows(outcome.rows)
-            if rows is not None:
-                rows.done(outcome.rows)
-            row.state = FileState.IMPORTED
-            row.error = None
-            row.rows = outcome.rows
-            row.rows_ok = outcome.rows_ok
-            row.rows_with_errors = outcome.rows_with_errors
-            row.rows_skipped = outcome.rows_skipped
-            row.rows_rollbacked = 0
-            row.finished_at = utcnow()
+        outcome = None
+        if not runtime.db.is_postgres:
+            outcome = await _import_in_batches(runtime, job, processor, values, rows)
+        if outcome is None:
+            outcome = await _import_in_one_transaction(runtime, job, processor, values, rows)
     except FileUnreadable as exc:
         outcome = FileOutcome(
             path=job.path, state=FileState.FAILED, error=f"{exc.code}: {exc.message}", error_code=exc.code
         )
         outcome.file_id = await record_unimported(runtime, job, values, FileState.FAILED, outcome)
-    except HeadwaterError:
-        raise
-    except Exception as exc:  # a database or driver error: the transaction is gone, the file is retried
-        log.error("file import rolled back", source_id=job.source_id, path=job.path, exc_info=True)
+    except _RolledBack as exc:
+        outcome = exc.outcome
+        cause = exc.__cause__
+        log.error("file import rolled back", source_id=job.source_id, path=job.path, exc_info=cause)
         outcome.state = FileState.ROLLED_BACK
         outcome.rows_rollbacked, outcome.rows_ok, outcome.rows_skipped = outcome.rows_ok, 0, 0
-        outcome.error = f"rolled back: {type(exc).__name__}"
+        outcome.error = f"rolled back: {type(cause).__name__}"
         outcome.error_code = "RolledBack"
         outcome.file_id = await record_unimported(runtime, job, values, FileState.ROLLED_BACK, outcome)
     metrics.count_file(outcome.state)
@@ -161,11 +143,207 @@ async def import_local_file(runtime: Runtime, job: FileJob, rows: RowsReporter |
     return outcome
 
 
+class _RolledBack(Exception):
+    """A database or driver error (or a contended sale): nothing of the file stays, it is retried."""
+
+    def __init__(self, outcome: FileOutcome) -> None:
+        super().__init__(outcome.path)
+        self.outcome = outcome
+
+
+class _HeldByOthers(Exception):
+    """A pending batch met rows of other files it may not replace before the file commits."""
+
+
+def _rolls_back(error: BaseException) -> bool:
+    return isinstance(error, ImportContended | StoreBusy) or not isinstance(error, HeadwaterError)
+
+
+async def _write(
+    session: AsyncSession,
+    job: FileJob,
+    file_id: int,
+    batch: Batch,
+    outcome: FileOutcome,
+    *,
+    pending: bool,
+    rows: RowsReporter | None,
+) -> None:
+    result = await record_store.write_batch(
+        session, job.processor_type, job.tenant_id, job.source_id, file_id, batch.records, pending=pending
+    )
+    if result.held_by_others:
+        raise _HeldByOthers
+    errors = [*batch.errors, *with_row_texts(result.errors, batch.cells, batch.delimiter)]
+    await ledger_store.add_errors(session, job.tenant_id, file_id, errors)
+    # A row can have several errors; rows are counted once. Rows the parser rejected never
+    # reached the batch's records; rows the writer rejected are among them.
+    outcome.rows += batch.records.num_rows + _rows_in(batch.errors)
+    outcome.rows_ok += result.inserted
+    outcome.rows_skipped += result.skipped
+    outcome.rows_with_errors += _rows_in(errors)
+    if rows is not None:
+        rows.rows(outcome.rows)
+
+
+def _read_file_info(row: ImportFile, info: FileInfo) -> None:
+    row.file_type = info.file_type
+    row.header_line = _storable_text(info.header_line)
+    row.delimiter = info.delimiter
+
+
+def _mark_imported(row: ImportFile, outcome: FileOutcome) -> None:
+    row.state = FileState.IMPORTED
+    row.error = None
+    row.rows = outcome.rows
+    row.rows_ok = outcome.rows_ok
+    row.rows_with_errors = outcome.rows_with_errors
+    row.rows_skipped = outcome.rows_skipped
+    row.rows_rollbacked = 0
+    row.finished_at = utcnow()
+
+
+async def _import_in_one_transaction(
+    runtime: Runtime,
+    job: FileJob,
+    processor: TableProcessor,
+    values: dict[str, Any],
+    rows: RowsReporter | None,
+) -> FileOutcome:
+    outcome = FileOutcome(path=job.path, state=FileState.IMPORTED)
+    try:
+        async with runtime.db.session() as session:
+            row = await ledger_store.claim_file(
+                session, job.tenant_id, job.source_id, job.path, state=FileState.IMPORTING, **values
+            )
+            outcome.file_id = row.id
+            if job.reimport:
+                await record_store.delete_file_records(session, job.tenant_id, row.id)
+            await ledger_store.clear_errors(session, job.tenant_id, row.id)
+            info, batches = await anyio.to_thread.run_sync(processor.read, job.local, job.options)
+            _read_file_info(row, info)
+            async for batch in _in_thread(batches):
+                await _write(session, job, row.id, batch, outcome, pending=False, rows=rows)
+            if rows is not None:
+                rows.done(outcome.rows)
+            _mark_imported(row, outcome)
+    except Exception as exc:
+        if not _rolls_back(exc):
+            raise
+        raise _RolledBack(outcome) from exc
+    return outcome
+
+
+async def _import_in_batches(
+    runtime: Runtime,
+    job: FileJob,
+    processor: TableProcessor,
+    values: dict[str, Any],
+    rows: RowsReporter | None,
+) -> FileOutcome | None:
+    """Each batch in its own transaction, the file's rows pending until the last one flips the ledger
+    row to imported. None when the file must replace rows (nothing of it is left then)."""
+    outcome = FileOutcome(path=job.path, state=FileState.IMPORTED)
+    async with runtime.db.session() as session:
+        current = await ledger_store.file_by_path(session, job.tenant_id, job.source_id, job.path)
+        if current is not None and current.state not in (FileState.FAILED, FileState.IMPORTING):
+            if await record_store.has_file_records(session, job.tenant_id, current.id):
+                return None  # rows of an earlier version are replaced, in one transaction
+        row = await ledger_store.claim_file(
+            session,
+            job.tenant_id,
+            job.source_id,
+            job.path,
+            state=FileState.IMPORTING,
+            error=None,
+            rows=0,
+            rows_ok=0,
+            rows_with_errors=0,
+            rows_skipped=0,
+            rows_rollbacked=0,
+            finished_at=None,
+            **values,
+        )
+        file_id = outcome.file_id = row.id
+    try:
+        # Rows a process that died while importing this file left behind, never visible.
+        await discard_pending_rows(runtime, job.tenant_id, file_id)
+        info, batches = await anyio.to_thread.run_sync(processor.read, job.local, job.options)
+        async for batch in _in_thread(batches):
+            for piece in _pieces(batch, PENDING_ROWS):
+                async with runtime.db.session() as session:
+                    await _write(session, job, file_id, piece, outcome, pending=True, rows=rows)
+                    await _still_importing(session, job.tenant_id, file_id)
+        if rows is not None:
+            rows.done(outcome.rows)
+        async with runtime.db.session() as session:
+            row = await _still_importing(session, job.tenant_id, file_id)
+            _read_file_info(row, info)
+            _mark_imported(row, outcome)
+        return outcome
+    except _HeldByOthers:
+        await discard_pending_rows(runtime, job.tenant_id, file_id)
+        return None
+    except Exception as exc:
+        if _rolls_back(exc):
+            raise _RolledBack(outcome) from exc
+        raise
+
+
+def _pieces(batch: Batch, rows: int) -> Iterator[Batch]:
+    """The batch in pieces of ``rows`` records, the parser's errors with the first; each keeps the
+    batch's cells (rows are found there by line) for the text of rows the writer rejects."""
+    records = batch.records
+    yield Batch(records.slice(0, rows), batch.errors, batch.cells, batch.delimiter)
+    for offset in range(rows, records.num_rows, rows):
+        yield Batch(records.slice(offset, rows), [], batch.cells, batch.delimiter)
+
+
+async def _still_importing(session: AsyncSession, tenant_id: int, file_id: int) -> ImportFile:
+    """The file's ledger row, unless someone took it for abandoned meanwhile (then its pending rows
+    may be gone, and rows written now would be seen): then the file rolls back."""
+    row = await ledger_store.get_file(session, tenant_id, file_id)
+    if row.state != FileState.IMPORTING:
+        raise ImportContended("the file was taken for abandoned while it was importing")
+    return row
+
+
+async def discard_pending_rows(runtime: Runtime, tenant_id: int, file_id: int) -> None:
+    """Remove what a file still importing wrote, a short transaction at a time (none of it is visible)."""
+    while True:
+        async with runtime.db.session() as session:
+            if not await record_store.delete_some_file_records(session, tenant_id, file_id, DISCARD_ROWS):
+                await ledger_store.clear_errors(session, tenant_id, file_id)
+                return
+
+
+async def discard_abandoned_imports(
+    runtime: Runtime, *, tenant_id: int | None = None, source_id: int | None = None, pulled_only: bool = False
+) -> int:
+    """Files a process that died left ``importing``: their pending rows go, the files are rolled back
+    (and imported again at the next run). Call only when no import of those files can be under way."""
+    async with runtime.db.session() as session:
+        abandoned = await ledger_store.files_in_state(
+            session, FileState.IMPORTING, tenant_id=tenant_id, source_id=source_id, pulled_only=pulled_only
+        )
+    for file_tenant, file_id in abandoned:
+        await discard_pending_rows(runtime, file_tenant, file_id)
+        async with runtime.db.session() as session:
+            row = await ledger_store.get_file(session, file_tenant, file_id)
+            if row.state == FileState.IMPORTING:
+                row.state = FileState.ROLLED_BACK
+                row.error = "rolled back: the process importing it stopped"
+                row.finished_at = utcnow()
+    return len(abandoned)
+
+
 async def record_unimported(
     runtime: Runtime, job: FileJob, values: dict[str, Any], state: str, outcome: FileOutcome
 ) -> int | None:
     """Note a file that imported nothing, without touching rows an earlier version of it imported."""
     try:
+        if outcome.file_id is not None:
+            await discard_pending_rows_of(runtime, job, outcome.file_id)
         async with runtime.db.session() as session:
             row = await ledger_store.claim_file(
                 session,
@@ -188,6 +366,15 @@ async def record_unimported(
             "could not record the file's failure", source_id=job.source_id, path=job.path, exc_info=True
         )
         return None
+
+
+async def discard_pending_rows_of(runtime: Runtime, job: FileJob, file_id: int) -> None:
+    """A file left importing by its own failed import: its pending rows go before it is recorded."""
+    async with runtime.db.session() as session:
+        row = await ledger_store.get_file(session, job.tenant_id, file_id)
+        pending = row.state == FileState.IMPORTING
+    if pending:
+        await discard_pending_rows(runtime, job.tenant_id, file_id)
 
 
 def ledger_values(job: FileJob) -> dict[str, Any]:

@@ -73,12 +73,24 @@ async def sftp_source(settings: Settings, sftp: SftpServerInfo) -> int:
 
 
 async def counts(settings: Settings) -> tuple[int, int]:
+    """Sales anyone can see (those of imported files) and imported files."""
     async with open_runtime(settings) as runtime, runtime.db.session() as session:
-        sales = await session.scalar(select(func.count()).select_from(PartnerSale))
+        sales = await session.scalar(
+            select(func.count())
+            .select_from(PartnerSale)
+            .join(ImportFile, ImportFile.id == PartnerSale.import_file_id)
+            .where(ImportFile.state == "imported")
+        )
         imported = await session.scalar(
             select(func.count()).select_from(ImportFile).where(ImportFile.state == "imported")
         )
         return int(sales or 0), int(imported or 0)
+
+
+async def stored_sales(settings: Settings) -> int:
+    """Every sale row in the database, seen or not."""
+    async with open_runtime(settings) as runtime, runtime.db.session() as session:
+        return int(await session.scalar(select(func.count()).select_from(PartnerSale)) or 0)
 
 
 async def run_outcomes(settings: Settings) -> list[tuple[str, str | None]]:
@@ -138,7 +150,7 @@ async def test_a_process_killed_mid_file_leaves_nothing_and_the_next_run_imports
         stderr=subprocess.DEVNULL,
     )
     try:
-        # Rows of the file's open transaction reaching the write-ahead log: the import is mid-file.
+        # Rows of the file reaching the write-ahead log: the import is mid-file.
         deadline = time.monotonic() + 120
         while not (wal.exists() and wal.stat().st_size > wal_before + 2_000_000):
             assert worker.poll() is None, "the run ended before it could be interrupted"
@@ -153,6 +165,7 @@ async def test_a_process_killed_mid_file_leaves_nothing_and_the_next_run_imports
     again = run_command(settings, tmp_path / "spool", source_id)
     assert again.returncode == 0, again.stderr
     assert await counts(settings) == (rows, 1)
+    assert await stored_sales(settings) == rows  # what the killed process wrote is gone
     assert await run_outcomes(settings) == [
         ("failed", "interrupted: the process running it stopped"),
         ("succeeded", None),

@@ -37,6 +37,7 @@ from headwater.errors import (
     PermissionDenied,
     RateLimited,
     RequestTooLarge,
+    StoreBusy,
     ValidationFailed,
 )
 from headwater.guard import Attempt
@@ -113,6 +114,10 @@ def error_response(exc: Exception) -> Response:
             429,
             "Your request rate has exceeded our rate limit.",
             headers={"Retry-After": str(exc.retry_after)},
+        )
+    if isinstance(exc, StoreBusy):
+        return _error(
+            503, "The service is busy, please retry.", headers={"Retry-After": str(exc.retry_after)}
         )
     if isinstance(exc, NotFound):
         return _error(404, "Data source not found" if exc.kind == "DataSource" else "Not found")

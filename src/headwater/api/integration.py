@@ -59,6 +59,7 @@ from headwater.errors import (
     PermissionDenied,
     RateLimited,
     RequestTooLarge,
+    StoreBusy,
     ValidationFailed,
 )
 from headwater.logging import get_logger
@@ -150,6 +151,8 @@ def _answer(request: Request, exc: Exception) -> Response:
         return too_large(exc)
     if isinstance(exc, StarletteHTTPException):
         return _json({"message": str(exc.detail)}, exc.status_code)
+    if isinstance(exc, StoreBusy):
+        return _json({"message": "Service Unavailable"}, 503, {"Retry-After": str(exc.retry_after)})
     if isinstance(exc, GatewayFailure):
         log.error("integration_gateway_failure", path=request.url.path, exc_info=exc.__cause__ or exc)
         return _json({"message": "Internal server error"}, 500)

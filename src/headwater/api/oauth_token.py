@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from headwater import oauth
 from headwater.api.deps import ClientAddressDep, RuntimeDep
-from headwater.errors import RateLimited, RequestTooLarge, TooManyFailures
+from headwater.errors import RateLimited, RequestTooLarge, StoreBusy, TooManyFailures
 
 TOKEN_PATH = "/oauth2/token"
 # A token request has three or four fields; Starlette bounds only multipart forms, and a megabyte of
@@ -149,6 +149,10 @@ async def token(request: Request, runtime: RuntimeDep, address: ClientAddressDep
         return _too_many("too many failed attempts for this client or from this address", exc)
     except RateLimited as exc:
         return _too_many("too many client authentications under way", exc)
+    except StoreBusy as exc:
+        response = _token_error("temporarily_unavailable", "the server is busy, try again shortly", 503)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     return _json(
         {
             "access_token": issued.access_token,

@@ -49,6 +49,7 @@ from headwater.errors import (
     RateLimited,
     RequestTooLarge,
     SourceError,
+    StoreBusy,
     TooManyFailures,
     ValidationFailed,
 )
@@ -126,6 +127,8 @@ def _answer(exc: Exception) -> Response:
         return error_response(429, [(key, "TooManyAttempts")], **{"Retry-After": str(exc.retry_after)})
     if isinstance(exc, RateLimited):
         return error_response(429, [("request", "TooManyRequests")], **{"Retry-After": str(exc.retry_after)})
+    if isinstance(exc, StoreBusy):
+        return error_response(503, [("server", "Busy")], **{"Retry-After": str(exc.retry_after)})
     if isinstance(exc, SourceError):
         return error_response(502, [("partnerDataSource", exc.code)])
     if isinstance(exc, ConfigurationError):

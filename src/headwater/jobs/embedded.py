@@ -7,6 +7,7 @@ import contextlib
 
 from headwater.errors import HeadwaterError
 from headwater.logging import get_logger
+from headwater.pipeline import discard_abandoned_imports
 from headwater.runtime import Runtime
 from headwater.store import imports as ledger_store
 
@@ -27,6 +28,8 @@ class EmbeddedRunner:
         async with self.runtime.db.session() as session:
             await ledger_store.reset_working(session)
             await ledger_store.close_abandoned_runs(session)
+        # Likewise no file of an earlier process is still importing (uploads included).
+        await discard_abandoned_imports(self.runtime)
         self._poller = asyncio.create_task(self._poll(), name="headwater-poller")
 
     async def stop(self) -> None:

@@ -10,7 +10,14 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine.url import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from headwater.errors import StoreBusy
+
+# How long a SQLite connection waits for another writer before giving up ("database is locked"). An
+# import holds the writer one batch at a time, so waits are short; this bounds the rare long ones.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -18,7 +25,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
 
 
@@ -62,9 +69,15 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """A session whose work is committed on success and rolled back on any error."""
-        async with self.sessions() as session, session.begin():
-            yield session
+        """A session whose work is committed on success and rolled back on any error. SQLite's
+        "database is locked" (another writer held on past the busy timeout) comes out as ``StoreBusy``."""
+        try:
+            async with self.sessions() as session, session.begin():
+                yield session
+        except OperationalError as exc:
+            if "database is locked" in str(exc.orig):
+                raise StoreBusy from exc
+            raise
 
     async def dispose(self) -> None:
         await self.engine.dispose()

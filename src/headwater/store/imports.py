@@ -243,6 +243,34 @@ async def claim_file(
     return row
 
 
+async def file_by_path(session: AsyncSession, tenant_id: int, source_id: int, path: str) -> ImportFile | None:
+    return await session.scalar(
+        select(ImportFile).where(
+            ImportFile.tenant_id == tenant_id, ImportFile.data_source_id == source_id, ImportFile.path == path
+        )
+    )
+
+
+async def files_in_state(
+    session: AsyncSession,
+    state: str,
+    *,
+    tenant_id: int | None = None,
+    source_id: int | None = None,
+    pulled_only: bool = False,
+) -> list[tuple[int, int]]:
+    """(tenant, file) of the files in ``state``: of one source, or (operator start-up) of every tenant;
+    ``pulled_only`` leaves uploaded files out."""
+    query = select(ImportFile.tenant_id, ImportFile.id).where(ImportFile.state == state)
+    if pulled_only:
+        query = query.where(ImportFile.run_id.is_not(None))
+    if tenant_id is not None:
+        query = query.where(ImportFile.tenant_id == tenant_id)
+    if source_id is not None:
+        query = query.where(ImportFile.data_source_id == source_id)
+    return [(file_tenant, file_id) for file_tenant, file_id in await session.execute(query.order_by(ImportFile.id))]
+
+
 async def clear_errors(session: AsyncSession, tenant_id: int, file_id: int) -> None:
     await session.execute(
         delete(ImportErrorRow).where(

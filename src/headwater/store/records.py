@@ -9,7 +9,10 @@ then one ``INSERT ... SELECT ... ON CONFLICT`` moves it into the record table:
 - stock, persons, companies and locations are upserted on their key; within a batch the last row of a
   key wins, so one statement never touches a row twice.
 
-Nothing here commits: the caller's transaction decides.
+Nothing here commits: the caller's transaction decides. On SQLite a file's batches may commit one by
+one (``pending``) while its ledger row says ``importing``: readers skip such rows (``visible``), and a
+pending batch never changes a row of another file; what would is reported back, for the caller to
+import that file in one transaction instead.
 """
 
 from __future__ import annotations
@@ -21,14 +24,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from asyncpg.exceptions import UniqueViolationError  # type: ignore[import-untyped]
-from sqlalchemy import Table, TextClause, func, select, text
+from sqlalchemy import ColumnElement, Table, TextClause, exists, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from headwater.domain import ProcessorType
-from headwater.errors import FieldProblem, ValidationFailed
+from headwater.domain import FileState, ProcessorType
+from headwater.errors import FieldProblem, ImportContended, ValidationFailed
 from headwater.processors.base import RowError
 from headwater.store.tables import (
     Company,
+    ImportFile,
     PartnerSale,
     PartnerStock,
     Person,
@@ -44,6 +48,8 @@ class WriteResult:
     inserted: int  # rows written (upserts count every accepted row, also one a later row replaced)
     skipped: int = 0  # sales another file already imported
     errors: list[RowError] = field(default_factory=list)
+    # Pending batches only: rows left alone because another file's row holds their key.
+    held_by_others: int = 0
 
 
 @dataclass(frozen=True)
@@ -82,8 +88,15 @@ async def write_batch(
     source_id: int,
     file_id: int,
     batch_table: pa.Table,
+    *,
+    pending: bool = False,
 ) -> WriteResult:
-    """Write one batch of a file's good rows (the processor's record columns plus ``line``)."""
+    """Write one batch of a file's good rows (the processor's record columns plus ``line``).
+
+    ``pending``: the batch commits before the file does (its ledger row says ``importing``), so it
+    must not overwrite another file's row; how many rows it left for that reason is ``held_by_others``.
+    A sale whose key another file still being imported holds raises ``ImportContended``.
+    """
     target = _target_for(processor_type)
     if batch_table.num_rows == 0:
         return WriteResult(0)
@@ -96,19 +109,25 @@ async def write_batch(
     columns = [name for name in staged.schema.names if name in target.table.columns]
     connection = await session.connection()
     owner = {"tenant_id": tenant_id, "source_id": source_id, "file_id": file_id}
-    if await _copy_directly(session, connection, target, columns, staged, owner):
+    if not pending and await _copy_directly(session, connection, target, columns, staged, owner):
         return WriteResult(rows if target.upsert else staged.num_rows, 0, errors)
     stage = await _stage(connection, target, columns, staged)
-    result = await connection.execute(_insert_sql(target, columns, stage), owner)
+    result = await connection.execute(_insert_sql(target, columns, stage, only_own=pending), owner)
     if target.upsert:
+        written = int(result.rowcount)
+        if pending and written < staged.num_rows:
+            return WriteResult(written, held_by_others=staged.num_rows - written)
         return WriteResult(rows)
     inserted = int(result.rowcount)
     skipped = 0
     if inserted < staged.num_rows:
         conflicts = await connection.execute(_conflicts_sql(target, stage), owner)
-        for line, other_file, other_line in conflicts.all():
+        for line, other_file, other_line, other_state in conflicts.all():
             if other_file == file_id:
                 errors.append(_duplicate(line, other_line))
+            elif pending and other_state == FileState.IMPORTING:
+                # Whether this sale was already imported depends on a file not yet committed.
+                raise ImportContended(f"line {line} repeats a sale of file {other_file}, still importing")
             else:
                 skipped += 1
     errors.sort(key=lambda error: error.line or 0)
@@ -239,7 +258,7 @@ def _python_rows(table: pa.Table) -> list[tuple[Any, ...]]:
     return list(zip(*columns, strict=True))
 
 
-def _insert_sql(target: _Target, columns: list[str], stage: str) -> TextClause:
+def _insert_sql(target: _Target, columns: list[str], stage: str, *, only_own: bool = False) -> TextClause:
     names = ", ".join(columns)
     conflict = ", ".join(("data_source_id", *target.keys))
     if target.upsert:
@@ -249,6 +268,8 @@ def _insert_sql(target: _Target, columns: list[str], stage: str) -> TextClause:
             if column not in target.keys
         )
         action = f"DO UPDATE SET {updates}"
+        if only_own:  # a pending batch replaces only its own file's rows
+            action += f" WHERE {target.table.name}.import_file_id = :file_id"
     else:
         action = "DO NOTHING"
     # "WHERE true" keeps SQLite from reading ON CONFLICT as a join condition.
@@ -260,11 +281,13 @@ def _insert_sql(target: _Target, columns: list[str], stage: str) -> TextClause:
 
 
 def _conflicts_sql(target: _Target, stage: str) -> TextClause:
-    """The staged rows that met an existing row: (line, that row's file, that row's line)."""
+    """The staged rows that met an existing row: (line, that row's file, that row's line, that file's
+    ledger state)."""
     matches = " AND ".join(f"r.{key} = s.{key}" for key in target.keys)
     return text(
-        f"SELECT s.line, r.import_file_id, r.line FROM {stage} s JOIN {target.table.name} r "
+        f"SELECT s.line, r.import_file_id, r.line, f.state FROM {stage} s JOIN {target.table.name} r "
         f"ON r.tenant_id = :tenant_id AND r.data_source_id = :source_id AND {matches} "
+        f"LEFT JOIN {ImportFile.__tablename__} f ON f.id = r.import_file_id "
         f"WHERE NOT (r.import_file_id = :file_id AND r.line = s.line)"
     )
 
@@ -279,6 +302,40 @@ async def delete_file_records(session: AsyncSession, tenant_id: int, file_id: in
     have changed since the file was last imported.
     """
     return await _delete_everywhere(session, tenant_id, "import_file_id", file_id)
+
+
+async def delete_some_file_records(session: AsyncSession, tenant_id: int, file_id: int, limit: int) -> int:
+    """Remove up to ``limit`` rows of each record table that the file wrote: a file's pending rows are
+    discarded a short transaction at a time."""
+    removed = 0
+    for target in _TARGETS.values():
+        table = target.table
+        some = (
+            select(table.c.id)
+            .where(table.c.tenant_id == tenant_id, table.c.import_file_id == file_id)
+            .limit(limit)
+            .scalar_subquery()
+        )
+        result = await session.execute(table.delete().where(table.c.id.in_(some)))
+        removed += int(result.rowcount)  # type: ignore[attr-defined]
+    return removed
+
+
+async def has_file_records(session: AsyncSession, tenant_id: int, file_id: int) -> bool:
+    for target in _TARGETS.values():
+        table = target.table
+        query = select(exists().where(table.c.tenant_id == tenant_id, table.c.import_file_id == file_id))
+        if await session.scalar(query):
+            return True
+    return False
+
+
+def visible(table: Table, tenant_id: int) -> ColumnElement[bool]:
+    """Rows of files whose import has committed: a file still importing keeps its rows to itself."""
+    importing = select(ImportFile.id).where(
+        ImportFile.tenant_id == tenant_id, ImportFile.state == FileState.IMPORTING
+    )
+    return table.c.import_file_id.not_in(importing)
 
 
 async def delete_source_records(session: AsyncSession, tenant_id: int, source_id: int) -> int:

@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, Select, Text, cast, func, literal_column, 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.schema import Column, Table
 
+from headwater.store.records import visible
 from headwater.store.tables import Base
 
 Operator = Literal["eq", "match", "ge", "le", "lt"]
@@ -66,6 +67,8 @@ def _scoped(
 ) -> Select[Any]:
     table = _table(model)
     query = select(table if columns_only else model).where(table.c.tenant_id == tenant_id)
+    if "import_file_id" in table.c:  # records and row errors of a file still importing stay hidden
+        query = query.where(visible(table, tenant_id))
     for condition in conditions:
         query = query.where(_clause(table.c[condition.column], condition))
     return query
