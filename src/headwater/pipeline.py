@@ -27,6 +27,7 @@ from headwater.runtime import Runtime
 from headwater.store import imports as ledger_store
 from headwater.store import records as record_store
 from headwater.store.tables import DataSource
+from headwater.webhooks import outbox as webhook_outbox
 
 log = get_logger(__name__)
 
@@ -125,6 +126,7 @@ async def import_local_file(runtime: Runtime, job: FileJob) -> FileOutcome:
             row.rows_skipped = outcome.rows_skipped
             row.rows_rollbacked = 0
             row.finished_at = utcnow()
+            await webhook_outbox.file_outcome(session, row)
     except FileUnreadable as exc:
         outcome = FileOutcome(
             path=job.path, state=FileState.FAILED, error=f"{exc.code}: {exc.message}", error_code=exc.code
@@ -167,6 +169,7 @@ async def record_unimported(
                 finished_at=utcnow(),
                 **values,
             )
+            await webhook_outbox.file_outcome(session, row)
             return row.id
     except Exception:
         log.error(
