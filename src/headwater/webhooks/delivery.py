@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from headwater import metrics
 from headwater.clock import as_utc, iso_millis, utcnow
+from headwater.errors import NotFound
 from headwater.logging import get_logger
 from headwater.runtime import Runtime
 from headwater.store import webhooks as webhook_store
@@ -119,9 +120,14 @@ async def deliver_due(runtime: Runtime, client: WebhookClient, *, limit: int = 1
     return len(due)
 
 
-async def redeliver(session: AsyncSession, tenant_id: int, delivery_id: int) -> WebhookDelivery:
-    """Send a delivery again now, whatever became of it, with a fresh retry window."""
+async def redeliver(
+    session: AsyncSession, tenant_id: int, delivery_id: int, *, endpoint_id: int | None = None
+) -> WebhookDelivery:
+    """Send a delivery (of the endpoint ``endpoint_id``, if given) again now, whatever became of it, with
+    a fresh retry window. It carries the same ``webhook-id`` as before."""
     delivery = await webhook_store.get_delivery(session, tenant_id, delivery_id)
+    if endpoint_id is not None and delivery.endpoint_id != endpoint_id:
+        raise NotFound("WebhookDelivery", delivery_id)
     now = utcnow()
     delivery.state = webhook_store.PENDING
     delivery.next_attempt_at = now

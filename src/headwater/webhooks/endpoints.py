@@ -180,6 +180,14 @@ async def rotate_secret(
     return CreatedEndpoint(endpoint, secret)
 
 
+async def list_endpoints(session: AsyncSession, tenant_id: int) -> list[WebhookEndpoint]:
+    return list(await webhook_store.list_endpoints(session, tenant_id))
+
+
+async def get_endpoint(session: AsyncSession, tenant_id: int, endpoint_id: int) -> WebhookEndpoint:
+    return await webhook_store.get_endpoint(session, tenant_id, endpoint_id)
+
+
 async def delete_endpoint(session: AsyncSession, tenant_id: int, endpoint_id: int) -> None:
     endpoint = await webhook_store.get_endpoint(session, tenant_id, endpoint_id)
     await webhook_store.delete_endpoint(session, endpoint)
