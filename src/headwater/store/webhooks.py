@@ -177,7 +177,7 @@ async def lease_due(session: AsyncSession, now: datetime, lease: timedelta, limi
             payload,
             attempts,
             queued_at,
-        ) in rows.tuples()
+        ) in rows
     ]
 
 
@@ -194,6 +194,12 @@ async def release_leases(session: AsyncSession) -> int:
 async def add_attempt(session: AsyncSession, attempt: WebhookAttempt) -> None:
     session.add(attempt)
     await session.flush()
+
+
+async def first_attempt_at(session: AsyncSession, delivery_id: int) -> datetime | None:
+    return await session.scalar(
+        select(func.min(WebhookAttempt.attempted_at)).where(WebhookAttempt.delivery_id == delivery_id)
+    )
 
 
 async def get_delivery(session: AsyncSession, tenant_id: int, delivery_id: int) -> WebhookDelivery:
@@ -234,7 +240,7 @@ async def list_deliveries(
         .limit(limit)
         .offset(offset)
     )
-    return [(delivery, event) for delivery, event in rows.tuples()]
+    return [(delivery, event) for delivery, event in rows]
 
 
 async def attempts_of(

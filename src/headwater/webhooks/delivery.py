@@ -80,8 +80,10 @@ async def _record_attempt(
             endpoint.failing_since = None
             metrics.count_webhook_delivery("delivered")
             return
+        queued_at = as_utc(delivery.queued_at)
         next_at = now + timedelta(seconds=retry_delay(settings.webhook_retry_base, delivery.attempts))
-        if next_at > as_utc(delivery.queued_at) + timedelta(seconds=settings.webhook_retry_window):
+        gave_up = next_at > queued_at + timedelta(seconds=settings.webhook_retry_window)
+        if gave_up:
             delivery.state = webhook_store.FAILED
             metrics.count_webhook_delivery("failed")
             log.warning("webhook delivery given up", delivery_id=delivery.id, attempts=delivery.attempts)
@@ -89,7 +91,14 @@ async def _record_attempt(
             delivery.next_attempt_at = next_at
         failing_since = as_utc(endpoint.failing_since) if endpoint.failing_since else at
         endpoint.failing_since = failing_since
-        if endpoint.active and now - failing_since >= timedelta(seconds=settings.webhook_disable_after):
+        # Failing for disable-after, or for the whole retry window of a delivery just given up (its last
+        # retry comes a little before the window ends: without this an endpoint that rarely gets an
+        # event would never be turned off).
+        failed_throughout = now - failing_since >= timedelta(seconds=settings.webhook_disable_after)
+        if not failed_throughout and gave_up and endpoint.active:
+            first = await webhook_store.first_attempt_at(session, delivery.id)
+            failed_throughout = first is not None and failing_since <= as_utc(first)
+        if endpoint.active and failed_throughout:
             endpoint.active = False
             endpoint.disabled_reason = (
                 f"turned off at {iso_millis(now)}: every delivery failed since {iso_millis(failing_since)}; "
