@@ -117,10 +117,11 @@ async def create_endpoint(
     session: AsyncSession, tenant_id: int, body: dict[str, Any], box: SecretBox, *, hosts: HostPolicy
 ) -> CreatedEndpoint:
     """A new endpoint of the tenant, and its signing secret (shown this once; stored encrypted)."""
-    url = await _checked_url(hosts, body.get("url"))
+    # The cheap checks first: the URL's host may take a DNS lookup.
     events = _events(body.get("events"))
     description = _description(body.get("description"))
     active = _active(body.get("active", True))
+    url = await _checked_url(hosts, body.get("url"))
     secret = signing.new_secret()
     now = utcnow()
     endpoint = await webhook_store.add_endpoint(
