@@ -22,6 +22,8 @@ class Received:
     verified: bool
     payload: dict[str, Any] | None
     answered: int
+    # When it arrived (time.time()), for the benchmark's latencies.
+    at: float = 0.0
 
     @property
     def type(self) -> str | None:
@@ -40,6 +42,9 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
+    # Keep-alive, and no Nagle delay between the headers and the body of an answer.
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
@@ -61,7 +66,7 @@ class _Handler(BaseHTTPRequestHandler):
             except WebhookVerificationError:
                 payload = json.loads(body)
         with self.server.lock:
-            self.server.received.append(Received(message_id, verified, payload, status))
+            self.server.received.append(Received(message_id, verified, payload, status, time.time()))
         answer = b'{"ok": true}' if status < 300 else b"receiver error"
         self.send_response(status)
         self.send_header("Content-Length", str(len(answer)))

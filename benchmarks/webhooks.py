@@ -1,0 +1,127 @@
+"""Webhook delivery: 10,000 events from the outbox to a receiver on loopback, beside plain POSTs.
+
+    .venv/bin/python benchmarks/webhooks.py [--events 10000] [--database sqlite|postgres]
+
+Events are written the way the import engine writes them: each in the transaction of its outcome (here
+ten outcomes to a transaction, as fast as the store takes them), while a delivery loop runs in the same
+process, as in ``headwater serve``. The receiver is the tests' threaded receiver, which checks every
+signature with the ``standardwebhooks`` verifier. Prints events/s and the latency from the outcome's
+commit to the receiver (p50, p99), and as a baseline the rate of the same number of plain POSTs sent by
+httpx with the same concurrency to the same receiver. Not a test: the figures depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.conftest import PG_ADMIN_DSN, make_settings  # noqa: E402
+from tests.support.tenants import make_tenancy  # noqa: E402
+from tests.support.webhook_receiver import Receiver, webhook_receiver  # noqa: E402
+
+from headwater.connectors.hosts import HostPolicy  # noqa: E402
+from headwater.runtime import open_runtime  # noqa: E402
+from headwater.webhooks import delivery, endpoints, outbox  # noqa: E402
+
+PER_TRANSACTION = 10
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+async def baseline(receiver: Receiver, count: int, concurrency: int) -> float:
+    """Plain POSTs of a small JSON body, ``concurrency`` at a time: events/s."""
+    slots = asyncio.Semaphore(concurrency)
+    async with httpx.AsyncClient(timeout=10) as client:
+
+        async def post(n: int) -> None:
+            async with slots:
+                await client.post(receiver.url, content=b'{"n": %d}' % n, headers={"webhook-id": f"b{n}"})
+
+        started = time.perf_counter()
+        await asyncio.gather(*(post(n) for n in range(count)))
+        return count / (time.perf_counter() - started)
+
+
+async def measure(database_url: str, work: Path, count: int) -> None:
+    settings = make_settings(work, database_url, log_level="WARNING")
+    with webhook_receiver() as receiver:
+        async with open_runtime(settings) as runtime:
+            tenancy = await make_tenancy(runtime)
+            async with runtime.db.session() as session:
+                created = await endpoints.create_endpoint(
+                    session, tenancy.tenant_id, {"url": receiver.url}, runtime.box, hosts=HostPolicy(allow_private=True)
+                )
+            receiver.expect_secret(created.secret)
+            loop = delivery.DeliveryLoop(runtime, release_leases=True)
+            await loop.start()
+            committed: dict[int, float] = {}
+            started = time.time()
+            try:
+                for first in range(0, count, PER_TRANSACTION):
+                    async with runtime.db.session() as session:
+                        for seq in range(first, min(first + PER_TRANSACTION, count)):
+                            await outbox.record(
+                                session,
+                                tenancy.tenant_id,
+                                "file.imported",
+                                {"source": {"id": 1, "name": "bench"}, "file": {"id": seq}, "seq": seq},
+                            )
+                    now = time.time()
+                    for seq in range(first, min(first + PER_TRANSACTION, count)):
+                        committed[seq] = now
+                written = time.time()
+                arrived = await receiver.wait_for(count, timeout=max(120.0, count / 20))
+            finally:
+                await loop.stop()
+        assert all(r.verified for r in arrived), "a signature did not verify"
+        latencies = [r.at - committed[r.payload["data"]["seq"]] for r in arrived if r.payload is not None]
+        finished = max(r.at for r in arrived)
+        rate = count / (finished - started)
+        plain = await baseline(receiver, count, settings.webhook_concurrency)
+    print(f"database: {database_url.split(':', 1)[0]}, events: {count}")
+    print(f"  outbox writes:      {count / (written - started):9.0f} events/s (ten to a transaction)")
+    print(f"  delivered:          {rate:9.0f} events/s, signed, each logged")
+    print(
+        f"  outcome->delivery:  p50 {statistics.median(latencies) * 1000:7.1f} ms, "
+        f"p99 {percentile(latencies, 0.99) * 1000:7.1f} ms, max {max(latencies) * 1000:7.1f} ms"
+    )
+    print(f"  baseline (plain httpx POSTs, same concurrency): {plain:9.0f} requests/s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="webhooks-bench-") as directory:
+        work = Path(directory)
+        if args.database == "sqlite":
+            asyncio.run(measure(f"sqlite+aiosqlite:///{work / 'bench.db'}", work, args.events))
+            return
+        name = f"headwater_bench_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            asyncio.run(measure(f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}", work, args.events))
+        finally:
+            with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()
