@@ -4,8 +4,8 @@
 
 Events are written the way the import engine writes them: each in the transaction of its outcome (here
 ten outcomes to a transaction, as fast as the store takes them), while a delivery loop runs in the same
-process, as in ``headwater serve``. The receiver is the tests' threaded receiver, which checks every
-signature with the ``standardwebhooks`` verifier. Prints events/s and the latency from the outcome's
+process, as in ``headwater serve``. The receiver is the tests' threaded receiver, in a process of its
+own, which checks every signature with the ``standardwebhooks`` verifier. Prints events/s and the latency from the outcome's
 commit to the receiver (p50, p99), and as a baseline the rate of the same number of plain POSTs sent by
 httpx with the same concurrency to the same receiver. Not a test: the figures depend on the machine.
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import statistics
 import sys
 import tempfile
@@ -28,8 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.conftest import PG_ADMIN_DSN, make_settings  # noqa: E402
+from tests.support.services import free_port  # noqa: E402
 from tests.support.tenants import make_tenancy  # noqa: E402
-from tests.support.webhook_receiver import Receiver, webhook_receiver  # noqa: E402
+from tests.support.webhook_receiver import webhook_receiver  # noqa: E402
 
 from headwater.connectors.hosts import HostPolicy  # noqa: E402
 from headwater.runtime import open_runtime  # noqa: E402
@@ -43,14 +45,25 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-async def baseline(receiver: Receiver, count: int, concurrency: int) -> float:
+def receive(port: int, secret: str, count: int, results: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    """The receiver's process: answers until ``count`` events verified, then reports when each came."""
+    with webhook_receiver(port) as receiver:
+        receiver.expect_secret(secret)
+        arrived = asyncio.run(receiver.wait_for(count, timeout=max(120.0, count / 5)))
+        results.put(
+            [(r.payload["data"]["seq"] if r.payload else -1, r.at, r.verified) for r in arrived]
+        )
+        time.sleep(3600)  # serves the baseline's plain POSTs until terminated
+
+
+async def baseline(url: str, count: int, concurrency: int) -> float:
     """Plain POSTs of a small JSON body, ``concurrency`` at a time: events/s."""
     slots = asyncio.Semaphore(concurrency)
     async with httpx.AsyncClient(timeout=10) as client:
 
         async def post(n: int) -> None:
             async with slots:
-                await client.post(receiver.url, content=b'{"n": %d}' % n, headers={"webhook-id": f"b{n}"})
+                await client.post(url, content=b'{"n": %d}' % n, headers={"webhook-id": f"b{n}"})
 
         started = time.perf_counter()
         await asyncio.gather(*(post(n) for n in range(count)))
@@ -59,14 +72,19 @@ async def baseline(receiver: Receiver, count: int, concurrency: int) -> float:
 
 async def measure(database_url: str, work: Path, count: int) -> None:
     settings = make_settings(work, database_url, log_level="WARNING")
-    with webhook_receiver() as receiver:
-        async with open_runtime(settings) as runtime:
-            tenancy = await make_tenancy(runtime)
-            async with runtime.db.session() as session:
-                created = await endpoints.create_endpoint(
-                    session, tenancy.tenant_id, {"url": receiver.url}, runtime.box, hosts=HostPolicy(allow_private=True)
-                )
-            receiver.expect_secret(created.secret)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/hooks"
+    results: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
+    async with open_runtime(settings) as runtime:
+        tenancy = await make_tenancy(runtime)
+        async with runtime.db.session() as session:
+            created = await endpoints.create_endpoint(
+                session, tenancy.tenant_id, {"url": url}, runtime.box, hosts=HostPolicy(allow_private=True)
+            )
+        receiver = multiprocessing.Process(target=receive, args=(port, created.secret, count, results))
+        receiver.start()
+        try:
+            await asyncio.sleep(1.0)  # the receiver is listening
             loop = delivery.DeliveryLoop(runtime, release_leases=True)
             await loop.start()
             committed: dict[int, float] = {}
@@ -85,14 +103,16 @@ async def measure(database_url: str, work: Path, count: int) -> None:
                     for seq in range(first, min(first + PER_TRANSACTION, count)):
                         committed[seq] = now
                 written = time.time()
-                arrived = await receiver.wait_for(count, timeout=max(120.0, count / 20))
+                arrived = await asyncio.to_thread(results.get, True, max(120.0, count / 5))
             finally:
                 await loop.stop()
-        assert all(r.verified for r in arrived), "a signature did not verify"
-        latencies = [r.at - committed[r.payload["data"]["seq"]] for r in arrived if r.payload is not None]
-        finished = max(r.at for r in arrived)
-        rate = count / (finished - started)
-        plain = await baseline(receiver, count, settings.webhook_concurrency)
+            plain = await baseline(url, count, settings.webhook_concurrency)
+        finally:
+            receiver.terminate()
+            receiver.join(10)
+    assert all(verified for _, _, verified in arrived), "a signature did not verify"
+    latencies = [at - committed[seq] for seq, at, _ in arrived]
+    rate = count / (max(at for _, at, _ in arrived) - started)
     print(f"database: {database_url.split(':', 1)[0]}, events: {count}")
     print(f"  outbox writes:      {count / (written - started):9.0f} events/s (ten to a transaction)")
     print(f"  delivered:          {rate:9.0f} events/s, signed, each logged")

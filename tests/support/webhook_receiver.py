@@ -128,8 +128,8 @@ class Receiver:
 
 
 @contextmanager
-def webhook_receiver() -> Iterator[Receiver]:
-    server = _Server(("127.0.0.1", 0), _Handler)
+def webhook_receiver(port: int = 0) -> Iterator[Receiver]:
+    server = _Server(("127.0.0.1", port), _Handler)
     server.secret = None
     server.script = []
     server.hold = None
