@@ -1,10 +1,11 @@
 """Webhook delivery: 10,000 events from the outbox to a receiver on loopback, beside plain POSTs.
 
-    .venv/bin/python benchmarks/webhooks.py [--events 10000] [--database sqlite|postgres]
+    .venv/bin/python benchmarks/webhooks.py [--events 10000] [--database sqlite|postgres] [--rate N]
 
 Events are written the way the import engine writes them: each in the transaction of its outcome (here
 ten outcomes to a transaction, as fast as the store takes them), while a delivery loop runs in the same
-process, as in ``headwater serve``. The receiver is the tests' threaded receiver, in a process of its
+process, as in ``headwater serve``; with ``--rate`` the outcomes come at N a second instead (the latency
+below capacity rather than that of a backlog). The receiver is the tests' threaded receiver, in a process of its
 own, which checks every signature with the ``standardwebhooks`` verifier. Prints events/s and the latency from the outcome's
 commit to the receiver (p50, p99), and as a baseline the rate of the same number of plain POSTs sent by
 httpx with the same concurrency to the same receiver. Not a test: the figures depend on the machine.
@@ -70,7 +71,7 @@ async def baseline(url: str, count: int, concurrency: int) -> float:
         return count / (time.perf_counter() - started)
 
 
-async def measure(database_url: str, work: Path, count: int) -> None:
+async def measure(database_url: str, work: Path, count: int, rate: float | None) -> None:
     settings = make_settings(work, database_url, log_level="WARNING")
     port = free_port()
     url = f"http://127.0.0.1:{port}/hooks"
@@ -102,6 +103,8 @@ async def measure(database_url: str, work: Path, count: int) -> None:
                     now = time.time()
                     for seq in range(first, min(first + PER_TRANSACTION, count)):
                         committed[seq] = now
+                    if rate:
+                        await asyncio.sleep(max(0.0, started + (first + PER_TRANSACTION) / rate - time.time()))
                 written = time.time()
                 arrived = await asyncio.to_thread(results.get, True, max(120.0, count / 5))
             finally:
@@ -113,7 +116,8 @@ async def measure(database_url: str, work: Path, count: int) -> None:
     assert all(verified for _, _, verified in arrived), "a signature did not verify"
     latencies = [at - committed[seq] for seq, at, _ in arrived]
     rate = count / (max(at for _, at, _ in arrived) - started)
-    print(f"database: {database_url.split(':', 1)[0]}, events: {count}")
+    paced = f", paced at {rate:g}/s" if rate else ", all at once"
+    print(f"database: {database_url.split(':', 1)[0]}, events: {count}{paced}")
     print(f"  outbox writes:      {count / (written - started):9.0f} events/s (ten to a transaction)")
     print(f"  delivered:          {rate:9.0f} events/s, signed, each logged")
     print(
@@ -127,17 +131,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--rate", type=float, default=None, help="outcomes a second (default: all at once)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="webhooks-bench-") as directory:
         work = Path(directory)
         if args.database == "sqlite":
-            asyncio.run(measure(f"sqlite+aiosqlite:///{work / 'bench.db'}", work, args.events))
+            asyncio.run(measure(f"sqlite+aiosqlite:///{work / 'bench.db'}", work, args.events, args.rate))
             return
         name = f"headwater_bench_{uuid.uuid4().hex[:8]}"
         with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
             admin.execute(f'CREATE DATABASE "{name}"')
         try:
-            asyncio.run(measure(f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}", work, args.events))
+            asyncio.run(
+                measure(f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}", work, args.events, args.rate)
+            )
         finally:
             with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -200,6 +200,7 @@ class DeliveryLoop:
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._gauge_at = 0.0
+        self._stopping = False
 
     async def start(self) -> None:
         if self._release_leases:
@@ -211,25 +212,29 @@ class DeliveryLoop:
         outbox.wake_on_commit(self._loop, self._wake)
         self._task = asyncio.create_task(self._run(), name="headwater-webhooks")
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 2.0) -> None:
+        """Take nothing more; let attempts under way end for ``grace`` seconds, then abandon them
+        (their lease runs out and they are sent again)."""
         if self._loop is not None:
             outbox.stop_waking(self._loop, self._wake)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        # Deliveries under way are abandoned: their lease runs out and they are sent again.
-        for task in list(self._inflight):
-            task.cancel()
-        await asyncio.gather(*self._inflight, return_exceptions=True)
+        self._stopping = True
+        self._wake.set()
+        pending = [task for task in (self._task, *self._inflight) if task is not None]
+        if pending:
+            _done, late = await asyncio.wait(pending, timeout=grace)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        self._task = None
         await self._client.aclose()
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()
             free = self._concurrency - len(self._inflight)
             taken = 0
+            if self._stopping:
+                return
             if free > 0:
                 try:
                     due = await lease_due(self.runtime, free)
