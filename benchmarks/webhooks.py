@@ -115,11 +115,11 @@ async def measure(database_url: str, work: Path, count: int, rate: float | None)
             receiver.join(10)
     assert all(verified for _, _, verified in arrived), "a signature did not verify"
     latencies = [at - committed[seq] for seq, at, _ in arrived]
-    rate = count / (max(at for _, at, _ in arrived) - started)
+    delivered_rate = count / (max(at for _, at, _ in arrived) - started)
     paced = f", paced at {rate:g}/s" if rate else ", all at once"
     print(f"database: {database_url.split(':', 1)[0]}, events: {count}{paced}")
     print(f"  outbox writes:      {count / (written - started):9.0f} events/s (ten to a transaction)")
-    print(f"  delivered:          {rate:9.0f} events/s, signed, each logged")
+    print(f"  delivered:          {delivered_rate:9.0f} events/s, signed, each logged")
     print(
         f"  outcome->delivery:  p50 {statistics.median(latencies) * 1000:7.1f} ms, "
         f"p99 {percentile(latencies, 0.99) * 1000:7.1f} ms, max {max(latencies) * 1000:7.1f} ms"
