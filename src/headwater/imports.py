@@ -49,6 +49,7 @@ from headwater.store import imports as ledger_store
 from headwater.store import sources as source_store
 from headwater.store.imports import LedgerEntry
 from headwater.store.tables import DataSource
+from headwater.webhooks import outbox as webhook_outbox
 
 log = get_logger(__name__)
 
@@ -425,6 +426,9 @@ async def _finish(
                 last_running_time=now,
                 failure_count=failures,
                 next_run_at=next_run,
+            )
+            await webhook_outbox.run_outcome(
+                session, source.tenant_id, summary.run_id or 0, previous_failures=source.failure_count
             )
     metrics.observe_run(summary.outcome, time.monotonic() - started)
     log.info(

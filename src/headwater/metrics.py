@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -21,6 +21,23 @@ HTTP_REQUESTS = Counter(
 RATE_LIMITED = Counter(
     "headwater_rate_limit_rejections", "Requests refused by a rate limit", ["dialect"], registry=REGISTRY
 )
+WEBHOOK_DELIVERIES = Counter(
+    "headwater_webhook_deliveries",
+    "Webhook deliveries by outcome (delivered, failed: given up)",
+    ["outcome"],
+    registry=REGISTRY,
+)
+WEBHOOK_ATTEMPTS = Counter(
+    "headwater_webhook_attempts",
+    "Webhook delivery attempts by result (success, http_error, timeout, connection_error, refused)",
+    ["result"],
+    registry=REGISTRY,
+)
+WEBHOOK_OLDEST_PENDING = Gauge(
+    "headwater_webhook_oldest_pending_seconds",
+    "Age of the oldest webhook delivery still waiting to be delivered",
+    registry=REGISTRY,
+)
 
 
 def observe_run(outcome: str, seconds: float) -> None:
@@ -36,3 +53,15 @@ def count_rows(*, imported: int, rejected: int, skipped: int) -> None:
     ROWS.labels(result="imported").inc(imported)
     ROWS.labels(result="rejected").inc(rejected)
     ROWS.labels(result="skipped").inc(skipped)
+
+
+def count_webhook_attempt(result: str) -> None:
+    WEBHOOK_ATTEMPTS.labels(result=result).inc()
+
+
+def count_webhook_delivery(outcome: str) -> None:
+    WEBHOOK_DELIVERIES.labels(outcome=outcome).inc()
+
+
+def set_webhook_oldest_pending(seconds: float) -> None:
+    WEBHOOK_OLDEST_PENDING.set(seconds)

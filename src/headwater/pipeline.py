@@ -31,6 +31,7 @@ from headwater.runtime import Runtime
 from headwater.store import imports as ledger_store
 from headwater.store import records as record_store
 from headwater.store.tables import DataSource, ImportFile
+from headwater.webhooks import outbox as webhook_outbox
 
 log = get_logger(__name__)
 
@@ -227,6 +228,7 @@ async def _import_in_one_transaction(
             if rows is not None:
                 rows.done(outcome.rows)
             _mark_imported(row, outcome)
+            await webhook_outbox.file_outcome(session, row)
     except Exception as exc:
         if not _rolls_back(exc):
             raise
@@ -280,6 +282,7 @@ async def _import_in_batches(
             row = await _still_importing(session, job.tenant_id, file_id)
             _read_file_info(row, info)
             _mark_imported(row, outcome)
+            await webhook_outbox.file_outcome(session, row)
         return outcome
     except _HeldByOthers:
         await discard_pending_rows(runtime, job.tenant_id, file_id)
@@ -360,6 +363,7 @@ async def record_unimported(
                 finished_at=utcnow(),
                 **values,
             )
+            await webhook_outbox.file_outcome(session, row)
             return row.id
     except Exception:
         log.error(

@@ -79,6 +79,17 @@ class Settings(BaseSettings):
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     metrics_token: SecretStr | None = None
 
+    # Webhooks (``webhooks``): a failed delivery is tried again after about base, 2 x base, 4 x base ...
+    # seconds (at most an hour apart) until the retry window is over; an endpoint failing for the whole
+    # of disable-after is turned off.
+    webhook_retry_base: float = Field(default=5.0, gt=0, description="seconds before the first retry")
+    webhook_retry_window: float = Field(default=24 * 3600, gt=0, description="seconds a delivery is retried")
+    webhook_disable_after: float = Field(
+        default=24 * 3600, gt=0, description="seconds of continuous failure that turn an endpoint off"
+    )
+    webhook_timeout: float = Field(default=10.0, gt=0, description="seconds one delivery attempt may take")
+    webhook_concurrency: int = Field(default=16, ge=1, description="deliveries sent at once per process")
+
     @field_validator("integration_prefix")
     @classmethod
     def _prefix_starts_with_slash(cls, value: str) -> str:

@@ -23,6 +23,7 @@ from headwater.storable import storable
 from headwater.store import imports as ledger_store
 from headwater.store import sources as source_store
 from headwater.store.tables import ImportFile
+from headwater.webhooks import outbox as webhook_outbox
 
 # The ledger's column for the name (its path, ``uploads/<id>/<name>``, has room for one this long).
 MAX_NAME_LENGTH: int = ImportFile.__table__.c.name.type.length  # type: ignore[attr-defined]
@@ -95,7 +96,7 @@ async def _record_run(
     """An upload is a run of its own (trigger ``upload``), listed with the source's other runs."""
     imported = outcome.state == FileState.IMPORTED
     async with runtime.db.session() as session:
-        await ledger_store.record_finished_run(
+        run = await ledger_store.record_finished_run(
             session,
             tenant_id,
             source_id,
@@ -110,6 +111,7 @@ async def _record_run(
             rows_ok=outcome.rows_ok,
             rows_with_errors=outcome.rows_with_errors,
         )
+        await webhook_outbox.run_outcome(session, tenant_id, run.id)
 
 
 async def import_upload(

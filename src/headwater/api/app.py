@@ -19,6 +19,7 @@ from headwater.api import (
     partner,
     partner_controls,
     partner_imports,
+    partner_webhooks,
 )
 from headwater.api.limits import BodyLimits, DialectAnswer, UploadRoute
 from headwater.api.metrics_server import serving_metrics
@@ -62,6 +63,7 @@ def create_app(settings: Settings, *, migrate_on_start: bool = True) -> FastAPI:
     app.include_router(partner.router)
     app.include_router(partner_imports.router)
     app.include_router(partner_controls.router)
+    app.include_router(partner_webhooks.router)
     app.include_router(partner.fallback_router)
     app.include_router(chartmogul.router)
     app.include_router(integration.oauth_router)

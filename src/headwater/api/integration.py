@@ -682,6 +682,9 @@ def create_app(settings: Settings) -> FastAPI:
     _add_data_source_routes(router)
     _add_rejected_rows_route(router)
     _add_control_routes(router)
+    from headwater.api.integration_webhooks import add_webhook_routes
+
+    add_webhook_routes(router, AreaDep, MAX_ID)
     for resource in resources.RESOURCES.values():
         _add_reading_routes(router, resource)
     app.include_router(router)

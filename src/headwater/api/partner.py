@@ -96,6 +96,11 @@ def _lower_first(name: str) -> str:
     return name[:1].lower() + name[1:]
 
 
+def answer(exc: Exception) -> Response:
+    """This dialect's answer to ``exc`` (other partner modules reuse it); re-raises what it does not know."""
+    return _answer(exc)
+
+
 def _answer(exc: Exception) -> Response:
     if isinstance(exc, auth.InvalidTouchpoint):
         return error_response(401, [("touchpoint", "InvalidToken")])
@@ -588,6 +593,7 @@ __all__ = [
     "PartnerRoute",
     "SourceIdPath",
     "TouchpointDep",
+    "answer",
     "context_json",
     "datasource_json",
     "error_response",

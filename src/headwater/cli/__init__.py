@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from headwater.cli import apikeys, clients, operators, runs, serve, source_controls, sources, tenants, worker
+from headwater.cli import (
+    apikeys,
+    clients,
+    operators,
+    runs,
+    serve,
+    source_controls,
+    sources,
+    tenants,
+    webhooks,
+    worker,
+)
 from headwater.cli.common import app
 from headwater.memory import cap_malloc_arenas
 
-for module in (serve, tenants, apikeys, clients, operators, runs, sources, source_controls, worker):
+for module in (serve, tenants, apikeys, clients, operators, runs, sources, source_controls, webhooks, worker):
     module.register(app)
 
 

@@ -10,6 +10,7 @@ from headwater.logging import get_logger
 from headwater.pipeline import discard_abandoned_imports
 from headwater.runtime import Runtime
 from headwater.store import imports as ledger_store
+from headwater.webhooks.delivery import DeliveryLoop
 
 log = get_logger(__name__)
 
@@ -23,6 +24,7 @@ class EmbeddedRunner:
         self._running: dict[int, asyncio.Task[None]] = {}
         self._tick = tick_seconds if tick_seconds is not None else min(runtime.settings.poll_interval, 60.0)
         self._poller: asyncio.Task[None] | None = None
+        self._webhooks: DeliveryLoop | None = None
 
     async def start(self) -> None:
         async with self.runtime.db.session() as session:
@@ -31,6 +33,9 @@ class EmbeddedRunner:
         # Likewise no file of an earlier process is still importing (uploads included).
         await discard_abandoned_imports(self.runtime)
         self._poller = asyncio.create_task(self._poll(), name="headwater-poller")
+        # The only process on the store: deliveries another one leased died with it.
+        self._webhooks = DeliveryLoop(self.runtime, release_leases=True)
+        await self._webhooks.start()
 
     async def stop(self) -> None:
         if self._poller is not None:
@@ -41,6 +46,9 @@ class EmbeddedRunner:
         for task in tasks:
             task.cancel()  # the file under way rolls back and is imported again next time
         await asyncio.gather(*tasks, return_exceptions=True)
+        if self._webhooks is not None:
+            await self._webhooks.stop()
+            self._webhooks = None
 
     async def request_run(
         self, tenant_id: int, source_id: int, *, trigger: str = "manual", run_id: int | None = None

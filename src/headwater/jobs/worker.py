@@ -24,6 +24,7 @@ from headwater.jobs.distributed import (
 from headwater.logging import get_logger
 from headwater.runtime import Runtime, open_runtime
 from headwater.settings import Settings
+from headwater.webhooks.delivery import DeliveryLoop
 
 log = get_logger(__name__)
 
@@ -44,6 +45,9 @@ async def work_queue(
 ) -> None:
     """Take runs from the queue with an open ``app`` until cancelled (or, with the handlers, a signal)."""
     recovery = asyncio.create_task(_recover_while_running(app, tuning), name="stalled-job recovery")
+    # Each worker also sends webhooks; leases keep two workers from sending one delivery together.
+    webhooks = DeliveryLoop(runtime, release_leases=False)
+    await webhooks.start()
     try:
         await app.run_worker_async(
             queues=[QUEUE],
@@ -64,6 +68,7 @@ async def work_queue(
         recovery.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await recovery
+        await webhooks.stop()
 
 
 async def run_worker(

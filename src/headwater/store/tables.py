@@ -413,5 +413,80 @@ class PhysicalLocation(_Record, Base):
     company_code: Mapped[str | None] = mapped_column(String(200))
 
 
+class WebhookEndpoint(Base):
+    """Where a tenant wants to be told of its imports' outcomes (``webhooks``)."""
+
+    __tablename__ = "webhook_endpoints"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = tenant_fk()
+    url: Mapped[str] = mapped_column(String(2000))
+    # Event types, or ["*"] for all of them.
+    events: Mapped[list[str]] = mapped_column(JSON)
+    description: Mapped[str | None] = mapped_column(String(500))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    secret_enc: Mapped[str] = mapped_column(Text)
+    # Why headwater turned the endpoint off (it kept failing); cleared when it is turned on again.
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    # Since when every attempt to it failed; null after a success.
+    failing_since: Mapped[datetime | None] = mapped_column(TZDateTime)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime)
+    updated_at: Mapped[datetime] = mapped_column(TZDateTime)
+
+
+class WebhookEvent(Base):
+    """The outbox: an event, written in the transaction of the outcome it tells of."""
+
+    __tablename__ = "webhook_events"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = tenant_fk()
+    # The webhook-id every attempt of every delivery of this event carries.
+    message_id: Mapped[str] = mapped_column(String(40), unique=True)
+    type: Mapped[str] = mapped_column(String(40))
+    # The exact JSON body that is signed and sent.
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime)
+
+
+class WebhookDelivery(Base):
+    """One event for one endpoint: pending until delivered or given up."""
+
+    __tablename__ = "webhook_deliveries"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = tenant_fk()
+    endpoint_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), index=True
+    )
+    event_id: Mapped[int] = mapped_column(Id, ForeignKey("webhook_events.id", ondelete="CASCADE"), index=True)
+    # pending, delivered or failed.
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(TZDateTime)
+    # Set while a process sends it; a process that died leaves it to run out, and it is sent again.
+    leased_until: Mapped[datetime | None] = mapped_column(TZDateTime)
+    # When retries began (creation or a redelivery by hand): they stop a retry window later.
+    queued_at: Mapped[datetime] = mapped_column(TZDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime)
+
+
+class WebhookAttempt(Base):
+    """The delivery log: one row per request made."""
+
+    __tablename__ = "webhook_attempts"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = tenant_fk()
+    delivery_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True
+    )
+    attempt: Mapped[int] = mapped_column(Integer)
+    attempted_at: Mapped[datetime] = mapped_column(TZDateTime)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    latency_ms: Mapped[int] = mapped_column(Integer)
+    # The first KB of the answer.
+    response: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
 Index("ix_runs_source_started", Run.data_source_id, Run.started_at)
 Index("ix_import_errors_file_line", ImportErrorRow.import_file_id, ImportErrorRow.line)
+Index("ix_webhook_deliveries_due", WebhookDelivery.state, WebhookDelivery.next_attempt_at)
