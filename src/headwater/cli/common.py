@@ -131,8 +131,20 @@ def with_runtime(settings: Settings, work: Callable[[Runtime], Awaitable[T]], *,
     return asyncio.run(main())
 
 
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
 def run_or_fail(settings: Settings, work: Callable[[Runtime], Awaitable[T]], as_json: bool) -> T:
-    """``work`` in a fresh runtime; a headwater error ends the command as ``exit_on_error`` says."""
+    """``work`` in a fresh runtime; a headwater error ends the command as ``exit_on_error`` says.
+
+    The command's answer is standard output: log lines go to standard error, warnings and worse
+    unless ``HEADWATER_LOG_LEVEL`` asks for DEBUG."""
+    from headwater.logging import configure_logging
+
+    quiet = (
+        "DEBUG" if settings.log_level == "DEBUG" else max(settings.log_level, "WARNING", key=_LEVELS.index)
+    )
+    configure_logging(settings.model_copy(update={"log_level": quiet}))
     with exit_on_error(as_json):
         return with_runtime(settings, work)
 
