@@ -103,7 +103,9 @@ async def test_a_new_partner_signs_in_with_the_password_shown_once_and_a_revoked
         assert (await sign_in(partner, principal, password, tenant="acme")).status_code == 303
         assert (await partner.get("/console/sources")).status_code == 200
 
-        reset = await _post(client, f"/console/tenants/{tenant_id}/partners/reset-password", principal=principal)
+        reset = await _post(
+            client, f"/console/tenants/{tenant_id}/partners/reset-password", principal=principal
+        )
         new_password = secrets_of(reset)[1]
         assert new_password != password and "1 session(s) ended" in reset.text
         assert (await partner.get("/console/sources")).status_code == 303  # signed out
@@ -159,7 +161,8 @@ async def test_oauth_clients_and_area_keys_are_created_with_their_secrets_shown_
     (area_key,) = secrets_of(area)
     assert area_key.startswith("hwx_")
     token = await client.post(
-        "/oauth2/token", data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+        "/oauth2/token",
+        data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
     )
     assert token.status_code == 200
 
@@ -215,10 +218,44 @@ async def test_operator_forms_need_the_sessions_csrf_token_and_unknown_tenants_a
         f"/console/tenants/{tenant_id}/clients",
         f"/console/tenants/{tenant_id}/area-keys",
     ):
-        refused = await client.post(path, data={"csrf_token": "forged", "name": "x", "code": "X1", "principal": "p"})
+        refused = await client.post(
+            path, data={"csrf_token": "forged", "name": "x", "code": "X1", "principal": "p"}
+        )
         assert refused.status_code == 403, path
     async with _runtime(app).db.session() as session:
         assert len(await credential_store.list_tenants(session)) == 1
         assert await credential_store.list_touchpoints(session, tenant_id) == []
     assert (await client.get("/console/tenants/999")).status_code == 404
     assert (await _post(client, "/console/tenants/999/api-keys")).status_code == 404
+
+
+async def test_webhook_endpoints_are_added_with_their_secret_shown_once_rotated_and_removed(
+    app_client: AppClient,
+) -> None:
+    app, client = app_client
+    tenant_id = await _as_operator(app, client)
+    added = await _post(
+        client,
+        f"/console/tenants/{tenant_id}/webhooks",
+        url="http://127.0.0.1:9/hooks",
+        events=["run.failed", "file.rejected_rows"],
+    )
+    assert added.status_code == 200 and added.headers["cache-control"] == "no-store"
+    [secret] = secrets_of(added)
+    assert secret.startswith("whsec_")
+    tenant = await client.get(f"/console/tenants/{tenant_id}")
+    assert "http://127.0.0.1:9/hooks" in tenant.text and "run.failed, file.rejected_rows" in tenant.text
+    assert secret not in tenant.text
+    endpoint_id = re.search(rf"/console/tenants/{tenant_id}/webhooks/(\d+)", tenant.text)
+    assert endpoint_id
+    deliveries = await client.get(f"/console/tenants/{tenant_id}/webhooks/{endpoint_id.group(1)}")
+    assert deliveries.status_code == 200 and "Nothing was sent yet." in deliveries.text
+
+    rotated = await _post(client, f"/console/tenants/{tenant_id}/webhooks/rotate", id=endpoint_id.group(1))
+    [new_secret] = secrets_of(rotated)
+    assert new_secret != secret
+    bad = await _post(client, f"/console/tenants/{tenant_id}/webhooks", url="ftp://example.com/x")
+    assert bad.status_code == 400
+    removed = await _post(client, f"/console/tenants/{tenant_id}/webhooks/delete", id=endpoint_id.group(1))
+    assert removed.status_code == 303
+    assert "http://127.0.0.1:9/hooks" not in (await client.get(f"/console/tenants/{tenant_id}")).text

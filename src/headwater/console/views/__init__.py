@@ -18,6 +18,7 @@ def routers() -> list[APIRouter]:
         sources,
         tenants,
         upload,
+        webhooks,
     )
 
     # settings before sources: /sources/new must not be taken for a source id.
@@ -33,4 +34,5 @@ def routers() -> list[APIRouter]:
         credentials.router,
         queue.router,
         upload.router,
+        webhooks.router,
     ]

@@ -23,6 +23,8 @@ from headwater.errors import Conflict, FieldProblem, NotFound, ValidationFailed
 from headwater.store import apikeys as apikey_store
 from headwater.store import credentials as credential_store
 from headwater.store.tables import Tenant
+from headwater.webhooks import endpoints
+from headwater.webhooks.events import EVENT_TYPES
 
 router = APIRouter()
 
@@ -85,6 +87,8 @@ async def tenant_page(
             "api_keys": await apikeys.list_keys(session, tenant.name),
             "clients": await oauth.list_clients(session, tenant.name),
             "area_keys": await areakeys.list_area_keys(session, tenant.name),
+            "webhooks": [endpoints.describe(e) for e in await endpoints.list_endpoints(session, tenant.id)],
+            "event_types": EVENT_TYPES,
             "others": [t for t in await credential_store.list_tenants(session) if t.id != tenant.id],
         }
     return page(
