@@ -6,6 +6,7 @@ at the end. Without the server they are skipped, except under ``CI=true``, where
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -16,6 +17,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+import structlog
 from cryptography.fernet import Fernet
 from fastapi import FastAPI
 from sqlalchemy import text
@@ -30,6 +32,16 @@ pytest_plugins = ["tests.servers"]
 PG_ADMIN_DSN = os.environ.get("HEADWATER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 SECRET_KEY = Fernet.generate_key().decode()
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    """Commands run in-process point structlog and the root handler at their runner's streams, which
+    are closed once the command ends: every test starts from the defaults again."""
+    yield
+    structlog.reset_defaults()
+    root = logging.getLogger()
+    root.handlers = [handler for handler in root.handlers if handler.get_name() != "headwater"]
 
 
 def service_missing(what: str) -> None:

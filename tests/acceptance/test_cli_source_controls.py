@@ -6,12 +6,10 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import structlog
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -48,13 +46,6 @@ class Cli:
         assert len(lines) == 1, result.stdout
         parsed: dict[str, Any] = json.loads(lines[0])
         return parsed
-
-
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    """The commands point structlog at the runner's stderr, which is closed once the command ends."""
-    yield
-    structlog.reset_defaults()
 
 
 @pytest.fixture

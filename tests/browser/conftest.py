@@ -92,8 +92,10 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
                 process.kill()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Module, not session: the sync API keeps its own event loop running in this thread until it
+    # stops, and the asyncio tests that the same worker runs next need the thread to themselves.
     executable = chromium_path()
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
