@@ -218,6 +218,17 @@ async def test_real_partner_answers_validate_against_the_document(
     answers.check(await call("GET", "/partner/datasources/999999"))
     answers.check(await call("GET", f"/partner/datasources/{source_id}/imports/999999/errors"))
     answers.check(await client.get("/api/v4/partner/datasources", headers=partner.headers))
+    hook = answers.check(
+        await call("POST", "/partner/webhooks", json={"url": "http://127.0.0.1:9/hooks", "events": ["*"]})
+    ).json()["webhook"]
+    answers.check(await call("GET", "/partner/webhooks"))
+    answers.check(await call("GET", f"/partner/webhooks/{hook['id']}"))
+    answers.check(await call("PUT", f"/partner/webhooks/{hook['id']}", json={"description": "ERP"}))
+    answers.check(await call("POST", f"/partner/webhooks/{hook['id']}/rotate-secret"))
+    answers.check(await call("GET", f"/partner/webhooks/{hook['id']}/deliveries"))
+    answers.check(await call("POST", f"/partner/webhooks/{hook['id']}/deliveries/999999/redeliver"))
+    answers.check(await call("POST", "/partner/webhooks", json={"url": "ftp://example.com/"}))
+    answers.check(await call("DELETE", f"/partner/webhooks/{hook['id']}"))
     answers.check(await call("DELETE", f"/partner/datasources/{source_id}"))
     answers.check(await client.get("/api/v4/logout", headers=partner.headers))
     wrong = {**partner.headers, "Thalamus-Token": "wrong"}

@@ -255,7 +255,59 @@ def _run_request(statuses: list[str], *, with_id: bool = False) -> Schema:
     return schema
 
 
+_INT = {"type": "integer"}
+_MILLIS_OR_NULL = {"type": ["integer", "null"], "description": "Epoch milliseconds."}
+_TEXT_OR_NULL = {"type": ["string", "null"]}
+PARTNER_WEBHOOK = object_schema(
+    "A webhook endpoint of the tenant; `secret` (whsec_…) only in the answer that created or rotated it.",
+    {
+        "id": _INT,
+        "url": {"type": "string"},
+        "events": {"type": "array", "items": {"type": "string"}},
+        "description": _TEXT_OR_NULL,
+        "active": {"type": "boolean"},
+        "disabledReason": _TEXT_OR_NULL,
+        "createdAt": _MILLIS_OR_NULL,
+        "updatedAt": _MILLIS_OR_NULL,
+        "secret": {"type": "string"},
+    },
+    required=False,
+)
+PARTNER_WEBHOOK_DELIVERY = object_schema(
+    "One event sent to an endpoint, with every attempt.",
+    {
+        "id": _INT,
+        "endpointId": _INT,
+        "eventId": {"type": "string"},
+        "eventType": {"type": "string"},
+        "state": {"type": "string"},
+        "attempts": _INT,
+        "nextAttemptAt": _MILLIS_OR_NULL,
+        "deliveredAt": _MILLIS_OR_NULL,
+        "createdAt": _MILLIS_OR_NULL,
+        "log": {
+            "type": "array",
+            "items": object_schema(
+                "One attempt.",
+                {
+                    "attempt": _INT,
+                    "attemptedAt": _MILLIS_OR_NULL,
+                    "statusCode": {"type": ["integer", "null"]},
+                    "latencyMs": {"type": ["integer", "null"]},
+                    "response": _TEXT_OR_NULL,
+                    "error": _TEXT_OR_NULL,
+                },
+                required=False,
+            ),
+        },
+    },
+    required=False,
+)
+
+
 PARTNER_SCHEMAS: dict[str, Schema] = {
+    "PartnerWebhook": PARTNER_WEBHOOK,
+    "PartnerWebhookDelivery": PARTNER_WEBHOOK_DELIVERY,
     "PartnerContext": PARTNER_CONTEXT,
     "PartnerDatasource": partner_datasource_schema(),
     "PartnerImport": PARTNER_IMPORT,
@@ -280,7 +332,23 @@ _CONTEXT_ONLY = _with_context("The partner's context.")
 _ONE_DATASOURCE = _with_context("The datasource.", datasource=ref("PartnerDatasource"))
 _REIMPORT_RUN = _run_request([str(r) for r in reimports.RunRequest])
 
+_ONE_WEBHOOK = object_schema("The endpoint.", {"webhook": ref("PartnerWebhook")})
 PARTNER_SUCCESS: dict[tuple[str, str], Schema | None] = {
+    ("post", "/partner/webhooks"): _ONE_WEBHOOK,
+    ("get", "/partner/webhooks"): object_schema(
+        "The tenant's endpoints.", {"webhooks": {"type": "array", "items": ref("PartnerWebhook")}}
+    ),
+    ("get", "/partner/webhooks/{webhook_id}"): _ONE_WEBHOOK,
+    ("put", "/partner/webhooks/{webhook_id}"): _ONE_WEBHOOK,
+    ("delete", "/partner/webhooks/{webhook_id}"): None,
+    ("post", "/partner/webhooks/{webhook_id}/rotate-secret"): _ONE_WEBHOOK,
+    ("get", "/partner/webhooks/{webhook_id}/deliveries"): object_schema(
+        "The endpoint's deliveries, newest first.",
+        {"deliveries": {"type": "array", "items": ref("PartnerWebhookDelivery")}},
+    ),
+    ("post", "/partner/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"): object_schema(
+        "The delivery, due again at once.", {"delivery": ref("PartnerWebhookDelivery")}
+    ),
     ("post", "/login"): _CONTEXT_ONLY,
     ("get", "/logout"): None,
     ("get", "/me"): _CONTEXT_ONLY,
@@ -377,6 +445,12 @@ def partner_errors(method: str, path: str, operation: Mapping[str, Any]) -> dict
             "No datasource of this partner has this id (partnerDataSource NotFound), or the datasource has "
             "no such file (importFile NotFound)",
             partnerDataSource="NotFound",
+        )
+    elif "webhook_id" in parameters:
+        errors["404"] = _partner_error(
+            "No webhook endpoint of the tenant has this id (webhook NotFound), or it has no such delivery "
+            "(webhookDelivery NotFound)",
+            webhook="NotFound",
         )
     if has_body:
         errors["413"] = _partner_error("The body is over the server's limit", request="RequestTooLarge")

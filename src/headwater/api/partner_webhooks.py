@@ -72,8 +72,35 @@ def _delivery_json(shown: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@router.post("/partner/webhooks", status_code=201, summary="Register a webhook endpoint (its secret is shown once)")
-async def create_webhook(partner_: CurrentPartnerDep, body: JsonObjectDep, runtime: RuntimeDep) -> JSONResponse:
+_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "url": {"type": "string", "description": "http(s), on a public address"},
+                        "events": {"type": "array", "items": {"type": "string"}, "description": 'or ["*"]'},
+                        "description": {"type": ["string", "null"]},
+                        "active": {"type": "boolean"},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/partner/webhooks",
+    status_code=201,
+    summary="Register a webhook endpoint (its secret is shown once)",
+    openapi_extra=_BODY,
+)
+async def create_webhook(
+    partner_: CurrentPartnerDep, body: JsonObjectDep, runtime: RuntimeDep
+) -> JSONResponse:
     async with runtime.db.session() as session:
         created = await endpoints.create_endpoint(
             session,
@@ -94,13 +121,19 @@ async def list_webhooks(partner_: CurrentPartnerDep, runtime: RuntimeDep) -> dic
 
 
 @router.get("/partner/webhooks/{webhook_id}", summary="One webhook endpoint")
-async def get_webhook(partner_: CurrentPartnerDep, webhook_id: WebhookIdPath, runtime: RuntimeDep) -> dict[str, Any]:
+async def get_webhook(
+    partner_: CurrentPartnerDep, webhook_id: WebhookIdPath, runtime: RuntimeDep
+) -> dict[str, Any]:
     async with runtime.db.session() as session:
         found = await endpoints.get_endpoint(session, partner_.tenant_id, webhook_id)
         return {"webhook": webhook_json(endpoints.describe(found))}
 
 
-@router.put("/partner/webhooks/{webhook_id}", summary="Change a webhook endpoint (the fields given)")
+@router.put(
+    "/partner/webhooks/{webhook_id}",
+    summary="Change a webhook endpoint (the fields given)",
+    openapi_extra=_BODY,
+)
 async def update_webhook(
     partner_: CurrentPartnerDep, webhook_id: WebhookIdPath, body: JsonObjectDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
@@ -112,7 +145,9 @@ async def update_webhook(
 
 
 @router.delete("/partner/webhooks/{webhook_id}", status_code=204, summary="Remove a webhook endpoint")
-async def delete_webhook(partner_: CurrentPartnerDep, webhook_id: WebhookIdPath, runtime: RuntimeDep) -> Response:
+async def delete_webhook(
+    partner_: CurrentPartnerDep, webhook_id: WebhookIdPath, runtime: RuntimeDep
+) -> Response:
     async with runtime.db.session() as session:
         await endpoints.delete_endpoint(session, partner_.tenant_id, webhook_id)
     return Response(status_code=204)
@@ -130,7 +165,9 @@ async def rotate_webhook_secret(
         return {"webhook": webhook_json(endpoints.describe(rotated.endpoint), rotated.secret)}
 
 
-@router.get("/partner/webhooks/{webhook_id}/deliveries", summary="The endpoint's deliveries and their attempts")
+@router.get(
+    "/partner/webhooks/{webhook_id}/deliveries", summary="The endpoint's deliveries and their attempts"
+)
 async def list_webhook_deliveries(
     partner_: CurrentPartnerDep,
     webhook_id: WebhookIdPath,
@@ -158,4 +195,3 @@ async def redeliver_webhook(
         found = await delivery.redeliver(session, partner_.tenant_id, delivery_id, endpoint_id=webhook_id)
         shown = {"id": found.id, "endpointId": found.endpoint_id, "state": found.state}
     return JSONResponse({"delivery": shown}, status_code=202)
-
