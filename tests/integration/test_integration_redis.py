@@ -58,6 +58,9 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
     return frozen
 
 
+# The limiter's clock is frozen, but Redis expires the window's key in real time: on a machine too busy
+# to send the next request within a second, the window can empty early. Tried again rather than loosened.
+@pytest.mark.flaky(reruns=2)
 async def test_two_app_instances_share_one_budget_per_key(
     tmp_path: Path, redis_url: str, clock: FrozenClock
 ) -> None:
