@@ -15,6 +15,7 @@ from headwater.logging import configure_logging
 from headwater.runtime import open_runtime
 from headwater.store import migrate
 from tests.conftest import make_settings, running_app
+from tests.integration.worker_support import WorkerProcess, wait_until
 from tests.support.services import free_port
 
 TOKEN = "metrics-token-0123456789"
@@ -106,3 +107,30 @@ async def test_debug_logging_shows_no_sql_parameter_values(
 
     assert "INSERT INTO notes" in caplog.text  # statements are logged at DEBUG ...
     assert secret not in caplog.text  # ... their values never, neither as parameters nor as rows
+
+
+@pytest.mark.postgres
+async def test_a_workers_metrics_need_the_token_too(
+    tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = free_port()
+    monkeypatch.setenv("HEADWATER_METRICS_TOKEN", TOKEN)
+    worker = WorkerProcess(postgres_url, tmp_path / "worker.log", extra=["--metrics-port", str(port)])
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as metrics_client:
+
+            async def serving() -> bool:
+                try:
+                    await metrics_client.get("/metrics")
+                except httpx.ConnectError:
+                    return False
+                return True
+
+            await wait_until(serving, "the worker's metrics server", workers=[worker])
+            without_token = await metrics_client.get("/metrics")
+            with_token = await metrics_client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    finally:
+        worker.stop()
+
+    assert without_token.status_code == 401
+    assert with_token.status_code == 200 and "headwater_rows" in with_token.text

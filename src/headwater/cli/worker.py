@@ -66,7 +66,7 @@ def register(app: typer.Typer) -> None:
             int | None,
             typer.Option(
                 metavar="PORT",
-                help="Serve Prometheus metrics of this worker on this port.",
+                help="Serve Prometheus metrics of this worker on this port (HEADWATER_METRICS_TOKEN applies).",
                 show_default=False,
             ),
         ] = None,
@@ -82,19 +82,19 @@ def register(app: typer.Typer) -> None:
         configure_logging(settings)
         if heartbeat_interval >= stalled_after:
             raise fail("--stalled-after must be longer than --heartbeat-interval", False, exit_code=2)
-        if metrics_port is not None:
-            from prometheus_client import start_http_server
-
-            from headwater.metrics import REGISTRY
-
-            start_http_server(metrics_port, addr=settings.host, registry=REGISTRY)
         tuning = WorkerTuning(heartbeat_interval=heartbeat_interval, stalled_after=stalled_after)
-        with exit_on_error(as_json=False):
-            asyncio.run(
-                run_worker(
+
+        async def work() -> None:
+            from headwater.api.metrics_server import serving_metrics
+
+            # The same server as serve's own: HEADWATER_METRICS_HOST and HEADWATER_METRICS_TOKEN apply.
+            async with serving_metrics(settings.model_copy(update={"metrics_port": metrics_port})):
+                await run_worker(
                     settings, concurrency=concurrency, tuning=tuning, shutdown_timeout=shutdown_timeout
                 )
-            )
+
+        with exit_on_error(as_json=False):
+            asyncio.run(work())
 
     @app.command()
     def status(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) -> None:
