@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     )
     webhook_timeout: float = Field(default=10.0, gt=0, description="seconds one delivery attempt may take")
     webhook_concurrency: int = Field(default=16, ge=1, description="deliveries sent at once per process")
+    webhook_log_days: int = Field(
+        default=30, ge=1, description="days finished deliveries and their attempts are kept, then forgotten"
+    )
 
     @field_validator("integration_prefix")
     @classmethod

@@ -6,18 +6,20 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
+from headwater.clock import utcnow
 from headwater.connectors.hosts import HostPolicy
 from headwater.connectors.memory import MemoryServer
 from headwater.errors import ConnectionFailed, ValidationFailed
 from headwater.imports import RunSummary, run_source
 from headwater.runtime import Runtime, open_runtime
 from headwater.settings import Settings
-from headwater.store.tables import DataSource, WebhookDelivery, WebhookEndpoint
+from headwater.store.tables import DataSource, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from headwater.webhooks import delivery, endpoints
 from headwater.webhooks.client import WebhookClient
 from headwater.webhooks.events import EVENT_TYPES
@@ -253,7 +255,11 @@ async def test_an_endpoint_failing_for_the_whole_window_is_turned_off_with_the_r
 
         async with runtime.db.session() as session:
             back = await endpoints.update_endpoint(
-                session, tenancy.tenant_id, endpoint_id, {"active": True}, hosts=HostPolicy(allow_private=True)
+                session,
+                tenancy.tenant_id,
+                endpoint_id,
+                {"active": True},
+                hosts=HostPolicy(allow_private=True),
             )
             assert back.active and back.disabled_reason is None
 
@@ -305,7 +311,9 @@ async def test_a_tenant_is_told_only_of_its_own_imports(
         assert theirs.arrived == []
         async with runtime.db.session() as session:
             assert await endpoints.list_endpoints(session, other.tenant_id) != []
-            assert [e.id for e in await endpoints.list_endpoints(session, tenancy.tenant_id)] != [their_endpoint]
+            assert [e.id for e in await endpoints.list_endpoints(session, tenancy.tenant_id)] != [
+                their_endpoint
+            ]
             with pytest.raises(Exception, match="not found"):
                 await endpoints.get_endpoint(session, tenancy.tenant_id, their_endpoint)
 
@@ -325,3 +333,46 @@ async def test_a_delivery_sent_again_by_hand_carries_the_same_id(
     again = await receiver.wait_for(2)
     assert [r.message_id for r in again] == [first.message_id] * 2
     assert all(r.verified for r in again)
+
+
+async def test_finished_deliveries_are_forgotten_after_the_log_days_and_pending_ones_never(
+    runtime: Runtime, tenancy: Tenancy, receiver: Receiver
+) -> None:
+    await register(runtime, tenancy.tenant_id, receiver, events=["file.imported"])
+    server = MemoryServer()
+    source = await make_source(runtime, tenancy)
+    for name in ("delivered-long-ago", "pending-long-ago", "failed-lately"):
+        server.put(f"in/{name}.csv", sales(f"2026-01-02,{name},1,1,SKU-1"))
+        await run_once(runtime, source, server)
+    long_ago = utcnow() - timedelta(days=runtime.settings.webhook_log_days + 1)
+    async with runtime.db.session() as session:
+        first, second, third = await session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id))
+        first.state, second.state, third.state = "delivered", "pending", "failed"
+        session.add(
+            WebhookAttempt(
+                tenant_id=tenancy.tenant_id,
+                delivery_id=first.id,
+                attempt=1,
+                attempted_at=long_ago,
+                status_code=200,
+                latency_ms=3,
+                response="ok",
+                error=None,
+            )
+        )
+        for old in (first, second):
+            event = await session.get(WebhookEvent, old.event_id)
+            assert event is not None
+            event.created_at = long_ago
+
+    assert await delivery.prune_log(runtime) == 1
+
+    async with runtime.db.session() as session:
+        kept = [
+            (d.state, d.id)
+            for d in await session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id))
+        ]
+        events = await session.scalar(select(func.count()).select_from(WebhookEvent))
+        attempts = await session.scalar(select(func.count()).select_from(WebhookAttempt))
+    assert kept == [("pending", second.id), ("failed", third.id)]
+    assert (events, attempts) == (2, 0)

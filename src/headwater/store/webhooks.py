@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from headwater.store.queries import inserted, one_or_not_found
@@ -280,3 +280,28 @@ async def give_up_pending(session: AsyncSession, tenant_id: int, endpoint_id: in
         )
         .values(state=FAILED, leased_until=None)
     )
+
+
+async def prune_finished(session: AsyncSession, before: datetime, limit: int) -> int:
+    """Forget up to ``limit`` events created before ``before`` whose every delivery is over (delivered or
+    given up), with their deliveries and attempts (across tenants). Returns how many events went."""
+    unfinished = (
+        select(WebhookDelivery.id)
+        .where(WebhookDelivery.event_id == WebhookEvent.id, WebhookDelivery.state == PENDING)
+        .exists()
+    )
+    events = list(
+        await session.scalars(
+            select(WebhookEvent.id)
+            .where(WebhookEvent.created_at < before, ~unfinished)
+            .order_by(WebhookEvent.id)
+            .limit(limit)
+        )
+    )
+    if not events:
+        return 0
+    deliveries = select(WebhookDelivery.id).where(WebhookDelivery.event_id.in_(events))
+    await session.execute(delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(deliveries)))
+    await session.execute(delete(WebhookDelivery).where(WebhookDelivery.event_id.in_(events)))
+    await session.execute(delete(WebhookEvent).where(WebhookEvent.id.in_(events)))
+    return len(events)

@@ -35,6 +35,10 @@ MAX_RETRY_DELAY = 3600.0
 LEASE_MARGIN = 30.0
 # The oldest-pending gauge is refreshed this often at most.
 GAUGE_EVERY = 10.0
+# Finished deliveries older than HEADWATER_WEBHOOK_LOG_DAYS are forgotten this often, a batch at a time
+# so that no transaction holds the tables for long.
+PRUNE_EVERY = 3600.0
+PRUNE_BATCH = 1000
 
 
 def retry_delay(base: float, attempts: int) -> float:
@@ -129,6 +133,18 @@ async def deliver_due(runtime: Runtime, client: WebhookClient, *, limit: int = 1
     return len(due)
 
 
+async def prune_log(runtime: Runtime) -> int:
+    """Forget the events whose deliveries all ended more than the log's days ago; returns how many."""
+    before = utcnow() - timedelta(days=runtime.settings.webhook_log_days)
+    forgotten = 0
+    while True:
+        async with runtime.db.session() as session:
+            batch = await webhook_store.prune_finished(session, before, PRUNE_BATCH)
+        forgotten += batch
+        if batch < PRUNE_BATCH:
+            return forgotten
+
+
 async def redeliver(
     session: AsyncSession, tenant_id: int, delivery_id: int, *, endpoint_id: int | None = None
 ) -> WebhookDelivery:
@@ -200,6 +216,7 @@ class DeliveryLoop:
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._gauge_at = 0.0
+        self._pruned_at: float | None = None
         self._stopping = False
 
     async def start(self) -> None:
@@ -245,6 +262,7 @@ class DeliveryLoop:
                     await self._refresh_gauge()
                 except Exception:
                     log.error("taking due webhook deliveries failed", exc_info=True)
+            await self._prune()
             if taken and taken == free:
                 # Maybe more is due: look again as soon as a slot frees.
                 await self._wait(None)
@@ -265,6 +283,19 @@ class DeliveryLoop:
             if task is not None:
                 self._inflight.discard(task)
             self._wake.set()
+
+    async def _prune(self) -> None:
+        loop_time = asyncio.get_running_loop().time()
+        if self._pruned_at is not None and loop_time - self._pruned_at < PRUNE_EVERY:
+            return
+        self._pruned_at = loop_time
+        try:
+            forgotten = await prune_log(self.runtime)
+        except Exception:
+            log.error("forgetting old webhook deliveries failed", exc_info=True)
+            return
+        if forgotten:
+            log.info("old webhook deliveries forgotten", events=forgotten)
 
     async def _refresh_gauge(self) -> None:
         loop_time = asyncio.get_running_loop().time()
