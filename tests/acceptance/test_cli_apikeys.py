@@ -21,7 +21,7 @@ ISO_MILLIS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
 @pytest.fixture
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    return cli_settings(tmp_path, monkeypatch, "acme")
+    return cli_settings(tmp_path, monkeypatch, "acme", "other")
 
 
 def tenant_of(settings: Settings, key: str) -> int:
@@ -100,3 +100,24 @@ def test_revoke_of_an_unknown_key_fails_without_echoing_it(settings: Settings) -
     assert code != 0
     assert json.loads(out) == {"error": {"code": "NotFound", "message": "API key not found"}}
     assert "mistyped" not in out
+
+
+def test_revoke_by_id_needs_no_secret_and_only_finds_the_tenants_own_key(settings: Settings) -> None:
+    key = create_key(settings)["key"]
+    [listed] = json.loads(headwater(settings, "apikey", "list", "--tenant", "acme", "--json")[1])["apiKeys"]
+
+    code, out = headwater(settings, "apikey", "revoke", "--id", str(listed["id"]), "--tenant", "other", "--json")
+    assert code != 0 and json.loads(out)["error"]["code"] == "NotFound"
+    tenant_of(settings, key)  # still good
+
+    code, out = headwater(settings, "apikey", "revoke", "--id", str(listed["id"]), "--tenant", "acme", "--json")
+    assert code == 0, out
+    assert json.loads(out)["tenant"] == "acme"
+    with pytest.raises(InvalidApiKey):
+        tenant_of(settings, key)
+
+
+def test_revoke_wants_the_key_or_its_id_with_a_tenant(settings: Settings) -> None:
+    assert headwater(settings, "apikey", "revoke", "--json")[0] == 2
+    assert headwater(settings, "apikey", "revoke", "--id", "1", "--json")[0] == 2
+    assert headwater(settings, "apikey", "revoke", "hwk_x", "--id", "1", "--tenant", "acme", "--json")[0] == 2

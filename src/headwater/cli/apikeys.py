@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from headwater.cli.common import DatabaseUrlOption, JsonOption, TenantOption, emit_list, emit_work, sub_app
+from headwater.cli.common import (
+    DatabaseUrlOption,
+    JsonOption,
+    TenantOption,
+    emit_list,
+    emit_work,
+    fail,
+    sub_app,
+)
 from headwater.clock import iso_millis
 
 if TYPE_CHECKING:
@@ -63,25 +71,42 @@ def register(app: typer.Typer) -> None:
     @apikey_app.command("revoke")
     def revoke(
         key: Annotated[
-            str,
+            str | None,
             typer.Argument(
                 metavar="KEY",
-                help="The API key to revoke; - reads it from standard input.",
+                help="The API key to revoke; - reads it from standard input. Or give --id and --tenant.",
                 show_default=False,
             ),
-        ],
+        ] = None,
+        key_id: Annotated[
+            int | None,
+            typer.Option(
+                "--id", metavar="ID", help="The key's id, as `apikey list` shows it.", show_default=False
+            ),
+        ] = None,
+        tenant: Annotated[
+            str | None,
+            typer.Option("--tenant", metavar="NAME", help="The tenant of the key --id names.", show_default=False),
+        ] = None,
         database_url: DatabaseUrlOption = None,
         as_json: JsonOption = False,
     ) -> None:
-        """Revoke an API key: requests made with it are refused from now on."""
+        """Revoke an API key, by the key itself or by its id: requests made with it are refused from now on."""
         from headwater import apikeys
 
+        if (key is None) == (key_id is None):
+            raise fail("give either the KEY or its --id (with --tenant)", as_json, exit_code=2)
+        if key_id is not None and tenant is None:
+            raise fail("--id needs the --tenant the key belongs to", as_json, exit_code=2)
         if key == "-":
             key = sys.stdin.readline().strip()
 
         async def work(runtime: Runtime) -> dict[str, Any]:
             async with runtime.db.session() as session:
-                revoked = await apikeys.revoke(session, runtime.box, key)
+                if key_id is not None and tenant is not None:
+                    revoked = await apikeys.revoke_by_id_for_tenant_name(session, tenant, key_id)
+                else:
+                    revoked = await apikeys.revoke(session, runtime.box, key or "")
             return {
                 "tenant": revoked.tenant,
                 "prefix": revoked.prefix,
