@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
+from sqlalchemy.engine.url import make_url
 
 from headwater.crypto import SecretBox, load_secret_box
 from headwater.guard import AuthGuard
@@ -17,7 +18,7 @@ from headwater.installation import check_key_fingerprint, require_installation
 from headwater.ratelimit import RateLimiter
 from headwater.scratch import scratch_directory
 from headwater.settings import Settings
-from headwater.store import migrate
+from headwater.store import migrate, queue_schema
 from headwater.store.database import Database
 
 if TYPE_CHECKING:
@@ -44,6 +45,14 @@ class Runtime:
         self.guard = AuthGuard.from_settings(self.settings, self.limiter.storage)
 
 
+def prepare_store(database_url: str) -> None:
+    """Bring the store's schema up to date and, on PostgreSQL, create the job queue's tables beside it
+    (distributed mode's, in their own schema). Blocking: run it in a thread."""
+    migrate.upgrade(database_url)
+    if make_url(database_url).get_backend_name() == "postgresql":
+        queue_schema.apply_queue_schema(database_url)
+
+
 @asynccontextmanager
 async def open_runtime(
     settings: Settings, *, migrate_first: bool = True, create: bool = True
@@ -56,7 +65,7 @@ async def open_runtime(
         await anyio.to_thread.run_sync(require_installation, settings)
     box = load_secret_box(settings, create=create)
     if migrate_first:
-        await anyio.to_thread.run_sync(migrate.upgrade, settings.database_url)
+        await anyio.to_thread.run_sync(prepare_store, settings.database_url)
     db = Database(settings.database_url)
     try:
         await check_key_fingerprint(db, box, settings)
