@@ -33,6 +33,7 @@ from headwater.domain import (
     DataSourceType,
     FileImportType,
     ProcessorType,
+    SourceStatus,
 )
 from headwater.errors import Conflict, FieldProblem, ValidationFailed
 from headwater.host_keys import host_key_fingerprint
@@ -417,7 +418,7 @@ async def create_pull_source(
         uuid=new_source_uuid(),
         owner_partner_id=owner_partner_id,
         name=name,
-        status="idle",
+        status=SourceStatus.IDLE,
         next_run_at=schedules.first_run(fields.schedule, now=utcnow()),
         **_columns(fields, box),
     )
@@ -471,7 +472,7 @@ async def create_custom_source(session: AsyncSession, tenant_id: int, name: str)
         uuid=new_source_uuid(),
         name=name,
         system=CUSTOM_SYSTEM,
-        status="idle",
+        status=SourceStatus.IDLE,
         active=True,
     )
 

@@ -154,5 +154,3 @@ async def queue_status(app: App) -> list[SourceQueue]:
             entry = by_source.setdefault(source_id, SourceQueue(source_id, _int_arg(job, "tenant_id")))
             setattr(entry, counter, getattr(entry, counter) + 1)
     return [by_source[source_id] for source_id in sorted(by_source)]
-
-
