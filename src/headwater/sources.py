@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from headwater import schedules
-from headwater.clock import epoch_millis, iso_millis, utcnow
+from headwater.clock import utcnow
 from headwater.connectors.hosts import HostPolicy
 from headwater.crypto import SecretBox
 from headwater.domain import (
@@ -537,8 +537,6 @@ __all__ = [
     "create_custom_source",
     "create_pull_source",
     "describe",
-    "epoch_millis",
-    "iso_millis",
     "last_error",
     "next_run_time",
     "update_pull_source",
