@@ -7,11 +7,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import anyio
 from sqlalchemy.engine.url import make_url
 
+from headwater.auth import AuthCache
 from headwater.crypto import SecretBox, load_secret_box
 from headwater.guard import AuthGuard
 from headwater.installation import check_key_fingerprint, require_installation
@@ -36,8 +37,10 @@ class Runtime:
     # Where downloads and uploads are copied while they are imported (the system's temporary
     # directory for a runtime made by hand; open_runtime gives it one of headwater's own).
     scratch: Path = field(default_factory=lambda: Path(tempfile.gettempdir()))
-    # Filled by the parts that need them (rate limiters, metrics): name -> object.
-    extras: dict[str, Any] = field(default_factory=dict)
+    # Partner credentials verified lately (``auth.VerifiedCache``), so argon2 runs once a minute per secret.
+    auth_cache: AuthCache = field(default_factory=AuthCache)
+    # Connection tests under way (``connection_checks``); made on first use, inside the event loop.
+    connection_checks: anyio.CapacityLimiter | None = None
     # Checks of hashed secrets, bounded and throttled; failures counted where the limiter counts.
     guard: AuthGuard = field(init=False)
 
