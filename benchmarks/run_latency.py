@@ -39,9 +39,10 @@ sys.path.insert(0, str(ROOT))
 from headwater import credentials, sources  # noqa: E402
 from headwater.api.app import create_app  # noqa: E402
 from headwater.connectors.hosts import HostPolicy  # noqa: E402
-from headwater.jobs.distributed import WorkerTuning, libpq_conninfo  # noqa: E402
+from headwater.jobs.queue import WorkerTuning  # noqa: E402
 from headwater.runtime import Runtime  # noqa: E402
 from headwater.settings import Settings  # noqa: E402
+from headwater.store.queue_schema import libpq_conninfo  # noqa: E402
 from headwater.store.tables import Run  # noqa: E402
 
 PARTNER = "bench@example.com"

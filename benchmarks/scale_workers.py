@@ -40,9 +40,9 @@ from tests.integration.worker_support import (
 )
 from tests.servers import LOOPBACK, PASSWORD, USER, _SftpServer
 
-from headwater.jobs.distributed import build_app, defer_run
-from headwater.runtime import Runtime, open_runtime
-from headwater.store import migrate
+from headwater.jobs.queue import defer_run
+from headwater.jobs.tasks import build_app
+from headwater.runtime import Runtime, open_runtime, prepare_store
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ async def main() -> None:
     server, sftp = start_sftp(scratch / "sftp")
     os.environ["HEADWATER_ALLOW_PRIVATE_HOSTS"] = "true"
     try:
-        migrate.upgrade(url)
+        prepare_store(url)
         for f in range(args.files):
             target = scratch / "sftp" / f"s{f % args.sources}" / f"sales-{f:03d}.csv"
             target.parent.mkdir(exist_ok=True)

@@ -66,9 +66,9 @@ def postgres_url() -> Iterator[str]:
     with postgres_admin() as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-    from headwater.store import migrate
+    from headwater.runtime import prepare_store
 
-    migrate.upgrade(url)
+    prepare_store(url)
     yield url
     with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

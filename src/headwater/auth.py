@@ -9,11 +9,11 @@ is read in one short transaction, and whatever must be written happens in anothe
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
+from cachetools import TTLCache
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from headwater.clock import utcnow
@@ -77,36 +77,17 @@ class NewSession:
 T = TypeVar("T")
 
 
-class VerifiedCache(Generic[T]):
-    """Recently verified secrets by keyed digest, so argon2 runs once per ``ttl`` and not per request.
+class VerifiedCache(TTLCache[str, T], Generic[T]):
+    """Recently verified secrets by keyed digest, so argon2 runs once per ``ttl`` and not per request;
+    beyond ``max_entries`` the least recently used go first.
 
     Only successes are kept, never the secrets themselves. Callers still read the credential's row on
     each request, so a revoked, rotated or reset credential is refused at once.
     """
 
     def __init__(self, ttl: float = 60.0, max_entries: int = 10_000) -> None:
-        self.ttl = ttl
-        self.max_entries = max_entries
-        self._entries: OrderedDict[str, tuple[float, T]] = OrderedDict()
-
-    def get(self, key: str) -> T | None:
-        entry = self._entries.get(key)
-        if entry is None:
-            return None
-        expires, value = entry
-        if expires <= time.monotonic():
-            del self._entries[key]
-            return None
-        return value
-
-    def put(self, key: str, value: T) -> None:
-        self._entries[key] = (time.monotonic() + self.ttl, value)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        self._entries.clear()
+        # The clock is looked up at each call rather than bound once, so that tests can move it.
+        super().__init__(maxsize=max_entries, ttl=ttl, timer=lambda: time.monotonic())
 
 
 @dataclass
@@ -157,7 +138,7 @@ async def authenticate_touchpoint(
             raise InvalidTouchpoint("touchpoint code and token are required and must match")
     context = TouchpointContext(tenant_id=touchpoint.tenant_id, touchpoint_id=touchpoint.id, code=code)
     if cache is not None:
-        cache.put(key, context)
+        cache[key] = context
     return context
 
 
@@ -224,7 +205,7 @@ async def partner_from_basic(
             return known
     context = _context(await _confirm_password(guard, partner, tenant_id, principal, password, address))
     if cache is not None and key is not None:
-        cache.put(key, context)
+        cache[key] = context
     return context
 
 

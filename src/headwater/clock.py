@@ -19,7 +19,13 @@ def epoch_millis(value: datetime | None) -> int | None:
 
 
 def iso_millis(value: datetime | None) -> str | None:
-    """ISO 8601 with milliseconds and a ``Z``, as ChartMogul writes times."""
+    """ISO 8601 with milliseconds and a ``Z``, as ChartMogul writes times, and every answer but the
+    partner dialect's (``epoch_millis``) and the command line."""
     if value is None:
         return None
-    return as_utc(value).strftime("%Y-%m-%dT%H:%M:%S.") + f"{as_utc(value).microsecond // 1000:03d}Z"
+    return as_utc(value).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def minutes_utc(value: datetime) -> str:
+    """A time for people to read: to the minute, in UTC, saying so."""
+    return as_utc(value).strftime("%Y-%m-%d %H:%M UTC")

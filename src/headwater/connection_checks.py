@@ -39,7 +39,6 @@ MAX_FILES_SHOWN = 20
 # Tests under way at once in one process: each holds a worker thread for up to a few connect timeouts,
 # and a caller testing in a loop must not take the threads every run and upload needs.
 MAX_CONCURRENT_CHECKS = 8
-_LIMITER = "connection_checks.limiter"
 
 _REASONS: dict[Decision, str] = {
     "new": "new",
@@ -131,9 +130,9 @@ async def _check(
     connect: ConnectorFactory,
 ) -> ConnectionCheck:
     settings = runtime.settings
-    limiter = runtime.extras.get(_LIMITER)
-    if not isinstance(limiter, anyio.CapacityLimiter):
-        limiter = runtime.extras[_LIMITER] = anyio.CapacityLimiter(MAX_CONCURRENT_CHECKS)
+    limiter = runtime.connection_checks
+    if limiter is None:
+        limiter = runtime.connection_checks = anyio.CapacityLimiter(MAX_CONCURRENT_CHECKS)
     try:
         limiter.acquire_nowait()
     except anyio.WouldBlock:

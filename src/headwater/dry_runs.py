@@ -17,12 +17,13 @@ from typing import BinaryIO
 
 import anyio
 
+from headwater.domain import DryRunState, RowError
 from headwater.errors import FieldProblem, FileUnreadable, ValidationFailed
 from headwater.pipeline import process_options
 from headwater.processor_types import chosen_processor_type
 from headwater.processor_types import processor_type as checked_type
 from headwater.processors import processor_for
-from headwater.processors.base import Batch, ProcessOptions, RowError
+from headwater.processors.base import Batch, ProcessOptions
 from headwater.runtime import Runtime
 from headwater.store import sources as source_store
 from headwater.uploads import upload_name
@@ -34,7 +35,7 @@ MAX_SHOWN = 100
 class DryRunResult:
     name: str
     processor_type: int
-    state: str = "valid"  # valid, or failed: the file cannot be read at all (``error_code``)
+    state: DryRunState = DryRunState.VALID  # failed: see ``error_code``
     file_type: str | None = None
     rows: int = 0
     rows_ok: int = 0
@@ -112,7 +113,7 @@ async def dry_run(
         try:
             await anyio.to_thread.run_sync(_check, local, chosen, options, result)
         except FileUnreadable as exc:
-            result.state = "failed"
+            result.state = DryRunState.FAILED
             result.error = f"{exc.code}: {exc.message}"
             result.error_code = exc.code
             result.rows_ok = 0

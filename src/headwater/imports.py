@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import anyio
 
@@ -24,7 +24,7 @@ from headwater.connectors import connector_for
 from headwater.connectors.base import ConnectionConfig, Connector, RemoteFile
 from headwater.connectors.failures import scrub
 from headwater.crypto import SecretBox
-from headwater.domain import AfterImport, FileState, RunOutcome
+from headwater.domain import AfterImport, FileOutcomeState, FileState, RunOutcome, SourceStatus
 from headwater.errors import (
     FieldProblem,
     SourceError,
@@ -33,6 +33,7 @@ from headwater.errors import (
 from headwater.host_keys import host_key_fingerprint
 from headwater.logging import get_logger
 from headwater.pipeline import (
+    FileFacts,
     FileJob,
     FileOutcome,
     HashingSink,
@@ -70,7 +71,7 @@ class RunSummary:
     # Files imported whose afterImport step (MOVE, DELETE) failed: the run says so, it is not silent.
     after_import_failures: list[str] = field(default_factory=list)
 
-    def count(self, state: str) -> int:
+    def count(self, state: FileOutcomeState) -> int:
         return sum(1 for f in self.files if f.state == state)
 
 
@@ -201,7 +202,7 @@ async def run_source(
             raise ValidationFailed([problem])
         await ledger_store.close_interrupted_runs(session, tenant_id, source_id, except_run_id=run_id)
         run = await ledger_store.start_run(session, tenant_id, source_id, trigger, queued_run_id=run_id)
-        source.status = "working"
+        source.status = SourceStatus.WORKING
         config = connection_config(source, runtime.box)
     # Runs of one source never overlap: a pulled file still importing was left by a process that died.
     await discard_abandoned_imports(runtime, tenant_id=tenant_id, source_id=source_id, pulled_only=True)
@@ -258,7 +259,7 @@ async def _run_files(
         for remote in remote_files:
             decision = decide(remote, seen.get(remote.path), source.reprocessing_days, now)
             if decision in ("unchanged", "changed_outside_window"):
-                summary.files.append(FileOutcome(path=remote.path, state="skipped"))
+                summary.files.append(FileOutcome(path=remote.path, state=FileOutcomeState.SKIPPED))
             else:
                 plan.append((remote, decision))
         notify(
@@ -277,7 +278,7 @@ async def _run_files(
                 summary,
                 notify if listening else None,
             )
-            if outcome.state == "transfer_failed":
+            if outcome.state == FileOutcomeState.TRANSFER_FAILED:
                 transfer_failure = RunFailure(outcome.error_code or "TransferFailed", outcome.error or "")
             summary.files.append(outcome)
             notify("file_finished", {"outcome": outcome, "size": remote.size})
@@ -298,27 +299,28 @@ async def _pull_one(
     progress = None if notify is None else FileProgress(notify, remote.path, remote.size)
 
     assert source.processor_type is not None
-    job_base: dict[str, Any] = {
-        "tenant_id": source.tenant_id,
-        "source_id": source.id,
-        "processor_type": source.processor_type,
-        "path": remote.path,
-        "name": remote.name,
-        "size": remote.size,
-        "mtime": remote.mtime,
-        "identity": remote.identity,
-        "run_id": summary.run_id,
-        "options": process_options(source),
-    }
+    facts = FileFacts(
+        tenant_id=source.tenant_id,
+        source_id=source.id,
+        processor_type=source.processor_type,
+        path=remote.path,
+        name=remote.name,
+        size=remote.size,
+        mtime=remote.mtime,
+        identity=remote.identity,
+        run_id=summary.run_id,
+        options=process_options(source),
+    )
     if remote.size > settings.max_file_size:
         outcome = FileOutcome(
             path=remote.path,
-            state=FileState.FAILED,
+            state=FileOutcomeState.FAILED,
             error=f"FileTooLarge: {remote.size} bytes is over the limit",
             error_code="FileTooLarge",
         )
-        job = FileJob(local=Path(), checksum="", reimport=False, **job_base)
-        outcome.file_id = await record_unimported(runtime, job, ledger_values(job), FileState.FAILED, outcome)
+        outcome.file_id = await record_unimported(
+            runtime, facts, ledger_values(facts), FileState.FAILED, outcome
+        )
         return outcome
     with tempfile.TemporaryDirectory(prefix="download-", dir=runtime.scratch) as directory:
         try:
@@ -328,7 +330,7 @@ async def _pull_one(
         except SourceError as exc:
             log.warning("download failed", source_id=source.id, path=remote.path, error=exc.message)
             return FileOutcome(
-                path=remote.path, state="transfer_failed", error=exc.message, error_code=exc.code
+                path=remote.path, state=FileOutcomeState.TRANSFER_FAILED, error=exc.message, error_code=exc.code
             )
         if entry is not None and entry.checksum == checksum and entry.state == FileState.IMPORTED:
             # Touched but not changed: remember the new listing data, import nothing.
@@ -342,19 +344,19 @@ async def _pull_one(
                     mtime=remote.mtime,
                     identity=remote.identity,
                 )
-            return FileOutcome(path=remote.path, state="skipped", file_id=entry.file_id)
-        job_base["size"] = size
-        job = FileJob(
+            return FileOutcome(path=remote.path, state=FileOutcomeState.SKIPPED, file_id=entry.file_id)
+        job = FileJob.downloaded(
+            facts,
             local=local,
             checksum=checksum,
+            size=size,
             # Rows an earlier version of this path left behind are replaced in the same transaction.
             reimport=entry is not None,
-            **job_base,
         )
         outcome = await import_local_file(
             runtime, job, None if progress is None else RowsReporter(progress.read)
         )
-    if outcome.state == FileState.IMPORTED:
+    if outcome.state == FileOutcomeState.IMPORTED:
         problem = await _after_import(connector, source, remote.path)
         if problem is not None:
             summary.after_import_failures.append(problem)
@@ -362,7 +364,7 @@ async def _pull_one(
 
 
 def _files_failure(summary: RunSummary) -> RunFailure | None:
-    failed = [f for f in summary.files if f.state not in (FileState.IMPORTED, "skipped")]
+    failed = [f for f in summary.files if f.state not in (FileOutcomeState.IMPORTED, FileOutcomeState.SKIPPED)]
     if not failed:
         return None
     first = failed[0]
@@ -378,8 +380,8 @@ async def _finish(
     started: float,
     secrets: tuple[str | None, ...],
 ) -> None:
-    imported = summary.count(FileState.IMPORTED)
-    failed = sum(1 for f in summary.files if f.state not in (FileState.IMPORTED, "skipped"))
+    imported = summary.count(FileOutcomeState.IMPORTED)
+    failed = sum(1 for f in summary.files if f.state not in (FileOutcomeState.IMPORTED, FileOutcomeState.SKIPPED))
     if failure is not None and imported == 0:
         summary.outcome = RunOutcome.FAILED
     elif failure is not None or failed or summary.after_import_failures:
@@ -413,7 +415,7 @@ async def _finish(
                 message=message,
                 files_seen=summary.files_seen,
                 files_imported=imported,
-                files_skipped=summary.count("skipped"),
+                files_skipped=summary.count(FileOutcomeState.SKIPPED),
                 files_failed=failed,
                 rows_ok=sum(f.rows_ok for f in summary.files),
                 rows_with_errors=sum(f.rows_with_errors for f in summary.files),
@@ -422,7 +424,7 @@ async def _finish(
                 session,
                 source.tenant_id,
                 source.id,
-                status="idle",
+                status=SourceStatus.IDLE,
                 last_running_time=now,
                 failure_count=failures,
                 next_run_at=next_run,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -19,11 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from headwater import metrics
 from headwater.clock import utcnow
-from headwater.domain import FileState
+from headwater.domain import FileOutcomeState, FileState, RowError
 from headwater.errors import FileUnreadable, HeadwaterError, ImportContended, StoreBusy
 from headwater.logging import get_logger
 from headwater.processors import processor_for
-from headwater.processors.base import Batch, FileInfo, ProcessOptions, RowError
+from headwater.processors.base import Batch, FileInfo, ProcessOptions
 from headwater.processors.common import TableProcessor
 from headwater.processors.rejected import with_row_texts
 from headwater.progress import RowsReporter
@@ -45,7 +45,7 @@ DISCARD_ROWS = 20_000
 @dataclass
 class FileOutcome:
     path: str
-    state: str  # imported, failed, rolledback, skipped
+    state: FileOutcomeState
     file_id: int | None = None
     rows: int = 0
     rows_ok: int = 0
@@ -89,20 +89,35 @@ def _rows_in(errors: list[RowError]) -> int:
 
 
 @dataclass(frozen=True)
-class FileJob:
+class FileFacts:
+    """What is known of a file before it is downloaded: whose it is, what the listing says, how to read it."""
+
     tenant_id: int
     source_id: int
     processor_type: int
     path: str
     name: str
-    local: Path
-    checksum: str
     size: int
     mtime: datetime | None
     identity: str | None
     run_id: int | None
-    reimport: bool
     options: ProcessOptions
+
+
+@dataclass(frozen=True)
+class FileJob(FileFacts):
+    """A file on local disk, ready to import; ``reimport``: rows an earlier version left are replaced."""
+
+    local: Path
+    checksum: str
+    reimport: bool
+
+    @classmethod
+    def downloaded(
+        cls, facts: FileFacts, *, local: Path, checksum: str, size: int, reimport: bool
+    ) -> FileJob:
+        known = {f.name: getattr(facts, f.name) for f in fields(FileFacts)}
+        return cls(**{**known, "size": size}, local=local, checksum=checksum, reimport=reimport)
 
 
 async def import_local_file(runtime: Runtime, job: FileJob, rows: RowsReporter | None = None) -> FileOutcome:
@@ -116,7 +131,7 @@ async def import_local_file(runtime: Runtime, job: FileJob, rows: RowsReporter |
     ``rows`` hears how many rows were read so far, batch after batch.
     """
     processor = processor_for(job.processor_type)
-    values = ledger_values(job)
+    values = ledger_values(job, job.checksum)
     try:
         outcome = None
         if not runtime.db.is_postgres:
@@ -125,14 +140,14 @@ async def import_local_file(runtime: Runtime, job: FileJob, rows: RowsReporter |
             outcome = await _import_in_one_transaction(runtime, job, processor, values, rows)
     except FileUnreadable as exc:
         outcome = FileOutcome(
-            path=job.path, state=FileState.FAILED, error=f"{exc.code}: {exc.message}", error_code=exc.code
+            path=job.path, state=FileOutcomeState.FAILED, error=f"{exc.code}: {exc.message}", error_code=exc.code
         )
         outcome.file_id = await record_unimported(runtime, job, values, FileState.FAILED, outcome)
     except _RolledBack as exc:
         outcome = exc.outcome
         cause = exc.__cause__
         log.error("file import rolled back", source_id=job.source_id, path=job.path, exc_info=cause)
-        outcome.state = FileState.ROLLED_BACK
+        outcome.state = FileOutcomeState.ROLLED_BACK
         outcome.rows_rollbacked, outcome.rows_ok, outcome.rows_skipped = outcome.rows_ok, 0, 0
         outcome.error = f"rolled back: {type(cause).__name__}"
         outcome.error_code = "RolledBack"
@@ -169,9 +184,17 @@ async def _write(
     *,
     pending: bool,
     rows: RowsReporter | None,
+    file_write: record_store.FileWrite | None = None,
 ) -> None:
     result = await record_store.write_batch(
-        session, job.processor_type, job.tenant_id, job.source_id, file_id, batch.records, pending=pending
+        session,
+        job.processor_type,
+        job.tenant_id,
+        job.source_id,
+        file_id,
+        batch.records,
+        pending=pending,
+        file_write=file_write,
     )
     if result.held_by_others:
         raise _HeldByOthers
@@ -211,7 +234,7 @@ async def _import_in_one_transaction(
     values: dict[str, Any],
     rows: RowsReporter | None,
 ) -> FileOutcome:
-    outcome = FileOutcome(path=job.path, state=FileState.IMPORTED)
+    outcome = FileOutcome(path=job.path, state=FileOutcomeState.IMPORTED)
     try:
         async with runtime.db.session() as session:
             row = await ledger_store.claim_file(
@@ -223,8 +246,11 @@ async def _import_in_one_transaction(
             await ledger_store.clear_errors(session, job.tenant_id, row.id)
             info, batches = await anyio.to_thread.run_sync(processor.read, job.local, job.options)
             _read_file_info(row, info)
+            file_write = record_store.FileWrite()
             async for batch in _in_thread(batches):
-                await _write(session, job, row.id, batch, outcome, pending=False, rows=rows)
+                await _write(
+                    session, job, row.id, batch, outcome, pending=False, rows=rows, file_write=file_write
+                )
             if rows is not None:
                 rows.done(outcome.rows)
             _mark_imported(row, outcome)
@@ -245,7 +271,7 @@ async def _import_in_batches(
 ) -> FileOutcome | None:
     """Each batch in its own transaction, the file's rows pending until the last one flips the ledger
     row to imported. None when the file must replace rows (nothing of it is left then)."""
-    outcome = FileOutcome(path=job.path, state=FileState.IMPORTED)
+    outcome = FileOutcome(path=job.path, state=FileOutcomeState.IMPORTED)
     async with runtime.db.session() as session:
         current = await ledger_store.file_by_path(session, job.tenant_id, job.source_id, job.path)
         if current is not None and current.state not in (FileState.FAILED, FileState.IMPORTING):
@@ -341,7 +367,7 @@ async def discard_abandoned_imports(
 
 
 async def record_unimported(
-    runtime: Runtime, job: FileJob, values: dict[str, Any], state: str, outcome: FileOutcome
+    runtime: Runtime, job: FileFacts, values: dict[str, Any], state: str, outcome: FileOutcome
 ) -> int | None:
     """Note a file that imported nothing, without touching rows an earlier version of it imported."""
     try:
@@ -372,7 +398,7 @@ async def record_unimported(
         return None
 
 
-async def discard_pending_rows_of(runtime: Runtime, job: FileJob, file_id: int) -> None:
+async def discard_pending_rows_of(runtime: Runtime, job: FileFacts, file_id: int) -> None:
     """A file left importing by its own failed import: its pending rows go before it is recorded."""
     async with runtime.db.session() as session:
         row = await ledger_store.get_file(session, job.tenant_id, file_id)
@@ -381,15 +407,16 @@ async def discard_pending_rows_of(runtime: Runtime, job: FileJob, file_id: int) 
         await discard_pending_rows(runtime, job.tenant_id, file_id)
 
 
-def ledger_values(job: FileJob) -> dict[str, Any]:
+def ledger_values(file: FileFacts, checksum: str | None = None) -> dict[str, Any]:
+    """The ledger row's columns for ``file``; ``checksum`` once it is downloaded."""
     return {
-        "name": job.name[:1000],
-        "size": job.size,
-        "mtime": job.mtime,
-        "identity": job.identity,
-        "checksum": job.checksum or None,
-        "processor_type": job.processor_type,
-        "run_id": job.run_id,
+        "name": file.name[:1000],
+        "size": file.size,
+        "mtime": file.mtime,
+        "identity": file.identity,
+        "checksum": checksum or None,
+        "processor_type": file.processor_type,
+        "run_id": file.run_id,
         "started_at": utcnow(),
     }
 

@@ -20,7 +20,7 @@ from itertools import groupby
 
 from sqlalchemy import Row, select
 
-from headwater.processors.base import MAX_RAW_BYTES
+from headwater.domain import MAX_RAW_BYTES
 from headwater.processors.rejected import csv_row
 from headwater.runtime import Runtime
 from headwater.store import imports as ledger_store

@@ -7,17 +7,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import anyio
+from sqlalchemy.engine.url import make_url
 
+from headwater.auth import AuthCache
 from headwater.crypto import SecretBox, load_secret_box
 from headwater.guard import AuthGuard
 from headwater.installation import check_key_fingerprint, require_installation
 from headwater.ratelimit import RateLimiter
 from headwater.scratch import scratch_directory
 from headwater.settings import Settings
-from headwater.store import migrate
+from headwater.store import migrate, queue_schema
 from headwater.store.database import Database
 
 if TYPE_CHECKING:
@@ -35,13 +37,23 @@ class Runtime:
     # Where downloads and uploads are copied while they are imported (the system's temporary
     # directory for a runtime made by hand; open_runtime gives it one of headwater's own).
     scratch: Path = field(default_factory=lambda: Path(tempfile.gettempdir()))
-    # Filled by the parts that need them (rate limiters, metrics): name -> object.
-    extras: dict[str, Any] = field(default_factory=dict)
+    # Partner credentials verified lately (``auth.VerifiedCache``), so argon2 runs once a minute per secret.
+    auth_cache: AuthCache = field(default_factory=AuthCache)
+    # Connection tests under way (``connection_checks``); made on first use, inside the event loop.
+    connection_checks: anyio.CapacityLimiter | None = None
     # Checks of hashed secrets, bounded and throttled; failures counted where the limiter counts.
     guard: AuthGuard = field(init=False)
 
     def __post_init__(self) -> None:
         self.guard = AuthGuard.from_settings(self.settings, self.limiter.storage)
+
+
+def prepare_store(database_url: str) -> None:
+    """Bring the store's schema up to date and, on PostgreSQL, create the job queue's tables beside it
+    (distributed mode's, in their own schema). Blocking: run it in a thread."""
+    migrate.upgrade(database_url)
+    if make_url(database_url).get_backend_name() == "postgresql":
+        queue_schema.apply_queue_schema(database_url)
 
 
 @asynccontextmanager
@@ -56,7 +68,7 @@ async def open_runtime(
         await anyio.to_thread.run_sync(require_installation, settings)
     box = load_secret_box(settings, create=create)
     if migrate_first:
-        await anyio.to_thread.run_sync(migrate.upgrade, settings.database_url)
+        await anyio.to_thread.run_sync(prepare_store, settings.database_url)
     db = Database(settings.database_url)
     try:
         await check_key_fingerprint(db, box, settings)

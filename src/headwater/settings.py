@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from headwater.errors import ConfigurationError
+from headwater.hostnames import parse_allowed_hosts
 
 # Every process reads the same file, so that serve, worker and each command see one store and one key.
 ENV_FILE_VARIABLE = "HEADWATER_ENV_FILE"
@@ -102,8 +103,6 @@ class Settings(BaseSettings):
     @field_validator("allowed_hosts")
     @classmethod
     def _allowed_hosts_parse(cls, value: str) -> str:
-        from headwater.connectors.hosts import parse_allowed_hosts
-
         parse_allowed_hosts(value)  # raises ValueError on an entry that is none of the three, at start-up
         return value
 

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from headwater import schedules
-from headwater.clock import epoch_millis, iso_millis, utcnow
+from headwater.clock import utcnow
 from headwater.connectors.hosts import HostPolicy
 from headwater.crypto import SecretBox
 from headwater.domain import (
@@ -33,6 +33,7 @@ from headwater.domain import (
     DataSourceType,
     FileImportType,
     ProcessorType,
+    SourceStatus,
 )
 from headwater.errors import Conflict, FieldProblem, ValidationFailed
 from headwater.host_keys import host_key_fingerprint
@@ -417,7 +418,7 @@ async def create_pull_source(
         uuid=new_source_uuid(),
         owner_partner_id=owner_partner_id,
         name=name,
-        status="idle",
+        status=SourceStatus.IDLE,
         next_run_at=schedules.first_run(fields.schedule, now=utcnow()),
         **_columns(fields, box),
     )
@@ -471,7 +472,7 @@ async def create_custom_source(session: AsyncSession, tenant_id: int, name: str)
         uuid=new_source_uuid(),
         name=name,
         system=CUSTOM_SYSTEM,
-        status="idle",
+        status=SourceStatus.IDLE,
         active=True,
     )
 
@@ -536,8 +537,6 @@ __all__ = [
     "create_custom_source",
     "create_pull_source",
     "describe",
-    "epoch_millis",
-    "iso_millis",
     "last_error",
     "next_run_time",
     "update_pull_source",

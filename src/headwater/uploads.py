@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from headwater import sources
 from headwater.clock import utcnow
-from headwater.domain import FileState, RunOutcome
+from headwater.domain import FileOutcomeState, RunOutcome
 from headwater.errors import FieldProblem, HeadwaterError, ValidationFailed
 from headwater.pipeline import FileJob, FileOutcome, HashingSink, import_local_file, process_options
 from headwater.processor_types import chosen_processor_type
@@ -94,7 +94,7 @@ async def _record_run(
     runtime: Runtime, tenant_id: int, source_id: int, outcome: FileOutcome, started: datetime
 ) -> None:
     """An upload is a run of its own (trigger ``upload``), listed with the source's other runs."""
-    imported = outcome.state == FileState.IMPORTED
+    imported = outcome.state == FileOutcomeState.IMPORTED
     async with runtime.db.session() as session:
         run = await ledger_store.record_finished_run(
             session,

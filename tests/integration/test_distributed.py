@@ -19,19 +19,9 @@ from structlog.testing import capture_logs
 
 from headwater import runs
 from headwater.crypto import load_secret_box
-from headwater.jobs.distributed import (
-    MAX_RETRIES,
-    QUEUE,
-    RUN_TASK,
-    ProcrastinateRunner,
-    build_app,
-    defer_run,
-    enqueue_due,
-    queue_status,
-    recover_stalled_jobs,
-    retry_delay,
-    run_source_task,
-)
+from headwater.jobs.distributed import ProcrastinateRunner
+from headwater.jobs.queue import QUEUE, RUN_TASK, defer_run, queue_status, recover_stalled_jobs
+from headwater.jobs.tasks import MAX_RETRIES, build_app, enqueue_due, retry_delay, run_source_task
 from headwater.ratelimit import RateLimiter
 from headwater.runtime import Runtime, open_runtime
 from headwater.settings import Settings

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from headwater.jobs.distributed import WorkerTuning
+from headwater.jobs.queue import WorkerTuning
 from headwater.jobs.worker import ServingWorkerRunner
 from headwater.runtime import Runtime
 from headwater.settings import Settings

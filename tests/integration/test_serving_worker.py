@@ -10,9 +10,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from headwater.jobs.distributed import QUEUE_SCHEMA, libpq_conninfo
 from headwater.jobs.worker import ServingWorkerRunner
 from headwater.settings import Settings
+from headwater.store.queue_schema import QUEUE_SCHEMA, libpq_conninfo
 from tests.conftest import make_settings, running_app
 from tests.integration.worker_support import (
     create_sftp_source,

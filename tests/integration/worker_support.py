@@ -18,8 +18,8 @@ from sqlalchemy import text
 
 from headwater import credentials, sources
 from headwater.connectors.hosts import HostPolicy
-from headwater.jobs.distributed import QUEUE_SCHEMA, libpq_conninfo
 from headwater.runtime import Runtime
+from headwater.store.queue_schema import QUEUE_SCHEMA, libpq_conninfo
 from tests.conftest import SECRET_KEY, _truncate_postgres
 
 SALES_HEADER = b"saleDate,transactionId,quantity,amount,partnerSkuCode\n"

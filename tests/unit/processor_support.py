@@ -8,8 +8,9 @@ from typing import Any
 
 from openpyxl import Workbook  # type: ignore[import-untyped]
 
+from headwater.domain import RowError
 from headwater.processors import processor_for
-from headwater.processors.base import ProcessOptions, RowError
+from headwater.processors.base import ProcessOptions
 
 TODAY = date(2024, 6, 30)
 

@@ -20,7 +20,7 @@ def test_the_cache_answers_what_was_put_until_it_expires(monkeypatch: pytest.Mon
     now = [1000.0]
     monkeypatch.setattr(time, "monotonic", lambda: now[0])
     cache: auth.VerifiedCache[str] = auth.VerifiedCache(ttl=60)
-    cache.put("digest", "tenant 1")
+    cache["digest"] = "tenant 1"
     assert cache.get("digest") == "tenant 1"
     assert cache.get("other") is None
     now[0] += 61
@@ -30,7 +30,7 @@ def test_the_cache_answers_what_was_put_until_it_expires(monkeypatch: pytest.Mon
 def test_the_cache_forgets_the_oldest_entries_beyond_its_size() -> None:
     cache: auth.VerifiedCache[int] = auth.VerifiedCache(ttl=60, max_entries=2)
     for n in range(3):
-        cache.put(str(n), n)
+        cache[str(n)] = n
     assert [cache.get(k) for k in ("0", "1", "2")] == [None, 1, 2]
 
 

@@ -227,7 +227,9 @@ def view(
     processing_status: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
     """A data source as ChartMogul shows one."""
-    status = source.status if source.status in (SourceStatus.IDLE, SourceStatus.WORKING) else "idle"
+    status = (
+        source.status if source.status in (SourceStatus.IDLE, SourceStatus.WORKING) else SourceStatus.IDLE
+    )
     shown: dict[str, Any] = {
         "uuid": source.uuid,
         "name": source.name,

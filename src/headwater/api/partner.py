@@ -54,7 +54,6 @@ from headwater.errors import (
     ValidationFailed,
 )
 from headwater.logging import get_logger
-from headwater.runtime import Runtime
 from headwater.sources import create_pull_source, describe, update_pull_source
 from headwater.store import sources as source_store
 from headwater.store.tables import DataSource
@@ -181,16 +180,6 @@ class PartnerRoute(APIRoute):
 # --- authentication -----------------------------------------------------------------------------
 
 
-_AUTH_CACHE = "partner_api.auth_cache"
-
-
-def _auth_cache(runtime: Runtime) -> auth.AuthCache:
-    cache = runtime.extras.get(_AUTH_CACHE)
-    if not isinstance(cache, auth.AuthCache):
-        cache = runtime.extras[_AUTH_CACHE] = auth.AuthCache()
-    return cache
-
-
 async def current_touchpoint(
     runtime: RuntimeDep,
     address: ClientAddressDep,
@@ -212,7 +201,7 @@ async def current_touchpoint(
         code,
         secret,
         address=address,
-        cache=_auth_cache(runtime).touchpoints,
+        cache=runtime.auth_cache.touchpoints,
     )
 
 
@@ -265,7 +254,7 @@ async def current_partner(
             principal,
             password,
             address=address,
-            cache=_auth_cache(runtime).partners,
+            cache=runtime.auth_cache.partners,
         )
     raise auth.NotLoggedIn("no partner is logged in")
 

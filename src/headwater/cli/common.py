@@ -10,6 +10,7 @@ import json
 import sys
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
@@ -17,6 +18,7 @@ from typer import _click as click
 from typer.core import TyperCommand
 
 from headwater import __version__
+from headwater.clock import iso_millis
 from headwater.errors import ConfigurationError, HeadwaterError
 
 if TYPE_CHECKING:
@@ -180,7 +182,7 @@ def emit_list(
 def emit(data: Mapping[str, Any], as_json: bool, *, title: str | None = None) -> None:
     """One JSON object with ``--json``; otherwise a small two-column table."""
     if as_json:
-        sys.stdout.write(json.dumps(data, default=str) + "\n")
+        sys.stdout.write(json.dumps(data, default=_as_text) + "\n")
         return
     from rich.table import Table
 
@@ -192,7 +194,7 @@ def emit(data: Mapping[str, Any], as_json: bool, *, title: str | None = None) ->
 
 def emit_rows(key: str, rows: list[dict[str, Any]], as_json: bool, *, title: str | None = None) -> None:
     if as_json:
-        sys.stdout.write(json.dumps({key: rows}, default=str) + "\n")
+        sys.stdout.write(json.dumps({key: rows}, default=_as_text) + "\n")
         return
     from rich.table import Table
 
@@ -204,12 +206,19 @@ def emit_rows(key: str, rows: list[dict[str, Any]], as_json: bool, *, title: str
     console().print(table)
 
 
+def _as_text(value: Any) -> str:
+    """What JSON has no type for; times as every other answer writes them (``clock.iso_millis``)."""
+    if isinstance(value, datetime):
+        return iso_millis(value) or ""
+    return str(value)
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, list):
-        return ", ".join(map(str, value))
-    return str(value)
+        return ", ".join(map(_as_text, value))
+    return _as_text(value)
 
 
 def fail(error: HeadwaterError | str, as_json: bool, exit_code: int = 1) -> typer.Exit:

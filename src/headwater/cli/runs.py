@@ -24,6 +24,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Import one source now and print what each file gave."""
         from headwater.cli.run_progress import RunProgress
+        from headwater.domain import RunOutcome
         from headwater.imports import run_source
         from headwater.logging import configure_logging
         from headwater.store import sources as source_store
@@ -46,7 +47,7 @@ def register(app: typer.Typer) -> None:
             sys.stdout.write(json.dumps(_as_dict(summary)) + "\n")
         else:
             _print_summary(summary)
-        if summary.outcome == "failed":
+        if summary.outcome == RunOutcome.FAILED:
             raise typer.Exit(1)
 
 

@@ -65,6 +65,7 @@ def _print_check(shown: dict[str, Any], source_id: int) -> None:
 
 
 async def _run_now(runtime: Runtime, tenant_id: int, source_id: int) -> dict[str, Any]:
+    from headwater.domain import FileOutcomeState
     from headwater.imports import run_source
 
     summary = await run_source(runtime, tenant_id, source_id, trigger="cli")
@@ -72,7 +73,7 @@ async def _run_now(runtime: Runtime, tenant_id: int, source_id: int) -> dict[str
         "runId": summary.run_id,
         "outcome": summary.outcome,
         "message": summary.message,
-        "filesImported": summary.count("imported"),
+        "filesImported": summary.count(FileOutcomeState.IMPORTED),
     }
 
 

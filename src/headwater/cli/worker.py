@@ -74,7 +74,7 @@ def register(app: typer.Typer) -> None:
         """Take import runs from the queue until SIGTERM (distributed mode)."""
         import asyncio
 
-        from headwater.jobs.distributed import WorkerTuning
+        from headwater.jobs.queue import WorkerTuning
         from headwater.jobs.worker import run_worker
         from headwater.logging import configure_logging
 
@@ -106,8 +106,9 @@ def register(app: typer.Typer) -> None:
         configure_logging(settings.model_copy(update={"log_level": "WARNING"}))
 
         async def work(runtime: Runtime) -> tuple[list[dict[str, Any]], QueueHealth | None]:
-            from headwater.jobs.distributed import build_app, queue_status
+            from headwater.jobs.queue import queue_status
             from headwater.jobs.queue_health import queue_health
+            from headwater.jobs.tasks import build_app
 
             async with build_app(runtime.settings, pool_size=2).open_async() as queue:
                 entries = await queue_status(queue)

@@ -17,21 +17,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from ipaddress import (
     IPv4Address,
-    IPv4Network,
     IPv6Address,
     IPv6Network,
     ip_address,
-    ip_network,
 )
 
 import anyio
 import anyio.to_thread
 
 from headwater.errors import ConnectionFailed, HostRefused
+from headwater.hostnames import IPNetwork, bare_host, name_key, parse_allowed_hosts
 from headwater.settings import Settings
 
 IPAddress = IPv4Address | IPv6Address
-IPNetwork = IPv4Network | IPv6Network
 # A blocking name lookup: every address ``host`` resolves to, as text. Tests inject their own.
 Lookup = Callable[[str, int], Sequence[str]]
 
@@ -122,39 +120,12 @@ def system_lookup(host: str, port: int) -> list[str]:
     return [str(sockaddr[0]) for _family, _type, _proto, _canonical, sockaddr in infos]
 
 
-def _bare(host: str) -> str:
-    return host.strip().strip("[]")
-
-
 def _as_address(text: str) -> IPAddress | None:
     try:
         # Strip an IPv6 zone ("fe80::1%eth0") before parsing.
         return ip_address(text.split("%", 1)[0])
     except ValueError:
         return None
-
-
-def _name_key(host: str) -> str:
-    return _bare(host).rstrip(".").lower()
-
-
-def parse_allowed_hosts(text: str) -> tuple[tuple[IPNetwork, ...], frozenset[str]]:
-    """``HEADWATER_ALLOWED_HOSTS``: comma-separated addresses, networks (CIDR) and host names."""
-    networks: list[IPNetwork] = []
-    names: set[str] = set()
-    for entry in (part.strip() for part in text.split(",")):
-        if not entry:
-            continue
-        try:
-            networks.append(ip_network(_bare(entry), strict=False))
-            continue
-        except ValueError:
-            pass
-        name = _name_key(entry)
-        if not name or any(char.isspace() or char in "/@:" for char in name):
-            raise ValueError(f"{entry!r} is neither an address, a network (CIDR) nor a host name")
-        names.add(name)
-    return tuple(networks), frozenset(names)
 
 
 @dataclass(frozen=True)
@@ -188,11 +159,11 @@ class HostPolicy:
         return refusal_reason(address)
 
     def name_allowed(self, host: str) -> bool:
-        return _name_key(host) in self.allowed_names
+        return name_key(host) in self.allowed_names
 
     async def resolve(self, host: str, port: int) -> list[IPAddress]:
         """Every address ``host`` resolves to, looked up in a worker thread within ``lookup_timeout``."""
-        name = _bare(host)
+        name = bare_host(host)
         if not name:
             raise ConnectionFailed("the source has no host")
         literal = _as_address(name)
@@ -245,7 +216,7 @@ class HostPolicy:
 
 
 def _shown(host: str, address: IPAddress) -> str:
-    return host.strip() if str(address) == _bare(host) else f"{host.strip()} ({address})"
+    return host.strip() if str(address) == bare_host(host) else f"{host.strip()} ({address})"
 
 
 class HostGuard:
@@ -262,7 +233,7 @@ class HostGuard:
         self._vouched: set[IPAddress] = set()
 
     async def addresses(self, host: str, port: int) -> list[IPAddress]:
-        key = _name_key(host)
+        key = name_key(host)
         pinned = self._pinned.get(key)
         if pinned is not None:
             return pinned
@@ -301,5 +272,5 @@ async def checked_address(
     """
     policy = policy or HostPolicy(allow_private=allow_private)
     if policy.allow_private:
-        return _bare(host)
+        return bare_host(host)
     return str((await policy.checked(host, port))[0])

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from headwater.clock import as_utc, iso_millis
+from headwater.clock import iso_millis, minutes_utc
 
 _env = Environment(
     loader=PackageLoader("headwater.console", "templates"),
@@ -28,7 +28,7 @@ def when(value: datetime | None, empty: str = "—") -> Markup:
     # Both are written from a datetime here (digits, '-', ':', 'T', 'Z'), so nothing needs escaping:
     # one Markup per time instead of a format call, which the 100-row overview felt.
     iso = iso_millis(value)
-    shown = as_utc(value).strftime("%Y-%m-%d %H:%M UTC")
+    shown = minutes_utc(value)
     return Markup(f'<time datetime="{iso}">{shown}</time>')
 
 

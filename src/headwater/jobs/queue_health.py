@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from headwater.jobs.distributed import QUEUE, QUEUE_SCHEMA
+from headwater.jobs.queue import QUEUE
 from headwater.runtime import Runtime
+from headwater.store.queue_schema import QUEUE_SCHEMA
 
 STALL_AFTER = 120.0  # seconds a due run may wait before the queue counts as unattended
 WORKER_SEEN_WITHIN = 60.0  # seconds since a worker's last heartbeat for it to count as alive

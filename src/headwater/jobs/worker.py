@@ -14,13 +14,9 @@ import socket
 
 from procrastinate import App
 
-from headwater.jobs.distributed import (
-    QUEUE,
-    ProcrastinateRunner,
-    WorkerTuning,
-    build_app,
-    recover_stalled_jobs,
-)
+from headwater.jobs.distributed import ProcrastinateRunner
+from headwater.jobs.queue import QUEUE, WorkerTuning, recover_stalled_jobs
+from headwater.jobs.tasks import build_app
 from headwater.logging import get_logger
 from headwater.runtime import Runtime, open_runtime
 from headwater.settings import Settings

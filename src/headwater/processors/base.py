@@ -3,37 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Protocol
 
 import pyarrow as pa
 
-# The raw text kept with a rejected row: its first 4 KB (UTF-8), the rest cut and flagged.
-MAX_RAW_BYTES = 4096
-
-
-@dataclass(frozen=True)
-class RowError:
-    line: int | None  # 1-based line in the file, the header being line 1; None for the file as a whole
-    column: str | None
-    code: str  # InvalidDate, MissingColumn, InvalidNumber, FutureStockDate, DuplicateTransaction, ...
-    message: str
-    raw: str | None = None  # the row as the file holds it (see ``processors.rejected``)
-    raw_truncated: bool = False
-
-    def with_raw(self, text: str) -> RowError:
-        """This error with the row's text, cut to ``MAX_RAW_BYTES``; a NUL (which PostgreSQL cannot
-        store in text) becomes U+FFFD."""
-        if "\x00" in text:
-            text = text.replace("\x00", "\ufffd")
-        if len(text) * 4 <= MAX_RAW_BYTES:
-            return replace(self, raw=text, raw_truncated=False)
-        data = text.encode("utf-8", "replace")
-        if len(data) <= MAX_RAW_BYTES:
-            return replace(self, raw=text, raw_truncated=False)
-        return replace(self, raw=data[:MAX_RAW_BYTES].decode("utf-8", "ignore"), raw_truncated=True)
+from headwater.domain import RowError
 
 
 @dataclass

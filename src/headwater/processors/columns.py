@@ -19,8 +19,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from headwater.domain import RowError
 from headwater.errors import FileUnreadable
-from headwater.processors.base import Batch, RowError
+from headwater.processors.base import Batch
 from headwater.processors.reader import LINE, RawBatch, RawTable
 
 _NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"

@@ -34,9 +34,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+from headwater.domain import RowError
 from headwater.errors import FileUnreadable
 from headwater.processors import cp1252
-from headwater.processors.base import RowError
 from headwater.processors.quotes import TooManyUnterminatedQuotes, unterminated_quote_cuts
 from headwater.processors.rejected import cell_name, csv_row, is_cell, row_texts
 from headwater.xlsx import open_first_sheet

@@ -21,7 +21,7 @@ from collections.abc import Collection, Iterable
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from headwater.processors.base import RowError
+from headwater.domain import RowError
 
 CELL_PREFIX = "\x00"
 LINE = "line"

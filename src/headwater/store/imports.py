@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from headwater.clock import as_utc, utcnow
-from headwater.domain import FileState, RunOutcome
+from headwater.domain import FileState, RunOutcome, SourceStatus
 from headwater.store.queries import inserted, one_or_not_found
 from headwater.store.tables import DataSource, ImportErrorRow, ImportFile, Run
 
@@ -280,7 +280,7 @@ async def clear_errors(session: AsyncSession, tenant_id: int, file_id: int) -> N
 
 
 async def add_errors(session: AsyncSession, tenant_id: int, file_id: int, errors: Sequence[Any]) -> None:
-    """Store row errors (``processors.base.RowError``) in batches."""
+    """Store row errors (``domain.RowError``) in batches."""
     if not errors:
         return
     rows = [
@@ -401,4 +401,4 @@ async def due_sources(session: AsyncSession, now: datetime) -> list[tuple[int, i
 
 async def reset_working(session: AsyncSession) -> None:
     """At start-up of the embedded runner: no run of this process can still be under way."""
-    await session.execute(update(DataSource).where(DataSource.status == "working").values(status="idle"))
+    await session.execute(update(DataSource).where(DataSource.status == SourceStatus.WORKING).values(status=SourceStatus.IDLE))

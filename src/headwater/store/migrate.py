@@ -36,14 +36,10 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    """Blocking: run from a thread when an event loop is running."""
+    """headwater's own tables only (the job queue's are ``store/queue_schema.py``'s). Blocking: run from a
+    thread when an event loop is running."""
     secure_sqlite_file(url)
     command.upgrade(alembic_config(url), revision)
-    if make_url(url).get_backend_name() == "postgresql":
-        # The job queue of distributed mode: procrastinate's own tables, in their own schema.
-        from headwater.jobs.distributed import apply_queue_schema
-
-        apply_queue_schema(url)
 
 
 def shown_url(url: str) -> str:

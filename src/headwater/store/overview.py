@@ -13,6 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from headwater.domain import FileState
 from headwater.store.tables import DataSource, ImportFile, Run, Tenant
 
 
@@ -73,7 +74,7 @@ async def totals_since(
         )
         .where(
             ImportFile.data_source_id.in_(source_ids),
-            ImportFile.state == "imported",
+            ImportFile.state == FileState.IMPORTED,
             ImportFile.finished_at >= since,
         )
         .group_by(ImportFile.data_source_id)
@@ -103,7 +104,7 @@ async def daily_rows(
         )
         .where(
             ImportFile.data_source_id.in_(source_ids),
-            ImportFile.state == "imported",
+            ImportFile.state == FileState.IMPORTED,
             ImportFile.finished_at >= since,
         )
         .group_by(ImportFile.data_source_id, day)

@@ -27,9 +27,8 @@ from asyncpg.exceptions import UniqueViolationError  # type: ignore[import-untyp
 from sqlalchemy import ColumnElement, Table, TextClause, exists, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from headwater.domain import FileState, ProcessorType
+from headwater.domain import FileState, ProcessorType, RowError
 from headwater.errors import FieldProblem, ImportContended, ValidationFailed
-from headwater.processors.base import RowError
 from headwater.store.tables import (
     Company,
     ImportFile,
@@ -81,6 +80,14 @@ def _target_for(processor_type: int) -> _Target:
         ) from None
 
 
+@dataclass
+class FileWrite:
+    """What the batches of one file learn as they are written, kept by the caller from batch to batch:
+    on PostgreSQL, a file whose COPY met an existing key goes through staging from then on."""
+
+    copy_conflicted: bool = False
+
+
 async def write_batch(
     session: AsyncSession,
     processor_type: int,
@@ -90,6 +97,7 @@ async def write_batch(
     batch_table: pa.Table,
     *,
     pending: bool = False,
+    file_write: FileWrite | None = None,
 ) -> WriteResult:
     """Write one batch of a file's good rows (the processor's record columns plus ``line``).
 
@@ -109,7 +117,9 @@ async def write_batch(
     columns = [name for name in staged.schema.names if name in target.table.columns]
     connection = await session.connection()
     owner = {"tenant_id": tenant_id, "source_id": source_id, "file_id": file_id}
-    if not pending and await _copy_directly(session, connection, target, columns, staged, owner):
+    if not pending and await _copy_directly(
+        connection, target, columns, staged, owner, file_write or FileWrite()
+    ):
         return WriteResult(rows if target.upsert else staged.num_rows, 0, errors)
     stage = await _stage(connection, target, columns, staged)
     result = await connection.execute(_insert_sql(target, columns, stage, only_own=pending), owner)
@@ -169,20 +179,19 @@ def _is_postgres(connection: AsyncConnection) -> bool:
 
 
 async def _copy_directly(
-    session: AsyncSession,
     connection: AsyncConnection,
     target: _Target,
     columns: list[str],
     table: pa.Table,
     owner: dict[str, int],
+    file_write: FileWrite,
 ) -> bool:
     """COPY the batch into the record table itself, the fast way for new rows. When a row meets an
     existing key the COPY is undone (to a savepoint) and False says to go through staging instead;
     a file that met one conflict goes through staging from then on."""
     if not _is_postgres(connection):
         return False
-    conflicting: set[int] = session.info.setdefault("headwater_conflicting_files", set())
-    if owner["file_id"] in conflicting:
+    if file_write.copy_conflicted:
         return False
     await connection.exec_driver_sql("SELECT 1")  # opens the driver's transaction before raw use
     raw = await connection.get_raw_connection()
@@ -198,7 +207,7 @@ async def _copy_directly(
         )
     except UniqueViolationError:
         await driver.execute("ROLLBACK TO SAVEPOINT headwater_batch")
-        conflicting.add(owner["file_id"])
+        file_write.copy_conflicted = True
         return False
     await driver.execute("RELEASE SAVEPOINT headwater_batch")
     return True

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from headwater.clock import utcnow
+from headwater.domain import FileState, RunOutcome
 from headwater.errors import Conflict, NotFound
 from headwater.store.queries import one_or_not_found
 from headwater.store.records import delete_source_records
@@ -129,12 +130,12 @@ async def processing_status(
         .where(ImportFile.tenant_id == tenant_id, ImportFile.data_source_id.in_(source_ids))
         .group_by(ImportFile.data_source_id, ImportFile.state)
     )
-    bucket = {"imported": "processed", "failed": "failed", "rolledback": "pending"}
+    bucket: dict[str, str] = {FileState.IMPORTED: "processed", FileState.FAILED: "failed", FileState.ROLLED_BACK: "pending"}
     for source_id, state, count in rows:
         counts[source_id][bucket.get(state, "pending")] += count
     runs = await session.execute(
         select(Run.data_source_id, func.count())
-        .where(Run.tenant_id == tenant_id, Run.data_source_id.in_(source_ids), Run.outcome == "failed")
+        .where(Run.tenant_id == tenant_id, Run.data_source_id.in_(source_ids), Run.outcome == RunOutcome.FAILED)
         .group_by(Run.data_source_id)
     )
     for source_id, count in runs:

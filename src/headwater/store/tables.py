@@ -24,6 +24,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from headwater.domain import SourceStatus
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -214,7 +216,7 @@ class DataSource(Base):
     amount_calculated: Mapped[bool] = mapped_column(Boolean, default=False)
     reprocessing_days: Mapped[int | None] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    status: Mapped[str] = mapped_column(String(10), default="idle")
+    status: Mapped[str] = mapped_column(String(10), default=SourceStatus.IDLE.value)
     last_running_time: Mapped[datetime | None] = mapped_column(TZDateTime)
     file_pattern: Mapped[str] = mapped_column(String(500), default="*")
     exclude_pattern: Mapped[str | None] = mapped_column(String(500))

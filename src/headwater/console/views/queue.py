@@ -19,7 +19,8 @@ async def queue_page(request: Request, viewer: ViewerDep) -> HTMLResponse:
     health = None
     entries = []
     if runtime.settings.distributed:
-        from headwater.jobs.distributed import ProcrastinateRunner, queue_status
+        from headwater.jobs.distributed import ProcrastinateRunner
+        from headwater.jobs.queue import queue_status
         from headwater.jobs.queue_health import queue_health
 
         health = await queue_health(runtime)
