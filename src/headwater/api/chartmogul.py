@@ -21,7 +21,7 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from limits import RateLimitItem
 from starlette.exceptions import HTTPException
 
-from headwater import apikeys, sources
+from headwater import apikeys, source_fields, sources
 from headwater.api import bodies
 from headwater.api.deps import ClientAddressDep, RuntimeDep
 from headwater.api.responses import JsonBytesResponse
@@ -221,20 +221,30 @@ def requested_extras(
 ExtrasDep = Annotated[Extras, Depends(requested_extras)]
 
 
+def _status(source: DataSource) -> str:
+    return str(source.status if source.status in (SourceStatus.IDLE, SourceStatus.WORKING) else "idle")
+
+
+# How this dialect shows the table's fields it has (``source_fields.CHARTMOGUL_FIELDS``), by table name.
+_SHOWN: Mapping[str, Callable[[DataSource], Any]] = {
+    "uuid": lambda source: source.uuid,
+    "name": lambda source: source.name,
+    "system": lambda source: source.data_source_type or source.system or CUSTOM_SYSTEM,
+    "createdAt": lambda source: iso_millis(source.created_at),
+    "status": _status,
+}
+if set(_SHOWN) != {spec.name for _, spec in source_fields.CHARTMOGUL_FIELDS}:
+    raise RuntimeError("the ChartMogul answer must show exactly the table's ChartMogul fields")
+_VIEW = tuple((name, _SHOWN[spec.name]) for name, spec in source_fields.CHARTMOGUL_FIELDS)
+
+
 def view(
     source: DataSource,
     extras: Extras = Extras(),
     processing_status: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
     """A data source as ChartMogul shows one."""
-    status = source.status if source.status in (SourceStatus.IDLE, SourceStatus.WORKING) else "idle"
-    shown: dict[str, Any] = {
-        "uuid": source.uuid,
-        "name": source.name,
-        "system": source.data_source_type or source.system or CUSTOM_SYSTEM,
-        "created_at": iso_millis(source.created_at),
-        "status": str(status),
-    }
+    shown: dict[str, Any] = {name: value(source) for name, value in _VIEW}
     if extras.processing_status:
         shown["processing_status"] = dict(processing_status or {"processed": 0, "failed": 0, "pending": 0})
     if extras.auto_churn_subscription_setting:
@@ -319,7 +329,9 @@ async def list_data_sources(
             else {}
         )
     # Plain JSON values already: written as bytes, not walked again by FastAPI's encoder.
-    return JsonBytesResponse({"data_sources": [view(source, wanted, counts.get(source.id)) for source in found]})
+    return JsonBytesResponse(
+        {"data_sources": [view(source, wanted, counts.get(source.id)) for source in found]}
+    )
 
 
 @router.get("/data_sources/{uuid}", summary="Retrieve a source")

@@ -320,7 +320,7 @@ def _add_data_source_routes(router: APIRouter) -> None:
         summary="Create a pull source (the partner API's fields)",
         operation_id="create_dataSources",
         responses=doc.answers(source, "The new data source"),
-        openapi_extra=doc.body_schema(doc.DataSourceBody.model_json_schema()),
+        openapi_extra=doc.body_schema(doc.data_source_body()),
     )
     async def create(request: Request, area: AreaDep, runtime: RuntimeDep) -> Response:
         body = bodies.json_object(await request.body())
@@ -551,7 +551,7 @@ def _add_control_routes(router: APIRouter) -> None:
         summary="Test a pull source's fields before creating it (validated as a create body, stored nowhere)",
         operation_id="test_unsaved_dataSources",
         responses=check_answer,
-        openapi_extra=doc.body_schema(doc.DataSourceBody.model_json_schema()),
+        openapi_extra=doc.body_schema(doc.data_source_body()),
     )
     async def test_unsaved(request: Request, area: AreaDep, runtime: RuntimeDep) -> Response:
         body = bodies.json_object(await request.body())

@@ -31,11 +31,11 @@ from fastapi.security.http import HTTPAuthorizationCredentials, HTTPBase
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from headwater import auth
+from headwater import auth, source_fields
 from headwater.api import bodies
 from headwater.api.deps import ClientAddressDep, RuntimeDep
 from headwater.api.responses import JsonBytesResponse
-from headwater.api.schemas import PullSourceFields
+from headwater.api.schemas import pull_source_body
 from headwater.clock import epoch_millis
 from headwater.connectors.hosts import HostPolicy
 from headwater.errors import (
@@ -293,22 +293,17 @@ async def json_object(request: Request) -> dict[str, Any]:
 JsonObjectDep = Annotated[dict[str, Any], Depends(json_object)]
 
 
-class DatasourceBody(PullSourceFields):
-    """The datasource fields (documentation only: the core validates, unknown fields are ignored)."""
-
-
 class LoginBody(BaseModel):
     principal: str
     password: str
 
 
-def _json_body(model: type[BaseModel]) -> dict[str, Any]:
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": model.model_json_schema()}},
-        }
-    }
+def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+# The datasource fields (documentation only: the core validates, unknown fields are ignored).
+DATASOURCE_BODY = pull_source_body("DatasourceBody")
 
 
 def _errors_example(description: str, **members: str) -> dict[str, Any]:
@@ -330,45 +325,8 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
 
 # --- the answers' shapes ------------------------------------------------------------------------
 
-_SEED_FIELDS = (
-    "id",
-    "host",
-    "user",
-    "password",
-    "workingDirectory",
-    "processorType",
-    "fileImportType",
-    "dataSourceType",
-    "touchpointCode",
-    "authenticationType",
-    "active",
-    "privateKeyFile",
-    "passphrase",
-    "region",
-    "reprocessingDays",
-    "lastRunningTime",
-    "amountCalculated",
-)
-_EXTRA_FIELDS = (
-    "port",
-    "endpointUrl",
-    "tls",
-    "name",
-    "uuid",
-    "status",
-    "filePattern",
-    "excludePattern",
-    "afterImport",
-    "archiveDirectory",
-    "recursive",
-    "hostKeyFingerprint",
-    "schedule",
-    "lastRunStatus",
-    "lastError",
-    "nextRunTime",
-)
-# The answer's fields in the contract's order, then headwater's: the OpenAPI document is built from them too.
-DATASOURCE_FIELDS = (*_SEED_FIELDS, *_EXTRA_FIELDS)
+# The answer's fields: the contract's in its answer's order, then headwater's (the OpenAPI document's too).
+DATASOURCE_FIELDS = tuple(f.name for f in source_fields.PARTNER_FIELDS)
 
 
 def datasource_json(source: DataSource) -> dict[str, Any]:
@@ -416,7 +374,7 @@ router = APIRouter(prefix=PREFIX, route_class=PartnerRoute, tags=["partner"])
 @router.post(
     "/login",
     summary="Log a partner in",
-    openapi_extra=_json_body(LoginBody),
+    openapi_extra=_json_body(LoginBody.model_json_schema()),
     responses={
         400: _errors_example("Already logged in", party="PartyAlreadyLoggedin"),
         401: _errors_example("Wrong principal or password", credential="InvalidCredentials"),
@@ -493,7 +451,7 @@ async def list_datasources(request: Request, partner: CurrentPartnerDep, runtime
     "/partner/datasources",
     status_code=201,
     summary="Create Datasource",
-    openapi_extra=_json_body(DatasourceBody),
+    openapi_extra=_json_body(DATASOURCE_BODY),
     responses={**_AUTH_ERRORS, **_BODY_ERRORS},
 )
 async def create_datasource(
@@ -531,7 +489,7 @@ async def get_datasource(
 @router.put(
     "/partner/datasources/{source_id}",
     summary="Replace a datasource's settings",
-    openapi_extra=_json_body(DatasourceBody),
+    openapi_extra=_json_body(DATASOURCE_BODY),
     responses={**_AUTH_ERRORS, **_BODY_ERRORS, **_NOT_FOUND},
 )
 async def update_datasource(
@@ -584,6 +542,7 @@ async def unknown_path(path: str) -> Response:
 
 
 __all__ = [
+    "DATASOURCE_BODY",
     "DATASOURCE_FIELDS",
     "MAX_ID",
     "PREFIX",
