@@ -27,7 +27,7 @@ from headwater.host_keys import host_key_fingerprint
 from headwater.imports import ConnectorFactory, Decision, connection_config, decide
 from headwater.logging import get_logger
 from headwater.runtime import Runtime
-from headwater.sources import PullSourceFields, validate_pull_source
+from headwater.sources import PullSourceSettings, validate_pull_source
 from headwater.store import imports as ledger_store
 from headwater.store import sources as source_store
 from headwater.store.imports import LedgerEntry
@@ -213,7 +213,7 @@ async def check_source(
     return await _check(runtime, config, ledger, reprocessing_days, connect or connector_for)
 
 
-def _unsaved_config(fields: PullSourceFields) -> ConnectionConfig:
+def _unsaved_config(fields: PullSourceSettings) -> ConnectionConfig:
     return ConnectionConfig(
         kind=fields.data_source_type,
         host=fields.host,
@@ -221,7 +221,7 @@ def _unsaved_config(fields: PullSourceFields) -> ConnectionConfig:
         port=fields.port,
         user=fields.user,
         password=fields.password,
-        private_key=fields.private_key,
+        private_key=fields.private_key_file,
         passphrase=fields.passphrase,
         tls=fields.tls,
         region=fields.region,

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Numeric
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from headwater import jsonbytes
+from headwater import jsonbytes, source_fields
 from headwater.clock import as_utc, iso_millis
 from headwater.errors import HeadwaterError, NotFound
 from headwater.sources import describe
@@ -267,41 +267,27 @@ def show_rows(resource: Resource, rows: Sequence[Any]) -> list[dict[str, Any]]:
 
 # --- the registry -------------------------------------------------------------------------------
 
-_DATA_SOURCE_FIELDS = _fields(
-    ("id", INT),
-    ("uuid", TEXT),
-    ("name", TEXT),
-    ("system", TEXT),
-    ("host", TEXT),
-    ("port", INT),
-    ("user", TEXT),
-    ("password", MASKED, "password_enc"),
-    ("workingDirectory", TEXT),
-    ("processorType", INT),
-    ("fileImportType", TEXT),
-    ("dataSourceType", TEXT),
-    ("touchpointCode", TEXT),
-    ("authenticationType", TEXT),
-    ("active", BOOL),
-    ("privateKeyFile", MASKED, "private_key_enc"),
-    ("passphrase", MASKED, "passphrase_enc"),
-    ("region", TEXT),
-    ("endpointUrl", TEXT),
-    ("tls", BOOL),
-    ("reprocessingDays", INT),
-    ("lastRunningTime", TIME),
-    ("amountCalculated", BOOL),
-    ("status", TEXT),
-    ("filePattern", TEXT),
-    ("excludePattern", TEXT),
-    ("afterImport", TEXT),
-    ("archiveDirectory", TEXT),
-    ("recursive", BOOL),
-    ("schedule", MASKED),
-    ("lastRunStatus", TEXT),
-    ("lastError", MASKED, "last_error_code"),
-    ("nextRunTime", TIME, "next_run_at"),
-    ("createdAt", TIME),
+
+def _source_field_kind(spec: source_fields.SourceField) -> Kind:
+    """Secrets and fields made by a rule of their own are shown, never filtered on; a derived time
+    filters on its column."""
+    if spec.masked or (spec.derived and spec.type is not source_fields.FieldType.TIME):
+        return Kind.OPAQUE
+    return _SOURCE_KINDS[spec.type]
+
+
+_SOURCE_KINDS = {
+    source_fields.FieldType.TEXT: Kind.TEXT,
+    source_fields.FieldType.CHOICE: Kind.TEXT,
+    source_fields.FieldType.CODE: Kind.INTEGER,
+    source_fields.FieldType.INTEGER: Kind.INTEGER,
+    source_fields.FieldType.BOOLEAN: Kind.BOOL,
+    source_fields.FieldType.TIME: Kind.DATETIME,
+    source_fields.FieldType.SCHEDULE: Kind.OPAQUE,
+    source_fields.FieldType.OBJECT: Kind.OPAQUE,
+}
+_DATA_SOURCE_FIELDS = tuple(
+    Field(f.name, f.column, _source_field_kind(f)) for f in source_fields.INTEGRATION_FIELDS
 )
 
 RESOURCES: dict[str, Resource] = {
@@ -660,7 +646,9 @@ async def list_subordinates_json(
     await get_row(session, tenant_id, parent, parent_id)
     child = RESOURCES[subordinate]
     page = read_query(child, parameters)
-    return await _page_json(session, tenant_id, child, [Condition(column, "eq", parent_id), *page.conditions], page)
+    return await _page_json(
+        session, tenant_id, child, [Condition(column, "eq", parent_id), *page.conditions], page
+    )
 
 
 __all__ = [

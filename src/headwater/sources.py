@@ -10,7 +10,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import uuid as uuidlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,7 +21,7 @@ import asyncssh
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from headwater import schedules
+from headwater import schedules, source_fields
 from headwater.clock import utcnow
 from headwater.connectors.hosts import HostPolicy
 from headwater.crypto import SecretBox
@@ -32,25 +32,27 @@ from headwater.domain import (
     AuthenticationType,
     DataSourceType,
     FileImportType,
-    ProcessorType,
     SourceStatus,
 )
 from headwater.errors import Conflict, FieldProblem, ValidationFailed
 from headwater.host_keys import host_key_fingerprint
 from headwater.schedules import Schedule
 from headwater.source_checks import archive_directory_problem, host_problem
+from headwater.source_fields import FieldType, SourceField
 from headwater.storable import storable
 from headwater.store import sources as repo
 from headwater.store.tables import DataSource, Touchpoint
 
-SECRET_FIELDS = ("password", "privateKeyFile", "passphrase")
+SECRET_FIELDS = tuple(f.name for f in source_fields.SECRETS)
 _HOST = re.compile(r"^[A-Za-z0-9_.\-:\[\]]{1,253}$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-_]{1,61}[a-z0-9]$")
+_CERTIFICATE_ONLY = ("privateKeyFile", "passphrase")
 
 
 @dataclass
-class PullSourceFields:
-    """Validated pull-source settings, secrets still in clear text (never logged)."""
+class PullSourceSettings:
+    """A pull source's settings once valid, one attribute per writable field of the table (its name in
+    snake case); secrets still in clear text, never logged."""
 
     host: str
     user: str | None
@@ -63,7 +65,7 @@ class PullSourceFields:
     touchpoint_code: str
     amount_calculated: bool
     port: int | None = None
-    private_key: str | None = None
+    private_key_file: str | None = None
     passphrase: str | None = None
     region: str | None = None
     endpoint_url: str | None = None
@@ -80,9 +82,14 @@ class PullSourceFields:
     kept_secrets: set[str] = field(default_factory=set)
 
     def repr_safe(self) -> str:
-        return f"<PullSourceFields {self.data_source_type} {self.host}{self.working_directory}>"
+        return f"<PullSourceSettings {self.data_source_type} {self.host}{self.working_directory}>"
 
     __repr__ = repr_safe
+
+
+def attribute(source_field: SourceField) -> str:
+    """The ``PullSourceSettings`` attribute of a writable field."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", source_field.name).lower()
 
 
 def _present(payload: Mapping[str, Any], key: str) -> bool:
@@ -95,43 +102,43 @@ def _capital(name: str) -> str:
 
 
 class _Checker:
+    """The problems found so far; ``problems_in_order`` gives them in the table's order."""
+
     def __init__(self, payload: Mapping[str, Any]) -> None:
         self.payload = payload
         self.problems: list[FieldProblem] = []
 
-    def required(self, key: str) -> bool:
-        if _present(self.payload, key):
-            return True
+    def required(self, key: str) -> None:
         self.problems.append(FieldProblem(key, f"{_capital(key)}Required", f"{key} is required"))
-        return False
 
     def invalid(self, key: str, why: str) -> None:
         self.problems.append(FieldProblem(key, f"Invalid{_capital(key)}", f"{key}: {why}"))
 
-    def text(self, key: str, *, required: bool, max_length: int = 1000) -> str | None:
-        if not _present(self.payload, key):
-            if required:
-                self.required(key)
-            return None
+    def has_problem(self, key: str) -> bool:
+        return any(p.field == key for p in self.problems)
+
+    def problems_in_order(self) -> list[FieldProblem]:
+        # A stable sort: the problems of one field keep the order they were found in.
+        return sorted(
+            self.problems, key=lambda p: source_fields.POSITION.get(p.field, len(source_fields.FIELDS))
+        )
+
+    def text(self, key: str, *, max_length: int) -> str | None:
         value = self.payload[key]
         if not isinstance(value, str) or len(value) > max_length or not storable(value):
             self.invalid(key, f"must be a text of at most {max_length} characters")
             return None
         return value
 
-    def boolean(self, key: str, default: bool) -> bool:
-        value = self.payload.get(key)
-        if value is None:
-            return default
+    def boolean(self, key: str) -> bool | None:
+        value = self.payload[key]
         if not isinstance(value, bool):
             self.invalid(key, "must be true or false")
-            return default
+            return None
         return value
 
     def integer(self, key: str, *, low: int, high: int) -> int | None:
-        value = self.payload.get(key)
-        if value is None:
-            return None
+        value = self.payload[key]
         if isinstance(value, str) and value.strip().lstrip("-").isdigit():
             try:
                 value = int(value)
@@ -142,16 +149,181 @@ class _Checker:
             return None
         return value
 
-    def choice(self, key: str, allowed: Sequence[str], *, required: bool) -> str | None:
-        if not _present(self.payload, key):
-            if required:
-                self.required(key)
-            return None
+    def choice(self, key: str, allowed: Sequence[str]) -> str | None:
         value = self.payload[key]
         if not isinstance(value, str) or value.upper() not in allowed:
             self.invalid(key, f"must be one of {', '.join(allowed)}")
             return None
         return value.upper()
+
+    def code(self, key: str, allowed: Sequence[int]) -> int | None:
+        value = self.payload[key]
+        try:
+            if isinstance(value, bool):
+                raise ValueError
+            number = int(value)
+        except (ValueError, TypeError, OverflowError):
+            number = None
+        if number not in allowed:
+            self.invalid(key, "must be " + ", ".join(str(a) for a in allowed[:-1]) + f" or {allowed[-1]}")
+            return None
+        return number
+
+
+# --- field rules: each field on its own, as the table describes it ------------------------------
+
+
+def _no_parent(value: str) -> str | None:
+    return "must not contain '..'" if ".." in value.replace("\\", "/").split("/") else None
+
+
+def _http_url(value: str) -> str | None:
+    try:
+        parsed = urlparse(value)
+        usable = parsed.scheme in ("http", "https") and bool(parsed.hostname)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        usable = False
+    return None if usable else "must be an http or https URL"
+
+
+def _glob(value: str) -> str | None:
+    try:
+        re.compile(fnmatch.translate(value))
+    except re.error:
+        return "must be a glob pattern"
+    return None
+
+
+# What a field's text must be beyond its length (whatever the other fields say).
+_TEXT_RULES: Mapping[str, Callable[[str], str | None]] = {
+    "workingDirectory": _no_parent,
+    "endpointUrl": _http_url,
+    "filePattern": _glob,
+    "excludePattern": _glob,
+}
+
+
+def _field_value(check: _Checker, spec: SourceField) -> Any:
+    """One field checked against the table: present when required, of its type, within its bounds."""
+    key = spec.name
+    if spec.type is FieldType.SCHEDULE:
+        try:
+            return schedules.parse(check.payload.get(key), now=utcnow())
+        except schedules.InvalidSchedule as exc:
+            check.invalid(key, str(exc))
+            return None
+    if spec.type in (FieldType.BOOLEAN, FieldType.INTEGER):
+        if check.payload.get(key) is None:
+            return spec.default
+        if spec.type is FieldType.BOOLEAN:
+            value = check.boolean(key)
+            return spec.default if value is None else value
+        assert spec.low is not None and spec.high is not None
+        return check.integer(key, low=spec.low, high=spec.high)
+    if spec.type is FieldType.CODE and check.payload.get(key) not in (None, ""):
+        return check.code(key, [int(c) for c in spec.choices])
+    if not _present(check.payload, key):
+        if spec.required:
+            check.required(key)
+        return None
+    if spec.type is FieldType.CHOICE:
+        return check.choice(key, [str(c) for c in spec.choices])
+    assert spec.max_length is not None
+    text = check.text(key, max_length=spec.max_length)
+    rule = _TEXT_RULES.get(key)
+    if text is not None and rule is not None and (why := rule(text)) is not None:
+        check.invalid(key, why)
+        return None
+    return text
+
+
+def _field_rules(check: _Checker, ignored: Collection[str]) -> dict[str, Any]:
+    return {f.name: _field_value(check, f) for f in source_fields.WRITABLE if f.name not in ignored}
+
+
+# --- cross-field rules: what one field asks of another ------------------------------------------
+
+
+def _cross_field_rules(payload: Mapping[str, Any]) -> tuple[dict[str, Any], set[str]]:
+    """Before the field rules: the payload as they should read it, and the fields they leave alone.
+
+    On S3 an empty ``workingDirectory`` is the whole bucket; the private key and its passphrase are
+    read only for CERTIFICATE authentication.
+    """
+    adjusted = dict(payload)
+    source_type, auth_type = payload.get("dataSourceType"), payload.get("authenticationType")
+    if isinstance(source_type, str) and source_type.upper() == DataSourceType.S3.value:
+        if adjusted.get("workingDirectory") == "":
+            adjusted["workingDirectory"] = "/"
+    by_key = isinstance(auth_type, str) and auth_type.upper() == AuthenticationType.CERTIFICATE.value
+    return adjusted, set() if by_key else set(_CERTIFICATE_ONLY)
+
+
+async def _between_fields(check: _Checker, values: dict[str, Any]) -> None:
+    """After the field rules: requirements and formats that depend on other fields' values."""
+    source_type, auth_type = values["dataSourceType"], values["authenticationType"]
+    is_s3 = source_type == DataSourceType.S3.value
+    by_key = auth_type == AuthenticationType.CERTIFICATE.value
+
+    def required_when(key: str, condition: bool) -> None:
+        if condition and values.get(key) is None and not check.has_problem(key):
+            check.required(key)
+
+    host = values["host"]
+    if host is not None:
+        values["host"] = host = host.strip()
+        if is_s3 and not _BUCKET.match(host):
+            check.invalid("host", "must be an S3 bucket name")
+            values["host"] = None
+        elif not is_s3 and not _HOST.match(host):
+            check.invalid("host", "must be a host name or address, without scheme or path")
+            values["host"] = None
+    required_when("password", not by_key)
+    if by_key and source_type not in (None, DataSourceType.SFTP.value):
+        check.invalid("authenticationType", "CERTIFICATE is only for SFTP sources")
+    required_when("privateKeyFile", by_key)
+    if by_key and values["privateKeyFile"] is not None:
+        # Opening an encrypted key runs its KDF for up to a second: not on the event loop.
+        problem = await anyio.to_thread.run_sync(
+            _valid_private_key, values["privateKeyFile"], values["passphrase"]
+        )
+        if problem == "InvalidPassphrase":
+            check.invalid("passphrase", "does not open the private key")
+        elif problem:
+            check.invalid("privateKeyFile", "must be a private key in PEM or OpenSSH format")
+    required_when("region", is_s3)
+    if values["tls"] and source_type not in (None, DataSourceType.FTP.value):
+        check.invalid("tls", "is an option of FTP sources (FTPS)")
+    values["filePattern"] = values["filePattern"] or "*"
+    values["afterImport"] = values["afterImport"] or AfterImport.KEEP.value
+    required_when("archiveDirectory", values["afterImport"] == AfterImport.MOVE.value)
+    archive, working = values["archiveDirectory"], values["workingDirectory"]
+    if archive is not None and working is not None:
+        why = archive_directory_problem(archive, working, is_s3=is_s3)
+        if why is not None:
+            check.invalid("archiveDirectory", why)
+            values["archiveDirectory"] = None
+
+
+# --- the database check -------------------------------------------------------------------------
+
+
+async def _database_check(
+    session: AsyncSession, tenant_id: int, check: _Checker, values: dict[str, Any]
+) -> None:
+    """The touchpoint code must name one of the tenant's touchpoints."""
+    code = values["touchpointCode"]
+    if code is None:
+        # The contract answers a missing code with both problems (its own example does).
+        if not any(p.field == "touchpointCode" and p.code.startswith("Invalid") for p in check.problems):
+            check.invalid("touchpointCode", "is not a touchpoint of this tenant")
+        return
+    found = await session.scalar(
+        select(Touchpoint.id).where(Touchpoint.tenant_id == tenant_id, Touchpoint.code == code)
+    )
+    if found is None:
+        check.invalid("touchpointCode", "is not a touchpoint of this tenant")
+        values["touchpointCode"] = None
 
 
 def _valid_private_key(key: str, passphrase: str | None) -> str | None:
@@ -165,6 +337,20 @@ def _valid_private_key(key: str, passphrase: str | None) -> str | None:
     return None
 
 
+def _with_kept_secrets(
+    payload: Mapping[str, Any], current: DataSource | None, box: SecretBox | None
+) -> tuple[dict[str, Any], set[str]]:
+    """A secret sent back as ``********`` on an update stands for the stored one."""
+    opened, kept = dict(payload), set()
+    if current is not None and box is not None:
+        for secret in source_fields.SECRETS:
+            token = getattr(current, secret.column)
+            if opened.get(secret.name) == SECRET_MASK and token is not None:
+                opened[secret.name] = box.decrypt(token)
+                kept.add(secret.name)
+    return opened, kept
+
+
 async def validate_pull_source(
     session: AsyncSession,
     tenant_id: int,
@@ -173,213 +359,46 @@ async def validate_pull_source(
     current: DataSource | None = None,
     box: SecretBox | None = None,
     hosts: HostPolicy,
-) -> PullSourceFields:
-    """Check every field; raise ``ValidationFailed`` with all problems in contract order.
+) -> PullSourceSettings:
+    """Check every field; raise ``ValidationFailed`` with all problems in the contract's order.
 
-    ``current`` is the stored source on an update: a secret sent back as ``********`` keeps its value.
-    ``hosts`` decides which servers a source may point at; the name is looked up only once every
-    other field is valid, so a request that is wrong anyway costs no DNS traffic.
+    Field rules check each field as the table describes it, cross-field rules what fields ask of each
+    other, the database check the touchpoint code. ``current`` is the stored source on an update: a
+    secret sent back as ``********`` keeps its value. ``hosts`` decides which servers a source may
+    point at; the name is looked up only once every other field is valid, so a request that is
+    wrong anyway costs no DNS traffic.
     """
-    payload = dict(payload)
-    kept: set[str] = set()
-    if current is not None and box is not None:
-        stored = {
-            "password": current.password_enc,
-            "privateKeyFile": current.private_key_enc,
-            "passphrase": current.passphrase_enc,
-        }
-        for key in SECRET_FIELDS:
-            token = stored[key]
-            if payload.get(key) == SECRET_MASK and token is not None:
-                payload[key] = box.decrypt(token)
-                kept.add(key)
-    check = _Checker(payload)
-
-    source_type = payload.get("dataSourceType")
-    is_s3 = isinstance(source_type, str) and source_type.upper() == DataSourceType.S3.value
-    auth_type = payload.get("authenticationType")
-    by_key = isinstance(auth_type, str) and auth_type.upper() == AuthenticationType.CERTIFICATE.value
-
-    host = check.text("host", required=True, max_length=253)
-    if host is not None:
-        host = host.strip()
-        if is_s3 and not _BUCKET.match(host):
-            check.invalid("host", "must be an S3 bucket name")
-            host = None
-        elif not is_s3 and not _HOST.match(host):
-            check.invalid("host", "must be a host name or address, without scheme or path")
-            host = None
-    user = check.text("user", required=True, max_length=500)
-    password = check.text("password", required=not by_key, max_length=1000)
-    working_directory = payload.get("workingDirectory")
-    if is_s3 and working_directory == "":
-        working_directory = "/"
-    else:
-        working_directory = check.text("workingDirectory", required=True, max_length=1000)
-    if isinstance(working_directory, str) and ".." in working_directory.replace("\\", "/").split("/"):
-        check.invalid("workingDirectory", "must not contain '..'")
-        working_directory = None
-
-    processor_type: int | None = None
-    raw_processor = payload.get("processorType")
-    if raw_processor is None or raw_processor == "":
-        check.required("processorType")
-    else:
-        try:
-            if isinstance(raw_processor, bool):
-                raise ValueError
-            processor_type = ProcessorType(int(raw_processor)).value
-        except (ValueError, TypeError, OverflowError):
-            check.invalid("processorType", "must be 25000, 25004, 25006, 25011 or 25012")
-
-    file_import_type = check.choice("fileImportType", [t.value for t in FileImportType], required=False)
-    authentication_type = check.choice(
-        "authenticationType", [t.value for t in AuthenticationType], required=True
-    )
-    data_source_type = check.choice("dataSourceType", [t.value for t in DataSourceType], required=True)
-    if authentication_type == AuthenticationType.CERTIFICATE.value and data_source_type not in (
-        None,
-        DataSourceType.SFTP.value,
-    ):
-        check.invalid("authenticationType", "CERTIFICATE is only for SFTP sources")
-
-    touchpoint_code = check.text("touchpointCode", required=True, max_length=100)
-    if touchpoint_code is None:
-        # The contract answers a missing code with both problems (its own example does).
-        if not any(p.field == "touchpointCode" and p.code.startswith("Invalid") for p in check.problems):
-            check.invalid("touchpointCode", "is not a touchpoint of this tenant")
-    else:
-        found = await session.scalar(
-            select(Touchpoint.id).where(Touchpoint.tenant_id == tenant_id, Touchpoint.code == touchpoint_code)
-        )
-        if found is None:
-            check.invalid("touchpointCode", "is not a touchpoint of this tenant")
-            touchpoint_code = None
-
-    amount_calculated = check.boolean("amountCalculated", False)
-    port = check.integer("port", low=1, high=65535)
-
-    private_key = passphrase = None
-    if authentication_type == AuthenticationType.CERTIFICATE.value:
-        private_key = check.text("privateKeyFile", required=True, max_length=20000)
-        passphrase = check.text("passphrase", required=False, max_length=1000)
-        if private_key is not None:
-            # Opening an encrypted key runs its KDF for up to a second: not on the event loop.
-            problem = await anyio.to_thread.run_sync(_valid_private_key, private_key, passphrase)
-            if problem == "InvalidPassphrase":
-                check.invalid("passphrase", "does not open the private key")
-            elif problem:
-                check.invalid("privateKeyFile", "must be a private key in PEM or OpenSSH format")
-
-    region = check.text("region", required=is_s3, max_length=100)
-    endpoint_url = check.text("endpointUrl", required=False, max_length=1000)
-    if endpoint_url is not None:
-        try:
-            parsed = urlparse(endpoint_url)
-            usable = parsed.scheme in ("http", "https") and bool(parsed.hostname)
-        except ValueError:  # e.g. an unclosed IPv6 bracket
-            usable = False
-        if not usable:
-            check.invalid("endpointUrl", "must be an http or https URL")
-            endpoint_url = None
-    tls = check.boolean("tls", False)
-    if tls and data_source_type not in (None, DataSourceType.FTP.value):
-        check.invalid("tls", "is an option of FTP sources (FTPS)")
-    reprocessing_days = check.integer("reprocessingDays", low=-1, high=36500)
-    active = check.boolean("active", True)
-    name = check.text("name", required=False, max_length=500)
-    file_pattern = check.text("filePattern", required=False, max_length=500) or "*"
-    exclude_pattern = check.text("excludePattern", required=False, max_length=500)
-    after_import = (
-        check.choice("afterImport", [a.value for a in AfterImport], required=False) or AfterImport.KEEP.value
-    )
-    archive_directory = check.text(
-        "archiveDirectory", required=after_import == AfterImport.MOVE.value, max_length=1000
-    )
-    if archive_directory is not None and working_directory is not None:
-        why = archive_directory_problem(archive_directory, working_directory, is_s3=is_s3)
-        if why is not None:
-            check.invalid("archiveDirectory", why)
-            archive_directory = None
-    recursive = check.boolean("recursive", False)
-    for pattern_key, pattern in (("filePattern", file_pattern), ("excludePattern", exclude_pattern)):
-        if pattern is not None:
-            try:
-                re.compile(fnmatch.translate(pattern))
-            except re.error:
-                check.invalid(pattern_key, "must be a glob pattern")
-
-    schedule: Schedule | None = None
-    try:
-        schedule = schedules.parse(payload.get("schedule"), now=utcnow())
-    except schedules.InvalidSchedule as exc:
-        check.invalid("schedule", str(exc))
-
+    opened, kept = _with_kept_secrets(payload, current, box)
+    adjusted, ignored = _cross_field_rules(opened)
+    check = _Checker(adjusted)
+    values = _field_rules(check, ignored)
+    values.update(dict.fromkeys(ignored))
+    await _between_fields(check, values)
+    await _database_check(session, tenant_id, check, values)
     if check.problems:
-        raise ValidationFailed(check.problems)
-    assert host is not None and working_directory is not None and processor_type is not None
-    assert authentication_type is not None and data_source_type is not None and touchpoint_code is not None
-    refused = await host_problem(hosts, data_source_type, host, port, endpoint_url)
+        raise ValidationFailed(check.problems_in_order())
+    refused = await host_problem(
+        hosts, values["dataSourceType"], values["host"], values["port"], values["endpointUrl"]
+    )
     if refused is not None:
         raise ValidationFailed([refused])
-    return PullSourceFields(
-        host=host,
-        user=user,
-        password=password,
-        working_directory=working_directory,
-        processor_type=processor_type,
-        file_import_type=file_import_type or FileImportType.PARTY.value,
-        authentication_type=authentication_type,
-        data_source_type=data_source_type,
-        touchpoint_code=touchpoint_code,
-        amount_calculated=amount_calculated,
-        port=port,
-        private_key=private_key,
-        passphrase=passphrase,
-        region=region,
-        endpoint_url=endpoint_url,
-        tls=tls,
-        reprocessing_days=reprocessing_days,
-        active=active,
-        name=name,
-        file_pattern=file_pattern,
-        exclude_pattern=exclude_pattern,
-        after_import=after_import,
-        archive_directory=archive_directory,
-        recursive=recursive,
-        schedule=schedule,
-        kept_secrets=kept,
-    )
+    values["fileImportType"] = values["fileImportType"] or FileImportType.PARTY.value
+    settings = {attribute(f): values[f.name] for f in source_fields.WRITABLE}
+    return PullSourceSettings(**settings, kept_secrets=kept)
 
 
-def _columns(fields: PullSourceFields, box: SecretBox) -> dict[str, Any]:
-    return {
-        "system": fields.data_source_type,
-        "data_source_type": fields.data_source_type,
-        "host": fields.host,
-        "port": fields.port,
-        "user": fields.user,
-        "password_enc": box.encrypt_optional(fields.password),
-        "authentication_type": fields.authentication_type,
-        "private_key_enc": box.encrypt_optional(fields.private_key),
-        "passphrase_enc": box.encrypt_optional(fields.passphrase),
-        "region": fields.region,
-        "endpoint_url": fields.endpoint_url,
-        "tls": fields.tls,
-        "working_directory": fields.working_directory,
-        "processor_type": fields.processor_type,
-        "file_import_type": fields.file_import_type,
-        "touchpoint_code": fields.touchpoint_code,
-        "amount_calculated": fields.amount_calculated,
-        "reprocessing_days": fields.reprocessing_days,
-        "active": fields.active,
-        "file_pattern": fields.file_pattern,
-        "exclude_pattern": fields.exclude_pattern,
-        "after_import": fields.after_import,
-        "archive_directory": fields.archive_directory,
-        "recursive": fields.recursive,
-        "schedule": None if fields.schedule is None else fields.schedule.stored,
-    }
+def _columns(settings: PullSourceSettings, box: SecretBox) -> dict[str, Any]:
+    columns: dict[str, Any] = {"system": settings.data_source_type}
+    for spec in source_fields.WRITABLE:
+        if spec.name == "name":
+            continue  # set apart: a name must be free within the tenant, or one is made
+        value = getattr(settings, attribute(spec))
+        if spec.masked:
+            value = box.encrypt_optional(value)
+        elif spec.type is FieldType.SCHEDULE:
+            value = None if value is None else value.stored
+        columns[spec.column] = value
+    return columns
 
 
 async def _free_name(session: AsyncSession, tenant_id: int, wanted: str, except_id: int | None = None) -> str:
@@ -390,7 +409,7 @@ async def _free_name(session: AsyncSession, tenant_id: int, wanted: str, except_
     return name
 
 
-def _default_name(fields: PullSourceFields) -> str:
+def _default_name(fields: PullSourceSettings) -> str:
     directory = (
         fields.working_directory
         if fields.working_directory.startswith("/")
@@ -478,44 +497,34 @@ async def create_custom_source(session: AsyncSession, tenant_id: int, name: str)
 
 
 def describe(source: DataSource) -> dict[str, Any]:
-    """A source's fields under the partner API's names, secrets masked, times as ``datetime``."""
-    return {
-        "id": source.id,
-        "uuid": source.uuid,
-        "name": source.name,
-        "system": source.system,
-        "host": source.host,
-        "port": source.port,
-        "user": source.user,
-        "password": SECRET_MASK if source.password_enc else None,
-        "workingDirectory": source.working_directory,
-        "processorType": source.processor_type,
-        "fileImportType": source.file_import_type,
-        "dataSourceType": source.data_source_type,
-        "touchpointCode": source.touchpoint_code,
-        "authenticationType": source.authentication_type,
-        "active": source.active,
-        "privateKeyFile": SECRET_MASK if source.private_key_enc else None,
-        "passphrase": SECRET_MASK if source.passphrase_enc else None,
-        "region": source.region,
-        "endpointUrl": source.endpoint_url,
-        "tls": source.tls,
-        "reprocessingDays": source.reprocessing_days,
-        "lastRunningTime": source.last_running_time,
-        "amountCalculated": source.amount_calculated,
-        "status": source.status,
-        "filePattern": source.file_pattern,
-        "excludePattern": source.exclude_pattern,
-        "afterImport": source.after_import,
-        "archiveDirectory": source.archive_directory,
-        "recursive": source.recursive,
-        "hostKeyFingerprint": host_key_fingerprint(source.host_key),
-        "schedule": schedules.shown(source.schedule),
-        "lastRunStatus": source.last_run_status,
-        "lastError": last_error(source),
-        "nextRunTime": next_run_time(source),
-        "createdAt": source.created_at,
-    }
+    """A source's fields under the table's names and in its order, secrets masked, times as ``datetime``."""
+    return {name: shown(source) for name, shown in _SHOWN}
+
+
+def _masked(column: str) -> Callable[[DataSource], str | None]:
+    return lambda source: SECRET_MASK if getattr(source, column) else None
+
+
+def _column(column: str) -> Callable[[DataSource], Any]:
+    return lambda source: getattr(source, column)
+
+
+# How each derived field of the table is made from the stored source.
+_DERIVED: Mapping[str, Callable[[DataSource], Any]] = {
+    "hostKeyFingerprint": lambda source: host_key_fingerprint(source.host_key),
+    "schedule": lambda source: schedules.shown(source.schedule),
+    "lastError": lambda source: last_error(source),
+    "nextRunTime": lambda source: next_run_time(source),
+}
+if set(_DERIVED) != {f.name for f in source_fields.FIELDS if f.derived}:
+    raise RuntimeError("every derived field of the table needs a rule in sources._DERIVED, and only they")
+_SHOWN: tuple[tuple[str, Callable[[DataSource], Any]], ...] = tuple(
+    (
+        f.name,
+        _DERIVED[f.name] if f.derived else _masked(f.column) if f.masked else _column(f.column),
+    )
+    for f in source_fields.FIELDS
+)
 
 
 def last_error(source: DataSource) -> dict[str, Any] | None:
@@ -533,7 +542,7 @@ def next_run_time(source: DataSource) -> datetime | None:
 
 
 __all__ = [
-    "PullSourceFields",
+    "PullSourceSettings",
     "create_custom_source",
     "create_pull_source",
     "describe",

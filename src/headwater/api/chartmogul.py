@@ -21,14 +21,16 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from limits import RateLimitItem
 from starlette.exceptions import HTTPException
 
-from headwater import apikeys, sources
+from headwater import apikeys, source_fields, sources
 from headwater.api import bodies
 from headwater.api.deps import ClientAddressDep, RuntimeDep
+from headwater.api.error_tables import Answer, ErrorTable
 from headwater.api.responses import JsonBytesResponse
 from headwater.clock import iso_millis
 from headwater.domain import CUSTOM_SYSTEM, SourceStatus
 from headwater.errors import (
     AuthenticationFailed,
+    ConfigurationError,
     Conflict,
     FieldProblem,
     HeadwaterError,
@@ -101,46 +103,72 @@ def too_large(exc: RequestTooLarge) -> Response:
     return _error(413, f"The request body must not be larger than {exc.limit} bytes")
 
 
-def error_response(exc: Exception) -> Response:
-    """Every error of this dialect, in ChartMogul's format."""
+def _unauthorized(exc: Exception) -> JSONResponse:
+    return _error(401, "No valid API key provided", headers={"WWW-Authenticate": 'Basic realm="headwater"'})
+
+
+def _http_error(exc: HTTPException) -> JSONResponse:
     # HTTPBasic itself answers an unreadable Authorization header with a 401.
-    if isinstance(exc, AuthenticationFailed) or (isinstance(exc, HTTPException) and exc.status_code == 401):
-        return _error(
-            401, "No valid API key provided", headers={"WWW-Authenticate": 'Basic realm="headwater"'}
-        )
-    if isinstance(exc, RateLimited):
-        RATE_LIMITED.labels(dialect=DIALECT).inc()
-        return _error(
-            429,
-            "Your request rate has exceeded our rate limit.",
-            headers={"Retry-After": str(exc.retry_after)},
-        )
-    if isinstance(exc, StoreBusy):
-        return _error(
-            503, "The service is busy, please retry.", headers={"Retry-After": str(exc.retry_after)}
-        )
-    if isinstance(exc, NotFound):
-        return _error(404, "Data source not found" if exc.kind == "DataSource" else "Not found")
-    if isinstance(exc, Conflict):
-        return _field_errors([FieldProblem(exc.field, "Conflict", exc.message)])
-    if isinstance(exc, ValidationFailed):
-        return _field_errors(exc.problems)
-    if isinstance(exc, RequestTooLarge):
-        return too_large(exc)
-    if isinstance(exc, BadRequest):
-        return _error(400, exc.message, exc.param)
-    if isinstance(exc, InvalidJson):
-        if exc.not_an_object:
-            return _error(400, "The request body must be a JSON object")
-        return _error(400, "The request body is not valid JSON")
-    if isinstance(exc, RequestValidationError):
-        return _invalid_parameter(exc)
-    if isinstance(exc, PermissionDenied):
-        return _error(403, "Forbidden")
-    if isinstance(exc, HTTPException):
-        return _error(exc.status_code, str(exc.detail))
+    if exc.status_code == 401:
+        return _unauthorized(exc)
+    return _error(exc.status_code, str(exc.detail))
+
+
+def _rate_limited(exc: RateLimited) -> JSONResponse:
+    RATE_LIMITED.labels(dialect=DIALECT).inc()
+    return _error(
+        429, "Your request rate has exceeded our rate limit.", headers={"Retry-After": str(exc.retry_after)}
+    )
+
+
+def _invalid_json(exc: InvalidJson) -> JSONResponse:
+    if exc.not_an_object:
+        return _error(400, "The request body must be a JSON object")
+    return _error(400, "The request body is not valid JSON")
+
+
+def _configuration_error(exc: ConfigurationError) -> JSONResponse:
+    log.error("chartmogul_configuration_error", error=exc.message)
+    return _error(500, "Internal server error")
+
+
+def _unexpected(exc: Exception) -> JSONResponse:
     log.error("chartmogul_request_failed", error=type(exc).__name__, exc_info=exc)
     return _error(500, "Internal server error")
+
+
+# Each error's answer; the entry of the nearest class along the error's MRO applies.
+ERRORS: ErrorTable[Answer] = ErrorTable(
+    {
+        AuthenticationFailed: _unauthorized,
+        RateLimited: _rate_limited,
+        StoreBusy: lambda exc: _error(
+            503, "The service is busy, please retry.", headers={"Retry-After": str(exc.retry_after)}
+        ),
+        NotFound: lambda exc: _error(
+            404, "Data source not found" if exc.kind == "DataSource" else "Not found"
+        ),
+        Conflict: lambda exc: _field_errors([FieldProblem(exc.field, "Conflict", exc.message)]),
+        ValidationFailed: lambda exc: _field_errors(exc.problems),
+        RequestTooLarge: too_large,
+        BadRequest: lambda exc: _error(400, exc.message, exc.param),
+        InvalidJson: _invalid_json,
+        RequestValidationError: _invalid_parameter,
+        PermissionDenied: lambda exc: _error(403, "Forbidden"),
+        ConfigurationError: _configuration_error,
+        # headwater's other errors are refusals of the request, never a silent 500.
+        HeadwaterError: lambda exc: _error(400, exc.message),
+        HTTPException: _http_error,
+        Exception: _unexpected,
+    }
+)
+
+
+def error_response(exc: Exception) -> Response:
+    """Every error of this dialect, in ChartMogul's format."""
+    response = ERRORS.answer(exc)
+    assert response is not None  # the table answers Exception
+    return response
 
 
 class ChartMogulRoute(APIRoute):
@@ -221,22 +249,30 @@ def requested_extras(
 ExtrasDep = Annotated[Extras, Depends(requested_extras)]
 
 
+def _status(source: DataSource) -> str:
+    return str(source.status if source.status in (SourceStatus.IDLE, SourceStatus.WORKING) else SourceStatus.IDLE)
+
+
+# How this dialect shows the table's fields it has (``source_fields.CHARTMOGUL_FIELDS``), by table name.
+_SHOWN: Mapping[str, Callable[[DataSource], Any]] = {
+    "uuid": lambda source: source.uuid,
+    "name": lambda source: source.name,
+    "system": lambda source: source.data_source_type or source.system or CUSTOM_SYSTEM,
+    "createdAt": lambda source: iso_millis(source.created_at),
+    "status": _status,
+}
+if set(_SHOWN) != {spec.name for _, spec in source_fields.CHARTMOGUL_FIELDS}:
+    raise RuntimeError("the ChartMogul answer must show exactly the table's ChartMogul fields")
+_VIEW = tuple((name, _SHOWN[spec.name]) for name, spec in source_fields.CHARTMOGUL_FIELDS)
+
+
 def view(
     source: DataSource,
     extras: Extras = Extras(),
     processing_status: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
     """A data source as ChartMogul shows one."""
-    status = (
-        source.status if source.status in (SourceStatus.IDLE, SourceStatus.WORKING) else SourceStatus.IDLE
-    )
-    shown: dict[str, Any] = {
-        "uuid": source.uuid,
-        "name": source.name,
-        "system": source.data_source_type or source.system or CUSTOM_SYSTEM,
-        "created_at": iso_millis(source.created_at),
-        "status": str(status),
-    }
+    shown: dict[str, Any] = {name: value(source) for name, value in _VIEW}
     if extras.processing_status:
         shown["processing_status"] = dict(processing_status or {"processed": 0, "failed": 0, "pending": 0})
     if extras.auto_churn_subscription_setting:
@@ -321,7 +357,9 @@ async def list_data_sources(
             else {}
         )
     # Plain JSON values already: written as bytes, not walked again by FastAPI's encoder.
-    return JsonBytesResponse({"data_sources": [view(source, wanted, counts.get(source.id)) for source in found]})
+    return JsonBytesResponse(
+        {"data_sources": [view(source, wanted, counts.get(source.id)) for source in found]}
+    )
 
 
 @router.get("/data_sources/{uuid}", summary="Retrieve a source")

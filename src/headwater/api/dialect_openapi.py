@@ -3,9 +3,9 @@
 FastAPI knows neither dialect's answers: its handlers return plain dicts, and it would describe a 422
 ``HTTPValidationError`` that neither dialect ever sends (each route class turns validation errors into
 its own answers). This module writes each operation's success body and its errors in the dialect's own
-shape. The bodies are built from the tables the answers are made from: the partner datasource from
-``partner.DATASOURCE_FIELDS`` and the store's columns (types and nullability), the ChartMogul data source
-from ``chartmogul.view``'s constants and ``Extras``. The tests check real answers against the result.
+shape. The bodies are built from the tables the answers are made from: both data sources from the table
+of source fields (``source_fields``; nullability from the store's columns), the ChartMogul data source's
+optional parts from ``chartmogul.view``'s constants and ``Extras``. The tests check real answers against the result.
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from sqlalchemy import Boolean, Column, DateTime, Integer, Numeric, String, inspect
 
-from headwater import reimports, resources
+from headwater import reimports, source_fields
 from headwater.api import chartmogul, partner
 from headwater.api.integration_openapi import CONNECTION_TEST_SCHEMA
-from headwater.domain import SECRET_MASK, RunOutcome, SourceStatus
+from headwater.api.schemas import field_answer_schema
+from headwater.domain import RunOutcome
 from headwater.store.tables import DataSource, ImportErrorRow, ImportFile, Run
 
 PARTNER_PREFIX = partner.PREFIX + "/"
@@ -101,48 +102,17 @@ def _columns_schema(
     return object_schema(description, properties)
 
 
-def _masked(column: str) -> Schema:
-    schema: Schema = {"type": "string", "enum": [SECRET_MASK], "description": "Set, never shown."}
-    if column_of(DataSource, column).nullable:
-        schema = {**nullable(schema), "enum": [SECRET_MASK, None]}
-    return schema
-
-
 def partner_datasource_schema() -> Schema:
-    columns = {f.name: f.column for f in resources.RESOURCES["dataSources"].fields}
-    columns["hostKeyFingerprint"] = "host_key"
-    overrides: dict[str, Schema] = {
-        "password": _masked("password_enc"),
-        "privateKeyFile": _masked("private_key_enc"),
-        "passphrase": _masked("passphrase_enc"),
-        "hostKeyFingerprint": {
-            "type": ["string", "null"],
-            "description": "The pinned SFTP host key, as OpenSSH prints it (SHA256:...).",
-        },
-        "schedule": {
-            "type": ["integer", "string", "null"],
-            "description": "Seconds between polls, or a five-field cron expression (UTC); null: the default.",
-        },
-        "status": {"type": "string", "enum": [str(s) for s in SourceStatus]},
-        "lastRunStatus": {"type": ["string", "null"], "enum": [*(str(o) for o in RunOutcome), None]},
-        "lastError": {
-            "type": ["object", "null"],
-            "description": "Why the latest finished run failed; null when it ended well.",
-            "required": ["code", "message", "at"],
-            "properties": {
-                "code": {"type": "string"},
-                "message": {"type": ["string", "null"]},
-                "at": nullable(EPOCH_MILLIS),
-            },
-        },
-        "nextRunTime": {**nullable(EPOCH_MILLIS), "description": "When it is polled next; null: never."},
+    """The partner's datasource: the table's partner fields, null wherever the store may hold none."""
+    properties = {
+        spec.name: field_answer_schema(
+            spec, EPOCH_MILLIS, nullable=spec.derived or bool(column_of(DataSource, spec.column).nullable)
+        )
+        for spec in source_fields.PARTNER_FIELDS
     }
-    fields = {name: columns[name] for name in partner.DATASOURCE_FIELDS}
-    return _columns_schema(
-        DataSource,
-        fields,
+    return object_schema(
         "A datasource: the contract's fields, then headwater's; secrets masked, times in epoch ms.",
-        overrides,
+        properties,
     )
 
 
@@ -490,11 +460,8 @@ def chartmogul_data_source_schema() -> Schema:
     schema = object_schema(
         "A data source; the optional parts only when asked for with with_<part>=true.",
         {
-            "uuid": column_schema(column_of(DataSource, "uuid"), {"type": "string"}),
-            "name": column_schema(column_of(DataSource, "name"), {"type": "string"}),
-            "system": {"type": "string", "examples": ["Custom", "SFTP"]},
-            "created_at": {"type": "string", "format": "date-time"},
-            "status": {"type": "string", "enum": [str(s) for s in SourceStatus]},
+            name: field_answer_schema(spec, {"type": "string", "format": "date-time"}, nullable=False)
+            for name, spec in source_fields.CHARTMOGUL_FIELDS
         },
     )
     schema["properties"].update(extras)

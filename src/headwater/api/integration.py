@@ -46,6 +46,7 @@ from headwater import (
 from headwater.api import bodies, docs
 from headwater.api import integration_openapi as doc
 from headwater.api.deps import RuntimeDep
+from headwater.api.error_tables import ErrorTable
 from headwater.api.oauth_token import TOKEN_PATH, oauth_router
 from headwater.api.responses import JsonBytesResponse
 from headwater.clock import iso_millis
@@ -140,42 +141,66 @@ def too_large(exc: RequestTooLarge) -> Response:
     return _json({"message": "Request Too Long"}, 413)
 
 
-def _answer(request: Request, exc: Exception) -> Response:
-    """The one place where this dialect turns an error into an answer."""
-    # The web server's refusals: the request never reached the application.
-    if isinstance(exc, AuthenticationFailed | PermissionDenied):
-        return _json({"message": "Forbidden"}, 403)
-    if isinstance(exc, RateLimited):
-        return _json({"message": "Too Many Requests"}, 429, {"Retry-After": str(exc.retry_after)})
-    if isinstance(exc, RequestTooLarge):
-        return too_large(exc)
-    if isinstance(exc, StarletteHTTPException):
-        return _json({"message": str(exc.detail)}, exc.status_code)
-    if isinstance(exc, StoreBusy):
-        return _json({"message": "Service Unavailable"}, 503, {"Retry-After": str(exc.retry_after)})
-    if isinstance(exc, GatewayFailure):
-        log.error("integration_gateway_failure", path=request.url.path, exc_info=exc.__cause__ or exc)
-        return _json({"message": "Internal server error"}, 500)
-    # The application's answers: HTTP 200 with a message.
-    if isinstance(exc, NotFound):
-        return _message(f"not_found_{exc.kind.replace(' ', '')}", exc.message)
-    if isinstance(exc, ValidationFailed):
-        return _message(_field_code(exc.problems[0].code), exc.message)
-    if isinstance(exc, Conflict):
-        return _message(f"duplicate_{exc.field}", f"{exc.field}: {exc.message}")
-    if isinstance(exc, HeadwaterError):
-        code = exc.code if "_" in exc.code or exc.code.islower() else _snake(exc.code)
-        return _message(code, exc.message)
-    if isinstance(exc, RequestValidationError):
-        locations = [error.get("loc", ()) for error in exc.errors()]
-        if any(loc[:2] == ("path", "id") for loc in locations):
-            return _message("invalid_id", "the id must be a whole number from 1 to 9223372036854775807")
-        return _message("invalid_request", "the request's parameters are not valid")
+def _internal_error(request: Request, exc: Exception) -> Response:
     request_id = uuid.uuid4().hex
     log.error("integration_internal_error", request_id=request_id, path=request.url.path, exc_info=exc)
     return _message(
         "internal_error", f"an internal error occurred (request {request_id})", requestId=request_id
     )
+
+
+def _gateway_failure(request: Request, exc: GatewayFailure) -> Response:
+    log.error("integration_gateway_failure", path=request.url.path, exc_info=exc.__cause__ or exc)
+    return _json({"message": "Internal server error"}, 500)
+
+
+def _invalid_request(request: Request, exc: RequestValidationError) -> Response:
+    locations = [error.get("loc", ()) for error in exc.errors()]
+    if any(loc[:2] == ("path", "id") for loc in locations):
+        return _message("invalid_id", "the id must be a whole number from 1 to 9223372036854775807")
+    return _message("invalid_request", "the request's parameters are not valid")
+
+
+def _application_error(request: Request, exc: HeadwaterError) -> Response:
+    code = exc.code if "_" in exc.code or exc.code.islower() else _snake(exc.code)
+    return _message(code, exc.message)
+
+
+def _forbidden(request: Request, exc: Exception) -> Response:
+    return _json({"message": "Forbidden"}, 403)
+
+
+# Each error's answer (entries take the request too); the nearest class along the error's MRO applies.
+ERRORS: ErrorTable[Callable[[Request, Any], Response]] = ErrorTable(
+    {
+        # The web server's refusals: the request never reached the application.
+        AuthenticationFailed: _forbidden,
+        PermissionDenied: _forbidden,
+        RateLimited: lambda request, exc: _json(
+            {"message": "Too Many Requests"}, 429, {"Retry-After": str(exc.retry_after)}
+        ),
+        RequestTooLarge: lambda request, exc: too_large(exc),
+        StarletteHTTPException: lambda request, exc: _json({"message": str(exc.detail)}, exc.status_code),
+        StoreBusy: lambda request, exc: _json(
+            {"message": "Service Unavailable"}, 503, {"Retry-After": str(exc.retry_after)}
+        ),
+        GatewayFailure: _gateway_failure,
+        # The application's answers: HTTP 200 with a message.
+        NotFound: lambda request, exc: _message(f"not_found_{exc.kind.replace(' ', '')}", exc.message),
+        ValidationFailed: lambda request, exc: _message(_field_code(exc.problems[0].code), exc.message),
+        Conflict: lambda request, exc: _message(f"duplicate_{exc.field}", f"{exc.field}: {exc.message}"),
+        HeadwaterError: _application_error,
+        RequestValidationError: _invalid_request,
+        Exception: _internal_error,
+    }
+)
+
+
+def _answer(request: Request, exc: Exception) -> Response:
+    """The one place where this dialect turns an error into an answer."""
+    entry = ERRORS.resolve(type(exc))
+    assert entry is not None  # the table answers Exception
+    return entry(request, exc)
 
 
 class IntegrationRoute(APIRoute):
@@ -320,7 +345,7 @@ def _add_data_source_routes(router: APIRouter) -> None:
         summary="Create a pull source (the partner API's fields)",
         operation_id="create_dataSources",
         responses=doc.answers(source, "The new data source"),
-        openapi_extra=doc.body_schema(doc.DataSourceBody.model_json_schema()),
+        openapi_extra=doc.body_schema(doc.data_source_body()),
     )
     async def create(request: Request, area: AreaDep, runtime: RuntimeDep) -> Response:
         body = bodies.json_object(await request.body())
@@ -551,7 +576,7 @@ def _add_control_routes(router: APIRouter) -> None:
         summary="Test a pull source's fields before creating it (validated as a create body, stored nowhere)",
         operation_id="test_unsaved_dataSources",
         responses=check_answer,
-        openapi_extra=doc.body_schema(doc.DataSourceBody.model_json_schema()),
+        openapi_extra=doc.body_schema(doc.data_source_body()),
     )
     async def test_unsaved(request: Request, area: AreaDep, runtime: RuntimeDep) -> Response:
         body = bodies.json_object(await request.body())

@@ -14,16 +14,16 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from headwater import resources
-from headwater.api.schemas import PullSourceFields, with_examples
+from headwater.api.schemas import field_answer_schema, pull_source_body
+from headwater.source_fields import INTEGRATION_FIELDS, WRITABLE
+
+_EXAMPLES = {"host": ["ftp.example.com"], "workingDirectory": ["/sales"]}
+WRITABLE_ATTRIBUTES = tuple(f.name for f in WRITABLE)
 
 
-class DataSourceBody(PullSourceFields):
+def data_source_body() -> dict[str, Any]:
     """A pull source's fields (documentation only: the core validates, unknown fields are ignored)."""
-
-    model_config = with_examples(host=["ftp.example.com"], workingDirectory=["/sales"])
-
-
-WRITABLE_ATTRIBUTES = tuple(DataSourceBody.model_fields)
+    return pull_source_body("DataSourceBody", _EXAMPLES)
 
 
 def body_schema(schema: dict[str, Any], *, required: bool = True) -> dict[str, Any]:
@@ -31,10 +31,7 @@ def body_schema(schema: dict[str, Any], *, required: bool = True) -> dict[str, A
 
 
 def patch_schema() -> dict[str, Any]:
-    schema = DataSourceBody.model_json_schema()
-    schema.pop("required", None)
-    schema["title"] = "DataSourcePatch"
-    return schema
+    return pull_source_body("DataSourcePatch", _EXAMPLES, partial=True)
 
 
 KIND_SCHEMAS: dict[resources.Kind, dict[str, Any]] = {
@@ -45,22 +42,6 @@ KIND_SCHEMAS: dict[resources.Kind, dict[str, Any]] = {
     resources.Kind.DATE: {"type": "string", "format": "date"},
     resources.Kind.DATETIME: {"type": "string", "format": "date-time"},
     resources.Kind.OPAQUE: {"type": "string", "description": 'Masked: "********" when set.'},
-}
-# Fields shown as something other than their kind says (a schedule, the error of a source's last run).
-FIELD_SCHEMAS: dict[str, dict[str, Any]] = {
-    "schedule": {
-        "oneOf": [{"type": "integer"}, {"type": "string"}],
-        "description": "Seconds between polls, or a five-field cron expression (UTC).",
-    },
-    "lastError": {
-        "type": "object",
-        "description": "Why the latest finished run failed; left out when it ended well.",
-        "properties": {
-            "code": {"type": "string"},
-            "message": {"type": "string"},
-            "at": {"type": "string", "format": "date-time"},
-        },
-    },
 }
 MESSAGE_SCHEMA = {
     "type": "object",
@@ -81,7 +62,10 @@ CONNECTION_TEST_SCHEMA: dict[str, Any] = {
         "ok": {"type": "boolean"},
         "code": {"type": "string", "examples": ["AuthenticationFailed", "HostKeyChanged", "HostRefused"]},
         "message": {"type": "string"},
-        "hostKeyFingerprint": {"type": "string", "examples": ["SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8"]},
+        "hostKeyFingerprint": {
+            "type": "string",
+            "examples": ["SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8"],
+        },
         "hostKeyPinned": {"type": "boolean"},
         "filesSeen": {"type": "integer"},
         "filesToImport": {"type": "integer"},
@@ -129,12 +113,15 @@ def schema_name(resource: resources.Resource) -> str:
 
 
 def resource_schema(resource: resources.Resource) -> dict[str, Any]:
-    properties = {f.name: dict(FIELD_SCHEMAS.get(f.name) or KIND_SCHEMAS[f.kind]) for f in resource.fields}
+    properties: dict[str, Any]
     if resource.name == "dataSources":
-        properties["hostKeyFingerprint"] = {
-            "type": "string",
-            "description": "The pinned SFTP host key, as OpenSSH prints it (SHA256:...).",
+        # Written from the table of source fields, as the answer is (null fields are left out).
+        properties = {
+            spec.name: field_answer_schema(spec, KIND_SCHEMAS[resources.Kind.DATETIME], nullable=False)
+            for spec in INTEGRATION_FIELDS
         }
+    else:
+        properties = {f.name: dict(KIND_SCHEMAS[f.kind]) for f in resource.fields}
     return {
         "type": "object",
         "description": "Fields whose value is null are left out; new fields may appear.",
@@ -191,7 +178,10 @@ def list_parameters(resource: resources.Resource) -> list[dict[str, Any]]:
             if f.kind is resources.Kind.INTEGER:
                 schema = dict(KIND_SCHEMAS[f.kind])
             else:
-                schema = {"type": "string", "format": "date" if f.kind is resources.Kind.DATE else "date-time"}
+                schema = {
+                    "type": "string",
+                    "format": "date" if f.kind is resources.Kind.DATE else "date-time",
+                }
             description = f"{f.name} {'on or after' if operator == 'from' else 'on or before'} this."
         else:
             schema = dict(KIND_SCHEMAS[f.kind])

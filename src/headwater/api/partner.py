@@ -31,11 +31,12 @@ from fastapi.security.http import HTTPAuthorizationCredentials, HTTPBase
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from headwater import auth
+from headwater import auth, source_fields
 from headwater.api import bodies
 from headwater.api.deps import ClientAddressDep, RuntimeDep
+from headwater.api.error_tables import Answer, ErrorTable
 from headwater.api.responses import JsonBytesResponse
-from headwater.api.schemas import PullSourceFields
+from headwater.api.schemas import pull_source_body
 from headwater.clock import epoch_millis
 from headwater.connectors.hosts import HostPolicy
 from headwater.errors import (
@@ -100,54 +101,67 @@ def answer(exc: Exception) -> Response:
     return _answer(exc)
 
 
-def _answer(exc: Exception) -> Response:
-    if isinstance(exc, auth.InvalidTouchpoint):
-        return error_response(401, [("touchpoint", "InvalidToken")])
-    if isinstance(exc, auth.NotLoggedIn):
-        return error_response(401, [("party", "NotLoggedIn")])
-    if isinstance(exc, AuthenticationFailed):
-        return error_response(401, [("credential", "InvalidCredentials")])
-    if isinstance(exc, auth.AlreadyLoggedIn):
-        return error_response(400, [("party", "PartyAlreadyLoggedin")])
-    if isinstance(exc, ValidationFailed):
-        return error_response(400, [("partnerDataSource", p.code) for p in exc.problems])
-    if isinstance(exc, Conflict):
-        return error_response(
+def _retry_after(exc: RateLimited | StoreBusy) -> dict[str, str]:
+    return {"Retry-After": str(exc.retry_after)}
+
+
+def _not_found(exc: NotFound) -> Response:
+    key = "partnerDataSource" if exc.kind == "DataSource" else _lower_first(exc.kind)
+    return error_response(404, [(key, "NotFound")])
+
+
+def _too_many_failures(exc: TooManyFailures) -> Response:
+    key = "touchpoint" if exc.credential == "touchpoint" else "credential"
+    return error_response(429, [(key, "TooManyAttempts")], **_retry_after(exc))
+
+
+def _configuration_error(exc: ConfigurationError) -> Response:
+    log.error("partner_api_configuration_error", error=exc.message)
+    return error_response(500, [("server", exc.code)])
+
+
+def _invalid_request(exc: RequestValidationError) -> Response:
+    locations = [error.get("loc", ()) for error in exc.errors()]
+    if any(loc and loc[0] == "path" for loc in locations):
+        return error_response(404, [("partnerDataSource", "NotFound")])
+    return error_response(400, [("request", "InvalidRequest")])
+
+
+# Each error's answer; the entry of the nearest class along the error's MRO applies.
+ERRORS: ErrorTable[Answer] = ErrorTable(
+    {
+        auth.InvalidTouchpoint: lambda exc: error_response(401, [("touchpoint", "InvalidToken")]),
+        auth.NotLoggedIn: lambda exc: error_response(401, [("party", "NotLoggedIn")]),
+        AuthenticationFailed: lambda exc: error_response(401, [("credential", "InvalidCredentials")]),
+        auth.AlreadyLoggedIn: lambda exc: error_response(400, [("party", "PartyAlreadyLoggedin")]),
+        ValidationFailed: lambda exc: error_response(
+            400, [("partnerDataSource", p.code) for p in exc.problems]
+        ),
+        Conflict: lambda exc: error_response(
             400, [("partnerDataSource", f"{exc.field[:1].upper()}{exc.field[1:]}AlreadyTaken")]
-        )
-    if isinstance(exc, NotFound):
-        key = "partnerDataSource" if exc.kind == "DataSource" else _lower_first(exc.kind)
-        return error_response(404, [(key, "NotFound")])
-    if isinstance(exc, InvalidJson):
-        return error_response(400, [("request", "InvalidJson")])
-    if isinstance(exc, RequestTooLarge):
-        return too_large(exc)
-    if isinstance(exc, UnsupportedMediaType):
-        return error_response(415, [("request", "UnsupportedMediaType")])
-    if isinstance(exc, PermissionDenied):
-        return error_response(403, [("party", "PermissionDenied")])
-    if isinstance(exc, TooManyFailures):
-        key = "touchpoint" if exc.credential == "touchpoint" else "credential"
-        return error_response(429, [(key, "TooManyAttempts")], **{"Retry-After": str(exc.retry_after)})
-    if isinstance(exc, RateLimited):
-        return error_response(429, [("request", "TooManyRequests")], **{"Retry-After": str(exc.retry_after)})
-    if isinstance(exc, StoreBusy):
-        return error_response(503, [("server", "Busy")], **{"Retry-After": str(exc.retry_after)})
-    if isinstance(exc, SourceError):
-        return error_response(502, [("partnerDataSource", exc.code)])
-    if isinstance(exc, ConfigurationError):
-        log.error("partner_api_configuration_error", error=exc.message)
-        return error_response(500, [("server", exc.code)])
-    if isinstance(exc, HeadwaterError):
-        return error_response(400, [("request", exc.code)])
-    if isinstance(exc, RequestValidationError):
-        locations = [error.get("loc", ()) for error in exc.errors()]
-        if any(loc and loc[0] == "path" for loc in locations):
-            return error_response(404, [("partnerDataSource", "NotFound")])
-        return error_response(400, [("request", "InvalidRequest")])
-    if isinstance(exc, StarletteHTTPException):
-        return error_response(exc.status_code, [("request", "InvalidRequest")])
-    raise exc
+        ),
+        NotFound: _not_found,
+        InvalidJson: lambda exc: error_response(400, [("request", "InvalidJson")]),
+        RequestTooLarge: too_large,
+        UnsupportedMediaType: lambda exc: error_response(415, [("request", "UnsupportedMediaType")]),
+        PermissionDenied: lambda exc: error_response(403, [("party", "PermissionDenied")]),
+        TooManyFailures: _too_many_failures,
+        RateLimited: lambda exc: error_response(429, [("request", "TooManyRequests")], **_retry_after(exc)),
+        StoreBusy: lambda exc: error_response(503, [("server", "Busy")], **_retry_after(exc)),
+        SourceError: lambda exc: error_response(502, [("partnerDataSource", exc.code)]),
+        ConfigurationError: _configuration_error,
+        HeadwaterError: lambda exc: error_response(400, [("request", exc.code)]),
+        RequestValidationError: _invalid_request,
+        StarletteHTTPException: lambda exc: error_response(exc.status_code, [("request", "InvalidRequest")]),
+    }
+)
+
+
+def _answer(exc: Exception) -> Response:
+    response = ERRORS.answer(exc)
+    if response is None:
+        raise exc
+    return response
 
 
 class PartnerRoute(APIRoute):
@@ -282,22 +296,17 @@ async def json_object(request: Request) -> dict[str, Any]:
 JsonObjectDep = Annotated[dict[str, Any], Depends(json_object)]
 
 
-class DatasourceBody(PullSourceFields):
-    """The datasource fields (documentation only: the core validates, unknown fields are ignored)."""
-
-
 class LoginBody(BaseModel):
     principal: str
     password: str
 
 
-def _json_body(model: type[BaseModel]) -> dict[str, Any]:
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": model.model_json_schema()}},
-        }
-    }
+def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+# The datasource fields (documentation only: the core validates, unknown fields are ignored).
+DATASOURCE_BODY = pull_source_body("DatasourceBody")
 
 
 def _errors_example(description: str, **members: str) -> dict[str, Any]:
@@ -319,45 +328,8 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
 
 # --- the answers' shapes ------------------------------------------------------------------------
 
-_SEED_FIELDS = (
-    "id",
-    "host",
-    "user",
-    "password",
-    "workingDirectory",
-    "processorType",
-    "fileImportType",
-    "dataSourceType",
-    "touchpointCode",
-    "authenticationType",
-    "active",
-    "privateKeyFile",
-    "passphrase",
-    "region",
-    "reprocessingDays",
-    "lastRunningTime",
-    "amountCalculated",
-)
-_EXTRA_FIELDS = (
-    "port",
-    "endpointUrl",
-    "tls",
-    "name",
-    "uuid",
-    "status",
-    "filePattern",
-    "excludePattern",
-    "afterImport",
-    "archiveDirectory",
-    "recursive",
-    "hostKeyFingerprint",
-    "schedule",
-    "lastRunStatus",
-    "lastError",
-    "nextRunTime",
-)
-# The answer's fields in the contract's order, then headwater's: the OpenAPI document is built from them too.
-DATASOURCE_FIELDS = (*_SEED_FIELDS, *_EXTRA_FIELDS)
+# The answer's fields: the contract's in its answer's order, then headwater's (the OpenAPI document's too).
+DATASOURCE_FIELDS = tuple(f.name for f in source_fields.PARTNER_FIELDS)
 
 
 def datasource_json(source: DataSource) -> dict[str, Any]:
@@ -405,7 +377,7 @@ router = APIRouter(prefix=PREFIX, route_class=PartnerRoute, tags=["partner"])
 @router.post(
     "/login",
     summary="Log a partner in",
-    openapi_extra=_json_body(LoginBody),
+    openapi_extra=_json_body(LoginBody.model_json_schema()),
     responses={
         400: _errors_example("Already logged in", party="PartyAlreadyLoggedin"),
         401: _errors_example("Wrong principal or password", credential="InvalidCredentials"),
@@ -482,7 +454,7 @@ async def list_datasources(request: Request, partner: CurrentPartnerDep, runtime
     "/partner/datasources",
     status_code=201,
     summary="Create Datasource",
-    openapi_extra=_json_body(DatasourceBody),
+    openapi_extra=_json_body(DATASOURCE_BODY),
     responses={**_AUTH_ERRORS, **_BODY_ERRORS},
 )
 async def create_datasource(
@@ -520,7 +492,7 @@ async def get_datasource(
 @router.put(
     "/partner/datasources/{source_id}",
     summary="Replace a datasource's settings",
-    openapi_extra=_json_body(DatasourceBody),
+    openapi_extra=_json_body(DATASOURCE_BODY),
     responses={**_AUTH_ERRORS, **_BODY_ERRORS, **_NOT_FOUND},
 )
 async def update_datasource(
@@ -573,7 +545,9 @@ async def unknown_path(path: str) -> Response:
 
 
 __all__ = [
+    "DATASOURCE_BODY",
     "DATASOURCE_FIELDS",
+    "ERRORS",
     "MAX_ID",
     "PREFIX",
     "SESSION_COOKIE",

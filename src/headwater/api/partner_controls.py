@@ -14,9 +14,9 @@ from fastapi.responses import JSONResponse
 from headwater import connection_checks, reimports
 from headwater.api.deps import RuntimeDep
 from headwater.api.partner import (
+    DATASOURCE_BODY,
     PREFIX,
     CurrentPartnerDep,
-    DatasourceBody,
     JsonObjectDep,
     PartnerRoute,
     SourceIdPath,
@@ -34,7 +34,7 @@ _TRIGGER = "reimport"
 
 _DATASOURCE_BODY = {
     "required": True,
-    "content": {"application/json": {"schema": DatasourceBody.model_json_schema()}},
+    "content": {"application/json": {"schema": DATASOURCE_BODY}},
 }
 
 
