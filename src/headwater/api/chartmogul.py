@@ -17,12 +17,12 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from fastapi.security import HTTPAuthorizationCredentials
 from limits import RateLimitItem
 from starlette.exceptions import HTTPException
 
 from headwater import apikeys, source_fields, sources
-from headwater.api import bodies
+from headwater.api import basic_auth, bodies
 from headwater.api.deps import ClientAddressDep, RuntimeDep
 from headwater.api.error_tables import Answer, ErrorTable
 from headwater.api.responses import JsonBytesResponse
@@ -108,7 +108,6 @@ def _unauthorized(exc: Exception) -> JSONResponse:
 
 
 def _http_error(exc: HTTPException) -> JSONResponse:
-    # HTTPBasic itself answers an unreadable Authorization header with a 401.
     if exc.status_code == 401:
         return _unauthorized(exc)
     return _error(exc.status_code, str(exc.detail))
@@ -141,6 +140,7 @@ def _unexpected(exc: Exception) -> JSONResponse:
 ERRORS: ErrorTable[Answer] = ErrorTable(
     {
         AuthenticationFailed: _unauthorized,
+        basic_auth.MalformedBasic: _unauthorized,
         RateLimited: _rate_limited,
         StoreBusy: lambda exc: _error(
             503, "The service is busy, please retry.", headers={"Retry-After": str(exc.retry_after)}
@@ -190,12 +190,8 @@ class ChartMogulRoute(APIRoute):
 router = APIRouter(prefix="/v1", route_class=ChartMogulRoute, tags=["data sources (ChartMogul v1)"])
 
 
-_basic = HTTPBasic(
-    auto_error=False,
-    realm="headwater",
-    description="The API key as the user name and an empty password.",
-)
-BasicCredentials = Annotated[HTTPBasicCredentials | None, Depends(_basic)]
+_basic = basic_auth.basic_scheme("HTTPBasic", "The API key as the user name and an empty password.")
+AuthorizationDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_basic)]
 
 
 @functools.lru_cache(maxsize=8)
@@ -204,7 +200,7 @@ def _budget(text: str) -> tuple[RateLimitItem, ...]:
 
 
 async def authenticated_tenant(
-    runtime: RuntimeDep, credentials: BasicCredentials, address: ClientAddressDep
+    runtime: RuntimeDep, authorization: AuthorizationDep, address: ClientAddressDep
 ) -> int:
     """The caller's tenant, once its key is known and its request budget not spent.
 
@@ -212,6 +208,7 @@ async def authenticated_tenant(
     the client address: past its failures, the address is refused before any lookup.
     """
     key = None
+    credentials = basic_auth.credentials_of(authorization)  # malformed: MalformedBasic, a 401
     if credentials is not None and credentials.password in ("", credentials.username):
         key = credentials.username
     attempt = Attempt("api_key", address)

@@ -5,8 +5,6 @@ Mounted at the root of the whole app (not under ``/prod``); errors are RFC 6749'
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from typing import Any, Literal
 from urllib.parse import unquote_plus
@@ -16,6 +14,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from headwater import oauth
+from headwater.api import basic_auth
 from headwater.api.deps import ClientAddressDep, RuntimeDep
 from headwater.errors import RateLimited, RequestTooLarge, StoreBusy, TooManyFailures
 
@@ -64,13 +63,10 @@ def _client_credentials(request: Request, form: dict[str, str]) -> tuple[str | N
         if in_form:
             raise _MalformedRequest("the client authenticated in more than one way")
         try:
-            decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-            raise _MalformedRequest("malformed HTTP Basic credentials") from exc
-        client_id, colon, secret = decoded.partition(":")
-        if not colon:
-            raise _MalformedRequest("malformed HTTP Basic credentials")
-        return unquote_plus(client_id), unquote_plus(secret)
+            given = basic_auth.decode(encoded)
+        except basic_auth.MalformedBasic as exc:
+            raise _MalformedRequest(str(exc)) from exc
+        return unquote_plus(given.username), unquote_plus(given.password)
     return form.get("client_id"), form.get("client_secret")
 
 

@@ -17,8 +17,6 @@ the handler sees the exception and rolls back, and it commits before the answer 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Annotated, Any
@@ -27,12 +25,12 @@ from fastapi import APIRouter, Cookie, Depends, Header, Path, Query, Request, Re
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from fastapi.security.http import HTTPAuthorizationCredentials, HTTPBase
+from fastapi.security.http import HTTPAuthorizationCredentials
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from headwater import auth, source_fields
-from headwater.api import bodies
+from headwater.api import basic_auth, bodies
 from headwater.api.deps import ClientAddressDep, RuntimeDep
 from headwater.api.error_tables import Answer, ErrorTable
 from headwater.api.responses import JsonBytesResponse
@@ -221,23 +219,9 @@ async def current_touchpoint(
 
 TouchpointDep = Annotated[auth.TouchpointContext, Depends(current_touchpoint)]
 SessionCookie = Annotated[str | None, Cookie(alias=SESSION_COOKIE, include_in_schema=False)]
-_basic_scheme = HTTPBase(
-    scheme="basic",
-    scheme_name="partnerBasic",
-    description="The partner's principal and password, instead of a session cookie.",
-    auto_error=False,
+_basic_scheme = basic_auth.basic_scheme(
+    "partnerBasic", "The partner's principal and password, instead of a session cookie."
 )
-
-
-def _basic_credentials(credentials: HTTPAuthorizationCredentials) -> tuple[str, str]:
-    try:
-        decoded = base64.b64decode(credentials.credentials, validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise auth.InvalidCredentials("malformed HTTP Basic credentials") from exc
-    principal, colon, password = decoded.partition(":")
-    if not colon:
-        raise auth.InvalidCredentials("malformed HTTP Basic credentials")
-    return principal, password
 
 
 async def current_partner(
@@ -248,7 +232,6 @@ async def current_partner(
     basic: Annotated[HTTPAuthorizationCredentials | None, Depends(_basic_scheme)] = None,
 ) -> auth.PartnerContext:
     """The partner of the session cookie or, failing that, of the HTTP Basic credentials."""
-    use_basic = basic is not None and basic.scheme.lower() == "basic"
     if session_token is not None:
         try:
             async with runtime.db.session() as session:
@@ -256,17 +239,20 @@ async def current_partner(
                     session, runtime.box, touchpoint.tenant_id, session_token
                 )
         except auth.NotLoggedIn:
-            if not use_basic:
+            if basic is None or basic.scheme.lower() != "basic":
                 raise
-    if basic is not None and use_basic:
-        principal, password = _basic_credentials(basic)
+    try:
+        given = basic_auth.credentials_of(basic)
+    except basic_auth.MalformedBasic as exc:
+        raise auth.InvalidCredentials(str(exc)) from exc
+    if given is not None:
         return await auth.partner_from_basic(
             runtime.db,
             runtime.box,
             runtime.guard,
             touchpoint.tenant_id,
-            principal,
-            password,
+            given.username,
+            given.password,
             address=address,
             cache=runtime.auth_cache.partners,
         )
