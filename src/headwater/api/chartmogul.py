@@ -214,7 +214,7 @@ async def authenticated_tenant(
     attempt = Attempt("api_key", address)
     await runtime.guard.admit(attempt)
     try:
-        async with runtime.db.session() as session:
+        async with runtime.db.reading() as session:
             tenant_id = await apikeys.authenticate(session, runtime.box, key)
     except apikeys.InvalidApiKey:
         await runtime.guard.failed(attempt)

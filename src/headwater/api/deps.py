@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from headwater.runtime import Runtime
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    # async, as every dependency on the hot path: FastAPI runs a plain ``def`` in a worker thread.
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -36,4 +37,8 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client is not None else "unknown"
 
 
-ClientAddressDep = Annotated[str, Depends(client_address)]
+async def _client_address(request: Request) -> str:
+    return client_address(request)
+
+
+ClientAddressDep = Annotated[str, Depends(_client_address)]
