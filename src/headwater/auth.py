@@ -122,7 +122,7 @@ async def authenticate_touchpoint(
     # The row is read on every request (a short transaction, no argon2 inside), so that a rotated or
     # revoked token fails at once; the cache only spares the argon2 check of a token that matched this
     # very row recently.
-    async with db.session() as session:
+    async with db.reading() as session:
         touchpoint = await store.find_touchpoint(session, code, digests)
     if (
         touchpoint is not None
@@ -158,7 +158,7 @@ async def _live_partner(db: Database, tenant_id: int, principal: str, password: 
     """The live partner of this principal, before its password is checked; None when there is none."""
     if not _usable(principal, 200) or not _usable(password):
         raise InvalidCredentials("principal or password is wrong")
-    async with db.session() as session:
+    async with db.reading() as session:
         partner = await store.find_partner_by_principal(session, tenant_id, principal)
     return partner if partner is not None and partner.revoked_at is None else None
 

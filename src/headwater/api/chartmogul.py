@@ -235,7 +235,7 @@ class Extras:
     invoice_handling_setting: bool = False
 
 
-def requested_extras(
+async def requested_extras(
     with_processing_status: Annotated[bool, Query()] = False,
     with_auto_churn_subscription_setting: Annotated[bool, Query()] = False,
     with_invoice_handling_setting: Annotated[bool, Query()] = False,

@@ -247,7 +247,7 @@ async def authenticated_area(
     scheme, _, token = (authorization or "").partition(" ")
     bearer = token.strip() if scheme.lower() == "bearer" else None
     try:
-        async with runtime.db.session() as session:
+        async with runtime.db.reading() as session:
             return await oauth.authorize(session, runtime.box, bearer, api_key)
     except HeadwaterError:
         raise
@@ -283,14 +283,14 @@ def _add_reading_routes(router: APIRouter, resource: resources.Resource) -> None
     listing = {"type": "array", "items": item}
 
     async def list_all(request: Request, area: AreaDep, runtime: RuntimeDep) -> Response:
-        async with runtime.db.session() as session:
+        async with runtime.db.reading() as session:
             body = await resources.list_json(
                 session, area.tenant_id, resource, request.query_params.multi_items()
             )
         return Response(body, media_type="application/json")
 
     async def get_one(id: IdPath, area: AreaDep, runtime: RuntimeDep) -> Response:
-        async with runtime.db.session() as session:
+        async with runtime.db.reading() as session:
             return _json(await resources.get_one(session, area.tenant_id, resource, id))
 
     router.add_api_route(
@@ -318,7 +318,7 @@ def _add_subordinate_route(router: APIRouter, parent: resources.Resource, name: 
     child = resources.RESOURCES[name]
 
     async def list_subordinates(id: IdPath, request: Request, area: AreaDep, runtime: RuntimeDep) -> Response:
-        async with runtime.db.session() as session:
+        async with runtime.db.reading() as session:
             body = await resources.list_subordinates_json(
                 session, area.tenant_id, parent, id, name, request.query_params.multi_items()
             )
