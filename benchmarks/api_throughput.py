@@ -47,7 +47,12 @@ from headwater.runtime import open_runtime  # noqa: E402
 from headwater.settings import Settings  # noqa: E402
 
 ROWS = 5000
-UVICORN_OPTIONS = ["--host", "127.0.0.1", "--workers", "1", "--log-level", "warning", "--no-access-log"]
+UVICORN_OPTIONS = [
+    "--host", "127.0.0.1", "--workers", "1", "--log-level", "warning", "--no-access-log",
+    # A busy machine can leave a pooled connection idle past uvicorn's 5 s default, which then closes it
+    # under the load generator (httpx.ReadError).
+    "--timeout-keep-alive", "60",
+]
 
 
 # --- the two apps, built by uvicorn in its own process -----------------------------------------
