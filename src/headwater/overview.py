@@ -71,16 +71,20 @@ async def summarize(
 ) -> Sequence[SourceSummary]:
     now = now or utcnow()
     found = await store.sources(session, scope)
-    ids = [source.id for source, _ in found]
-    runs = await store.last_runs(session, ids)
-    day_totals = await store.totals_since(session, ids, now - timedelta(hours=24))
+    day_totals = await store.totals_since(session, scope, now - timedelta(hours=24))
     days = _days(now.date())
-    per_day = await store.daily_rows(session, ids, datetime.combine(days[0], datetime.min.time(), now.tzinfo))
+    per_day = await store.daily_rows(session, scope, days[0])
+    position = {day: index for index, day in enumerate(days)}
     summaries = []
-    for source, tenant_name in found:
+    for source, tenant_name, last_run in found:
         totals = day_totals.get(source.id, store.FileTotals())
-        daily = per_day.get(source.id, {})
-        last_run = runs.get(source.id)
+        daily_ok = [0] * len(days)
+        daily_bad = [0] * len(days)
+        for day, (ok, bad) in per_day.get(source.id, {}).items():
+            index = position.get(day)
+            if index is not None:  # a day after today: a clock set back
+                daily_ok[index] = ok
+                daily_bad[index] = bad
         summaries.append(
             SourceSummary(
                 source=source,
@@ -91,8 +95,8 @@ async def summarize(
                 files_24h=totals.files,
                 rows_24h=totals.rows_ok,
                 rejected_24h=totals.rows_with_errors,
-                daily_rows=[daily.get(day, (0, 0))[0] for day in days],
-                daily_rejected=[daily.get(day, (0, 0))[1] for day in days],
+                daily_rows=daily_ok,
+                daily_rejected=daily_bad,
             )
         )
     return summaries
