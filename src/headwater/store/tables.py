@@ -509,5 +509,7 @@ class WebhookAttempt(Base):
 
 Index("ix_runs_source_started", Run.data_source_id, Run.started_at)
 Index("ix_import_files_source_finished", ImportFile.data_source_id, ImportFile.finished_at)
+# A source's last run (max id) in one index probe, also for a source whose last run is long past.
+Index("ix_runs_source_last", Run.data_source_id, Run.id)
 Index("ix_import_errors_file_line", ImportErrorRow.import_file_id, ImportErrorRow.line)
 Index("ix_webhook_deliveries_due", WebhookDelivery.state, WebhookDelivery.next_attempt_at)

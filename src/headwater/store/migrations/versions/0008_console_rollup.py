@@ -8,7 +8,9 @@ covered that way — both import paths, re-import requests, failures, abandoned 
 cascade — with no second bookkeeping in Python to forget.
 
 A day is the UTC date of ``finished_at``, as the grouped query had it. An index on
-``import_files (data_source_id, finished_at)`` serves the last-24-hours totals.
+``import_files (data_source_id, finished_at)`` serves the last-24-hours totals, and one on
+``runs (data_source_id, id)`` finds each source's last run in one probe (PostgreSQL otherwise walks
+the runs backwards by id until it meets the source's, all of them for a source long paused).
 
 Beware: SQLite's batch mode (``render_as_batch``) copies a table it alters and drops its triggers; a
 later migration that alters ``import_files`` in batch mode must create ``TRIGGERS_SQLITE`` again
@@ -121,6 +123,7 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_daily_imports_tenant_id"), "daily_imports", ["tenant_id"])
     op.create_index("ix_import_files_source_finished", "import_files", ["data_source_id", "finished_at"])
+    op.create_index("ix_runs_source_last", "runs", ["data_source_id", "id"])
     postgres = op.get_bind().dialect.name == "postgresql"
     day = "CAST(timezone('UTC', finished_at) AS date)" if postgres else "date(finished_at)"
     # Triggers after the backfill, in the same transaction: no change is counted twice or missed.
@@ -145,6 +148,7 @@ def downgrade() -> None:
     else:
         for name in TRIGGERS_SQLITE:
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
+    op.drop_index("ix_runs_source_last", table_name="runs")
     op.drop_index("ix_import_files_source_finished", table_name="import_files")
     op.drop_index(op.f("ix_daily_imports_tenant_id"), table_name="daily_imports")
     op.drop_table("daily_imports")
