@@ -20,7 +20,7 @@ from headwater.store.tables import DataSource, Run
 
 SPARKLINE_DAYS = 30
 
-__all__ = ["Health", "Scope", "SourceSummary", "health_of", "summarize"]
+__all__ = ["Health", "Scope", "SourceSummary", "health_of", "sources_in", "summarize"]
 
 
 class Health(StrEnum):
@@ -66,21 +66,32 @@ def _days(today: date) -> list[date]:
     return [today - timedelta(days=offset) for offset in range(SPARKLINE_DAYS - 1, -1, -1)]
 
 
+async def sources_in(session: AsyncSession, scope: Scope) -> list[tuple[DataSource, str]]:
+    """The sources in scope with their tenant's name: what a choice of source shows, nothing more."""
+    return [(source, tenant_name) for source, tenant_name, _ in await store.sources(session, scope)]
+
+
 async def summarize(
-    session: AsyncSession, scope: Scope, *, now: datetime | None = None
+    session: AsyncSession, scope: Scope, *, now: datetime | None = None, per_day: bool = True
 ) -> Sequence[SourceSummary]:
+    """Every source in scope at a glance; without ``per_day`` the daily figures are left empty (the
+    pages that show no sparkline or chart need not read them)."""
     now = now or utcnow()
     found = await store.sources(session, scope)
-    ids = [source.id for source, _ in found]
-    runs = await store.last_runs(session, ids)
-    day_totals = await store.totals_since(session, ids, now - timedelta(hours=24))
-    days = _days(now.date())
-    per_day = await store.daily_rows(session, ids, datetime.combine(days[0], datetime.min.time(), now.tzinfo))
+    day_totals = await store.totals_since(session, scope, now - timedelta(hours=24))
+    days = _days(now.date()) if per_day else []
+    rows_per_day = await store.daily_rows(session, scope, days[0]) if per_day else {}
+    position = {day: index for index, day in enumerate(days)}
     summaries = []
-    for source, tenant_name in found:
+    for source, tenant_name, last_run in found:
         totals = day_totals.get(source.id, store.FileTotals())
-        daily = per_day.get(source.id, {})
-        last_run = runs.get(source.id)
+        daily_ok = [0] * len(days)
+        daily_bad = [0] * len(days)
+        for day, (ok, bad) in rows_per_day.get(source.id, {}).items():
+            index = position.get(day)
+            if index is not None:  # a day after today: a clock set back
+                daily_ok[index] = ok
+                daily_bad[index] = bad
         summaries.append(
             SourceSummary(
                 source=source,
@@ -91,8 +102,8 @@ async def summarize(
                 files_24h=totals.files,
                 rows_24h=totals.rows_ok,
                 rejected_24h=totals.rows_with_errors,
-                daily_rows=[daily.get(day, (0, 0))[0] for day in days],
-                daily_rejected=[daily.get(day, (0, 0))[1] for day in days],
+                daily_rows=daily_ok,
+                daily_rejected=daily_bad,
             )
         )
     return summaries

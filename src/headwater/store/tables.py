@@ -298,6 +298,26 @@ class ImportFile(Base):
     created_at: Mapped[datetime] = mapped_column(TZDateTime)
 
 
+class DailyImport(Base):
+    """Files imported and their rows per source and UTC day of ``finished_at``: what the console's
+    sparklines and charts show, read without grouping the ledger.
+
+    Kept by triggers on ``import_files`` (migration ``0008_console_rollup``): every change of a ledger
+    row, whoever makes it (the pipeline's two paths, re-import requests, failures, deletes by cascade),
+    takes the row's old contribution off its day and adds the new one, in the same transaction.
+    """
+
+    __tablename__ = "daily_imports"
+    data_source_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("data_sources.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    tenant_id: Mapped[int] = tenant_fk()
+    files: Mapped[int] = mapped_column(Integer)
+    rows_ok: Mapped[int] = mapped_column(BigInteger)
+    rows_with_errors: Mapped[int] = mapped_column(BigInteger)
+
+
 def file_fk() -> Mapped[int]:
     return mapped_column(Id, ForeignKey("import_files.id", ondelete="CASCADE"), index=True)
 
@@ -490,5 +510,8 @@ class WebhookAttempt(Base):
 
 
 Index("ix_runs_source_started", Run.data_source_id, Run.started_at)
+Index("ix_import_files_source_finished", ImportFile.data_source_id, ImportFile.finished_at)
+# A source's last run (max id) in one index probe, also for a source whose last run is long past.
+Index("ix_runs_source_last", Run.data_source_id, Run.id)
 Index("ix_import_errors_file_line", ImportErrorRow.import_file_id, ImportErrorRow.line)
 Index("ix_webhook_deliveries_due", WebhookDelivery.state, WebhookDelivery.next_attempt_at)

@@ -21,7 +21,7 @@ async def _tenants_page(
     runtime = runtime_of(request)
     async with runtime.db.session() as session:
         tenants = await credential_store.list_tenants(session)
-        summaries = await overview.summarize(session, viewer.scope)
+        summaries = await overview.summarize(session, viewer.scope, per_day=False)
     by_tenant: dict[int, list[overview.SourceSummary]] = {}
     for summary in summaries:
         by_tenant.setdefault(summary.source.tenant_id, []).append(summary)

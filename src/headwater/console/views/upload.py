@@ -14,13 +14,14 @@ from headwater.console.session import Viewer
 from headwater.console.views.common import ViewerDep, back_to, checked_form, page, runtime_of, visible_source
 from headwater.dry_runs import dry_run
 from headwater.errors import FieldProblem, ValidationFailed
+from headwater.store.tables import DataSource
 
 router = APIRouter()
 
 
-async def _choices(request: Request, viewer: Viewer) -> list[overview.SourceSummary]:
+async def _choices(request: Request, viewer: Viewer) -> list[tuple[DataSource, str]]:
     async with runtime_of(request).db.session() as session:
-        return list(await overview.summarize(session, viewer.scope))
+        return await overview.sources_in(session, viewer.scope)
 
 
 async def _page(
