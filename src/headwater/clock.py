@@ -28,4 +28,5 @@ def iso_millis(value: datetime | None) -> str | None:
 
 def minutes_utc(value: datetime) -> str:
     """A time for people to read: to the minute, in UTC, saying so."""
-    return as_utc(value).strftime("%Y-%m-%d %H:%M UTC")
+    text = as_utc(value).isoformat(timespec="minutes")  # no strftime: the console writes hundreds a page
+    return f"{text[:10]} {text[11:16]} UTC"
