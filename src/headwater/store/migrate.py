@@ -16,7 +16,7 @@ from sqlalchemy.pool import NullPool
 
 from headwater.errors import ConfigurationError
 from headwater.store.database import secure_sqlite_file
-from headwater.store.tables import Base
+from headwater.store.tables import ONLY_ON, Base
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -75,9 +75,17 @@ def store_exists(url: str) -> bool:
 def pending_differences(url: str) -> list[Any]:
     """What the models hold that the migrated database does not (empty when they agree)."""
     engine = create_engine(sync_url(url), hide_parameters=True)
+    dialect = engine.dialect.name
+
+    def meant_for_this_database(item: Any, name: Any, kind: str, reflected: bool, compare_to: Any) -> bool:
+        only_on = getattr(item, "info", {}).get(ONLY_ON) if not reflected else None
+        return only_on in (None, dialect)
+
     try:
         with engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            context = MigrationContext.configure(
+                connection, opts={"compare_type": True, "include_object": meant_for_this_database}
+            )
             return list(compare_metadata(context, Base.metadata))
     finally:
         engine.dispose()

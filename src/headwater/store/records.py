@@ -325,7 +325,10 @@ async def delete_some_file_records(session: AsyncSession, tenant_id: int, file_i
             .limit(limit)
             .scalar_subquery()
         )
-        result = await session.execute(table.delete().where(table.c.id.in_(some)))
+        # With the tenant, PostgreSQL finds the ids in its (tenant_id, id) index.
+        result = await session.execute(
+            table.delete().where(table.c.tenant_id == tenant_id, table.c.id.in_(some))
+        )
         removed += int(result.rowcount)  # type: ignore[attr-defined]
     return removed
 

@@ -3,6 +3,9 @@
 Conditions arrive already checked and typed (``headwater.resources`` parses them); this module turns
 them into SQL. Rows come back in id order, so that paging with an offset through a table that only
 grows never repeats or skips a row.
+
+A page is found first by its ids alone, then read: the rows an offset passes over are counted in the
+``(tenant_id, id)`` index of a record table (PostgreSQL reads nothing else for them), never read whole.
 """
 
 from __future__ import annotations
@@ -66,7 +69,13 @@ def _scoped(
     model: type[Base], tenant_id: int, conditions: Sequence[Condition], *, columns_only: bool = False
 ) -> Select[Any]:
     table = _table(model)
-    query = select(table if columns_only else model).where(table.c.tenant_id == tenant_id)
+    return _filtered(select(table if columns_only else model), table, tenant_id, conditions)
+
+
+def _filtered(
+    query: Select[Any], table: Table, tenant_id: int, conditions: Sequence[Condition]
+) -> Select[Any]:
+    query = query.where(table.c.tenant_id == tenant_id)
     if "import_file_id" in table.c:  # records and row errors of a file still importing stay hidden
         query = query.where(visible(table, tenant_id))
     for condition in conditions:
@@ -90,12 +99,27 @@ async def fetch_page(
 ) -> Sequence[Any]:
     """One page of rows in id order: ORM objects or, with ``columns_only``, plain rows in the table's
     column order (several times faster to load and to read)."""
-    query = _scoped(model, tenant_id, conditions, columns_only=columns_only)
-    query = query.order_by(_table(model).c.id).offset(first_row).limit(max_rows)
+    table = _table(model)
+    query = (
+        select(table if columns_only else model)
+        .where(
+            table.c.tenant_id == tenant_id,
+            table.c.id.in_(_page_ids(table, tenant_id, conditions, first_row, max_rows)),
+        )
+        .order_by(table.c.id)
+    )
     rows: Sequence[Any] = (
         (await session.execute(query)).all() if columns_only else (await session.scalars(query)).all()
     )
     return rows
+
+
+def _page_ids(
+    table: Table, tenant_id: int, conditions: Sequence[Condition], first_row: int, max_rows: int
+) -> Select[Any]:
+    """The ids of one page: an offset counts index entries, not rows."""
+    query = _filtered(select(table.c.id), table, tenant_id, conditions)
+    return query.order_by(table.c.id).offset(first_row).limit(max_rows)
 
 
 @dataclass(frozen=True)
@@ -124,10 +148,11 @@ async def fetch_page_json(
     value or None. Reading one text a row instead of every column is what makes a page cheap to serve."""
     table = _table(model)
     page = (
-        _scoped(model, tenant_id, conditions, columns_only=True)
-        .order_by(table.c.id)
-        .offset(first_row)
-        .limit(max_rows)
+        select(table)
+        .where(
+            table.c.tenant_id == tenant_id,
+            table.c.id.in_(_page_ids(table, tenant_id, conditions, first_row, max_rows)),
+        )
         .subquery("page")
     )
     pairs: list[Any] = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -12,11 +12,13 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    FetchedValue,
     ForeignKey,
     Index,
     Integer,
     MetaData,
     Numeric,
+    PrimaryKeyConstraint,
     String,
     Text,
     UniqueConstraint,
@@ -336,6 +338,11 @@ class ImportErrorRow(Base):
     raw_truncated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
+# Metadata objects that exist on one database only (see ``_record_keys``); ``migrate`` compares each
+# database with the objects meant for it.
+ONLY_ON = "headwater_only_on"
+
+
 class _Record:
     """Columns every imported record keeps: where it came from.
 
@@ -343,18 +350,47 @@ class _Record:
     sales the keys cost more than the rest of the import (measured: three keys made it four times
     slower, one key still twice). Only the import engine writes records, inside the transaction that
     writes their file, and ``store.records`` deletes them with their file or source.
+
+    ``id`` is the number clients see and page by; the database numbers rows from a sequence (SQLite:
+    the rowid) in the order they are written. Which keys each database keeps is ``_record_keys``.
     """
 
-    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    __mapper_args__: ClassVar[dict[str, Any]] = {"primary_key": ["id"]}
+
+    id: Mapped[int] = mapped_column(Id, server_default=FetchedValue())
     tenant_id: Mapped[int] = mapped_column(Id)
     data_source_id: Mapped[int] = mapped_column(Id)
-    import_file_id: Mapped[int] = mapped_column(Id, index=True)
+    import_file_id: Mapped[int] = mapped_column(Id)
     line: Mapped[int] = mapped_column(Integer)
+
+
+def _record_keys(table: str, *key: str) -> tuple[Any, ...]:
+    """The keys of a record table: what each costs a COPY is measured by ``benchmarks/record_keys.py``.
+
+    PostgreSQL: the record's own key, ``(data_source_id, *key)``, is the primary key (it decides what is
+    skipped or upserted); a BRIN index finds a file's rows, which a file writes contiguously, for a
+    fraction of a btree's cost; and ``(tenant_id, id)``, filled in ascending order and so cheap to keep,
+    pages in id order, the file beside it so that counting rows for ``firstRow`` reads the index alone.
+    SQLite: ``id`` stays the rowid (free), the record's key a unique constraint, the file a btree.
+    """
+    return (
+        PrimaryKeyConstraint("data_source_id", *key),
+        UniqueConstraint("data_source_id", *key, info={ONLY_ON: "sqlite"}).ddl_if(dialect="sqlite"),
+        Index(f"ix_{table}_import_file_id", "import_file_id", postgresql_using="brin"),
+        Index(
+            f"ix_{table}_tenant_id_id",
+            "tenant_id",
+            "id",
+            unique=True,
+            postgresql_include=["import_file_id"],
+            info={ONLY_ON: "postgresql"},
+        ).ddl_if(dialect="postgresql"),
+    )
 
 
 class PartnerSale(_Record, Base):
     __tablename__ = "partner_sales"
-    __table_args__ = (UniqueConstraint("data_source_id", "transaction_id", "sku"),)
+    __table_args__ = _record_keys(__tablename__, "transaction_id", "sku")
     sale_date: Mapped[date] = mapped_column(RecordDate)
     transaction_id: Mapped[str] = mapped_column(String(200))
     quantity: Mapped[Decimal] = mapped_column(Amount)
@@ -373,7 +409,7 @@ class PartnerSale(_Record, Base):
 
 class PartnerStock(_Record, Base):
     __tablename__ = "partner_stock"
-    __table_args__ = (UniqueConstraint("data_source_id", "stock_date", "sku"),)
+    __table_args__ = _record_keys(__tablename__, "stock_date", "sku")
     stock_date: Mapped[date] = mapped_column(RecordDate)
     quantity: Mapped[Decimal] = mapped_column(Amount)
     amount: Mapped[Decimal | None] = mapped_column(Amount)
@@ -387,7 +423,7 @@ class PartnerStock(_Record, Base):
 
 class Person(_Record, Base):
     __tablename__ = "persons"
-    __table_args__ = (UniqueConstraint("data_source_id", "key"),)
+    __table_args__ = _record_keys(__tablename__, "key")
     key: Mapped[str] = mapped_column(String(400))
     external_id: Mapped[str | None] = mapped_column(String(200))
     principal: Mapped[str | None] = mapped_column(String(400))
@@ -407,7 +443,7 @@ class Person(_Record, Base):
 
 class Company(_Record, Base):
     __tablename__ = "companies"
-    __table_args__ = (UniqueConstraint("data_source_id", "key"),)
+    __table_args__ = _record_keys(__tablename__, "key")
     key: Mapped[str] = mapped_column(String(400))
     external_id: Mapped[str | None] = mapped_column(String(200))
     principal: Mapped[str | None] = mapped_column(String(400))
@@ -423,7 +459,7 @@ class Company(_Record, Base):
 
 class PhysicalLocation(_Record, Base):
     __tablename__ = "physical_locations"
-    __table_args__ = (UniqueConstraint("data_source_id", "code"),)
+    __table_args__ = _record_keys(__tablename__, "code")
     code: Mapped[str] = mapped_column(String(200))
     name: Mapped[str | None] = mapped_column(String(500))
     address: Mapped[str | None] = mapped_column(String(500))
