@@ -111,7 +111,7 @@ PLAIN = (
     "(sale_date date, transaction_id text, quantity numeric, amount numeric, partner_sku_code text,"
     " currency text)"
 )
-# The same columns with exactly the keys headwater's partner_sales table keeps (migration 0008): the
+# The same columns with exactly the keys headwater's partner_sales table keeps (migration 0009): the
 # (source, transaction, sku) primary key that decides what is skipped, a BRIN index on the file for
 # reprocessing, and the (tenant, id) btree, with the file, that pages in id order.
 KEYED = (

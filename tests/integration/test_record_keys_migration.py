@@ -1,4 +1,4 @@
-"""Migration 0008 turns a store of 0007 with records in it into the new keys, rows and ids unchanged."""
+"""Migration 0009 turns a store of 0008 with records in it into the new keys, rows and ids unchanged."""
 
 from __future__ import annotations
 
@@ -72,8 +72,8 @@ def _seed(engine: Engine) -> None:
                 )
 
 
-def test_a_store_of_0007_keeps_its_records_and_ids_under_the_new_keys(fresh_url: str) -> None:
-    migrate.upgrade(fresh_url, "0007_webhooks")
+def test_a_store_of_0008_keeps_its_records_and_ids_under_the_new_keys(fresh_url: str) -> None:
+    migrate.upgrade(fresh_url, "0008_console_rollup")
     engine = create_engine(migrate.sync_url(fresh_url))
     try:
         _seed(engine)
@@ -130,20 +130,20 @@ def test_a_store_of_0007_keeps_its_records_and_ids_under_the_new_keys(fresh_url:
 
 
 @pytest.mark.postgres
-def test_0008_goes_back_to_the_keys_of_0007_on_postgres() -> None:
+def test_0009_goes_back_to_the_keys_of_0008_on_postgres() -> None:
     name = f"headwater_keys_{uuid.uuid4().hex[:8]}"
     with postgres_admin() as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
     engine = create_engine(migrate.sync_url(url))
     try:
-        migrate.upgrade(url, "0007_webhooks")
+        migrate.upgrade(url, "0008_console_rollup")
         _seed(engine)
         before = _rows(engine)
         migrate.upgrade(url)
         from alembic import command
 
-        command.downgrade(migrate.alembic_config(url), "0007_webhooks")
+        command.downgrade(migrate.alembic_config(url), "0008_console_rollup")
         assert _rows(engine) == before
         with engine.connect() as connection:
             inspector = inspect(connection)

@@ -5,16 +5,16 @@ key on ``id``); the file index becomes BRIN; ``id`` keeps its sequence and is in
 for paging in id order. SQLite keeps ``id`` as the rowid and the record's key as a unique constraint:
 that is already its cheapest design (``benchmarks/record_keys.py``), so nothing changes there.
 
-Revision ID: 0008_record_keys
-Revises: 0007_webhooks
+Revision ID: 0009_record_keys
+Revises: 0008_console_rollup
 """
 
 from __future__ import annotations
 
 from alembic import op
 
-revision = "0008_record_keys"
-down_revision = "0007_webhooks"
+revision = "0009_record_keys"
+down_revision = "0008_console_rollup"
 branch_labels = None
 depends_on = None
 
