@@ -8,13 +8,17 @@ recorded as rolled back, to be imported again by the next run.
 from __future__ import annotations
 
 import hashlib
+import queue
+import threading
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import anyio
+import anyio.to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from headwater import metrics
@@ -40,6 +44,11 @@ log = get_logger(__name__)
 PENDING_ROWS = 2_000
 # Pending rows of a failed or abandoned file removed per transaction.
 DISCARD_ROWS = 20_000
+# Batches read, validated and encoded ahead of the one being written: enough to keep the database
+# busy while the next is made, few enough that memory stays flat.
+PREPARED_AHEAD = 2
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -73,10 +82,63 @@ class HashingSink:
         self.target.flush()
 
 
-async def _in_thread(batches: Iterator[Batch]) -> AsyncIterator[Batch]:
-    """Pull batches from a blocking generator without blocking the event loop."""
-    while (batch := await anyio.to_thread.run_sync(next, batches, None)) is not None:
-        yield batch
+@dataclass(frozen=True)
+class _Failed:
+    error: BaseException
+
+
+_END = object()
+
+
+@asynccontextmanager
+async def _made_ahead(items: Iterator[T], ahead: int = PREPARED_AHEAD) -> AsyncIterator[AsyncIterator[T]]:
+    """The items of a blocking iterator, made in a thread of their own up to ``ahead`` items ahead of
+    the caller: the thread reads, validates and encodes the next batches while the database writes
+    the current one, and the bounded queue keeps memory flat however slow the database is. An error
+    of the iterator reaches the caller as it was raised; a caller that stops early stops the thread,
+    which closes the iterator (and so its files)."""
+    made: queue.Queue[Any] = queue.Queue(ahead)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                made.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def pump() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+            put(_END)
+        except BaseException as exc:  # handed over, to be raised where the items are taken
+            put(_Failed(exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    async def taken() -> AsyncIterator[T]:
+        while True:
+            item = await anyio.to_thread.run_sync(made.get, abandon_on_cancel=True)
+            if item is _END:
+                return
+            if isinstance(item, _Failed):
+                raise item.error
+            yield item
+
+    thread = threading.Thread(target=pump, name="headwater-batches", daemon=True)
+    thread.start()
+    try:
+        yield taken()
+    finally:
+        stop.set()
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(thread.join)
 
 
 def _storable_text(text: str | None) -> str | None:
@@ -160,23 +222,38 @@ def _rolls_back(error: BaseException) -> bool:
     return isinstance(error, ImportContended | StoreBusy) or not isinstance(error, HeadwaterError)
 
 
+Prepared = tuple[Batch, record_store.PreparedBatch]
+
+
+def _prepared(
+    batches: Iterator[Batch], job: FileJob, owner: record_store.Owner, *, postgres: bool, piece_rows: int = 0
+) -> Iterator[Prepared]:
+    """The file's batches (in pieces of ``piece_rows`` when given) with what the database is sent made
+    ready; blocking, run by ``_made_ahead``."""
+    for batch in batches:
+        for piece in _pieces(batch, piece_rows) if piece_rows else (batch,):
+            yield (
+                piece,
+                record_store.prepare_batch(job.processor_type, piece.records, owner, postgres=postgres),
+            )
+
+
 async def _write(
     session: AsyncSession,
     job: FileJob,
-    file_id: int,
-    batch: Batch,
+    owner: record_store.Owner,
+    prepared: Prepared,
     outcome: FileOutcome,
     *,
     pending: bool,
     rows: RowsReporter | None,
 ) -> None:
-    result = await record_store.write_batch(
-        session, job.processor_type, job.tenant_id, job.source_id, file_id, batch.records, pending=pending
-    )
+    batch, ready = prepared
+    result = await record_store.write_prepared(session, job.processor_type, owner, ready, pending=pending)
     if result.held_by_others:
         raise _HeldByOthers
     errors = [*batch.errors, *with_row_texts(result.errors, batch.cells, batch.delimiter)]
-    await ledger_store.add_errors(session, job.tenant_id, file_id, errors)
+    await ledger_store.add_errors(session, job.tenant_id, owner.file_id, errors)
     # A row can have several errors; rows are counted once. Rows the parser rejected never
     # reached the batch's records; rows the writer rejected are among them.
     outcome.rows += batch.records.num_rows + _rows_in(batch.errors)
@@ -223,8 +300,11 @@ async def _import_in_one_transaction(
             await ledger_store.clear_errors(session, job.tenant_id, row.id)
             info, batches = await anyio.to_thread.run_sync(processor.read, job.local, job.options)
             _read_file_info(row, info)
-            async for batch in _in_thread(batches):
-                await _write(session, job, row.id, batch, outcome, pending=False, rows=rows)
+            owner = record_store.Owner(job.tenant_id, job.source_id, row.id)
+            postgres = runtime.db.is_postgres
+            async with _made_ahead(_prepared(batches, job, owner, postgres=postgres)) as ready:
+                async for prepared in ready:
+                    await _write(session, job, owner, prepared, outcome, pending=False, rows=rows)
             if rows is not None:
                 rows.done(outcome.rows)
             _mark_imported(row, outcome)
@@ -271,10 +351,12 @@ async def _import_in_batches(
         # Rows a process that died while importing this file left behind, never visible.
         await discard_pending_rows(runtime, job.tenant_id, file_id)
         info, batches = await anyio.to_thread.run_sync(processor.read, job.local, job.options)
-        async for batch in _in_thread(batches):
-            for piece in _pieces(batch, PENDING_ROWS):
+        owner = record_store.Owner(job.tenant_id, job.source_id, file_id)
+        pieces = _prepared(batches, job, owner, postgres=False, piece_rows=PENDING_ROWS)
+        async with _made_ahead(pieces) as ready:
+            async for prepared in ready:
                 async with runtime.db.session() as session:
-                    await _write(session, job, file_id, piece, outcome, pending=True, rows=rows)
+                    await _write(session, job, owner, prepared, outcome, pending=True, rows=rows)
                     await _still_importing(session, job.tenant_id, file_id)
         if rows is not None:
             rows.done(outcome.rows)
