@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import queue
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +27,7 @@ from headwater.domain import FileState
 from headwater.errors import FileUnreadable, HeadwaterError, ImportContended, StoreBusy
 from headwater.logging import get_logger
 from headwater.processors import processor_for
-from headwater.processors.base import Batch, FileInfo, ProcessOptions, RowError
+from headwater.processors.base import Batch, FileInfo, GrowingFile, ProcessOptions, ReadAhead, RowError
 from headwater.processors.common import TableProcessor
 from headwater.processors.rejected import with_row_texts
 from headwater.progress import RowsReporter
@@ -82,6 +82,31 @@ class HashingSink:
         self.target.flush()
 
 
+class DownloadStopped(Exception):
+    """The import of a file still downloading has ended without it: the rest is not wanted."""
+
+
+class GrowingSink:
+    """Writes a download through to its file and tells its reader how far it got; ``stop`` ends the
+    download at its next chunk."""
+
+    def __init__(self, target: HashingSink, growing: GrowingFile) -> None:
+        self.target = target
+        self.growing = growing
+        self.stopped = False
+
+    def write(self, data: bytes) -> int:
+        if self.stopped:
+            raise DownloadStopped
+        written = self.target.write(data)
+        self.target.flush()  # the reader opens the file by its name: what it is told of is there
+        self.growing.grew(self.target.size)
+        return written
+
+    def flush(self) -> None:
+        self.target.flush()
+
+
 @dataclass(frozen=True)
 class _Failed:
     error: BaseException
@@ -91,12 +116,15 @@ _END = object()
 
 
 @asynccontextmanager
-async def _made_ahead(items: Iterator[T], ahead: int = PREPARED_AHEAD) -> AsyncIterator[AsyncIterator[T]]:
+async def _made_ahead(
+    items: Iterator[T], ahead: int = PREPARED_AHEAD, interrupt: Callable[[], None] | None = None
+) -> AsyncIterator[AsyncIterator[T]]:
     """The items of a blocking iterator, made in a thread of their own up to ``ahead`` items ahead of
     the caller: the thread reads, validates and encodes the next batches while the database writes
     the current one, and the bounded queue keeps memory flat however slow the database is. An error
     of the iterator reaches the caller as it was raised; a caller that stops early stops the thread,
-    which closes the iterator (and so its files)."""
+    which closes the iterator (and so its files); ``interrupt`` wakes an iterator waiting for its
+    input (a file still arriving) so that it can stop."""
     made: queue.Queue[Any] = queue.Queue(ahead)
     stop = threading.Event()
 
@@ -137,6 +165,8 @@ async def _made_ahead(items: Iterator[T], ahead: int = PREPARED_AHEAD) -> AsyncI
         yield taken()
     finally:
         stop.set()
+        if interrupt is not None and thread.is_alive():
+            interrupt()
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(thread.join)
 
@@ -165,6 +195,9 @@ class FileJob:
     run_id: int | None
     reimport: bool
     options: ProcessOptions
+    # PostgreSQL only: the file is still downloading into ``local``, its rows are written as they
+    # arrive; the checksum and size are the download's once it has ended.
+    growing: GrowingFile | None = None
 
 
 async def import_local_file(runtime: Runtime, job: FileJob, rows: RowsReporter | None = None) -> FileOutcome:
@@ -298,17 +331,23 @@ async def _import_in_one_transaction(
             if job.reimport:
                 await record_store.delete_file_records(session, job.tenant_id, row.id)
             await ledger_store.clear_errors(session, job.tenant_id, row.id)
-            info, batches = await anyio.to_thread.run_sync(processor.read, job.local, job.options)
+            growing = job.growing
+            info, batches = await anyio.to_thread.run_sync(processor.read, job.local, job.options, growing)
             _read_file_info(row, info)
             owner = record_store.Owner(job.tenant_id, job.source_id, row.id)
             postgres = runtime.db.is_postgres
-            async with _made_ahead(_prepared(batches, job, owner, postgres=postgres)) as ready:
+            ahead = _prepared(batches, job, owner, postgres=postgres)
+            async with _made_ahead(ahead, interrupt=None if growing is None else growing.release) as ready:
                 async for prepared in ready:
                     await _write(session, job, owner, prepared, outcome, pending=False, rows=rows)
+            if growing is not None:
+                row.checksum, row.size = growing.checksum, growing.size
             if rows is not None:
                 rows.done(outcome.rows)
             _mark_imported(row, outcome)
             await webhook_outbox.file_outcome(session, row)
+    except ReadAhead:
+        raise  # nothing of it stays; the engine reads the file again once it has arrived
     except Exception as exc:
         if not _rolls_back(exc):
             raise

@@ -660,7 +660,9 @@ async def list_subordinates_json(
     await get_row(session, tenant_id, parent, parent_id)
     child = RESOURCES[subordinate]
     page = read_query(child, parameters)
-    return await _page_json(session, tenant_id, child, [Condition(column, "eq", parent_id), *page.conditions], page)
+    return await _page_json(
+        session, tenant_id, child, [Condition(column, "eq", parent_id), *page.conditions], page
+    )
 
 
 __all__ = [

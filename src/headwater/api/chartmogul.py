@@ -319,7 +319,9 @@ async def list_data_sources(
             else {}
         )
     # Plain JSON values already: written as bytes, not walked again by FastAPI's encoder.
-    return JsonBytesResponse({"data_sources": [view(source, wanted, counts.get(source.id)) for source in found]})
+    return JsonBytesResponse(
+        {"data_sources": [view(source, wanted, counts.get(source.id)) for source in found]}
+    )
 
 
 @router.get("/data_sources/{uuid}", summary="Retrieve a source")

@@ -81,7 +81,10 @@ CONNECTION_TEST_SCHEMA: dict[str, Any] = {
         "ok": {"type": "boolean"},
         "code": {"type": "string", "examples": ["AuthenticationFailed", "HostKeyChanged", "HostRefused"]},
         "message": {"type": "string"},
-        "hostKeyFingerprint": {"type": "string", "examples": ["SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8"]},
+        "hostKeyFingerprint": {
+            "type": "string",
+            "examples": ["SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8"],
+        },
         "hostKeyPinned": {"type": "boolean"},
         "filesSeen": {"type": "integer"},
         "filesToImport": {"type": "integer"},
@@ -191,7 +194,10 @@ def list_parameters(resource: resources.Resource) -> list[dict[str, Any]]:
             if f.kind is resources.Kind.INTEGER:
                 schema = dict(KIND_SCHEMAS[f.kind])
             else:
-                schema = {"type": "string", "format": "date" if f.kind is resources.Kind.DATE else "date-time"}
+                schema = {
+                    "type": "string",
+                    "format": "date" if f.kind is resources.Kind.DATE else "date-time",
+                }
             description = f"{f.name} {'on or after' if operator == 'from' else 'on or before'} this."
         else:
             schema = dict(KIND_SCHEMAS[f.kind])

@@ -78,9 +78,7 @@ async def totals_since(
         )
         .group_by(ImportFile.data_source_id)
     )
-    return {
-        source_id: FileTotals(int(files), int(ok), int(bad)) for source_id, files, ok, bad in rows
-    }
+    return {source_id: FileTotals(int(files), int(ok), int(bad)) for source_id, files, ok, bad in rows}
 
 
 async def daily_rows(
