@@ -14,7 +14,7 @@ from headwater.connectors.memory import MemoryServer
 from headwater.imports import RunSummary, run_source
 from headwater.runtime import Runtime
 from headwater.store.tables import DataSource, ImportErrorRow, ImportFile, PartnerSale
-from tests.support.tenants import Tenancy, make_source, make_tenancy
+from tests.support.tenants import make_source, make_tenancy
 
 HEADER = "saleDate,transactionId,quantity,amount,partnerSkuCode\n"
 # Several reader blocks and many download chunks, so that rows are read before the file has arrived.
