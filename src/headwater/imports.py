@@ -11,10 +11,10 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import IO, Any, Literal
 
 import anyio
 
@@ -36,6 +36,7 @@ from headwater.pipeline import (
     FileFacts,
     FileJob,
     FileOutcome,
+    GrowingSink,
     HashingSink,
     discard_abandoned_imports,
     import_local_file,
@@ -43,6 +44,7 @@ from headwater.pipeline import (
     process_options,
     record_unimported,
 )
+from headwater.processors.base import GrowingFile, ReadAhead
 from headwater.progress import FileProgress, ProgressCallback, ReportingSink, RowsReporter, on_loop_thread
 from headwater.runtime import Runtime
 from headwater.settings import Settings
@@ -130,17 +132,97 @@ async def _download(
     handle = tempfile.NamedTemporaryFile(prefix="headwater-", dir=directory, delete=False)
     local = Path(handle.name)
     try:
-        with handle:
-            sink = HashingSink(handle)
-            target = sink if report is None else ReportingSink(sink, on_loop_thread(report))
-            await connector.download(path, target)  # type: ignore[arg-type]
-            sink.flush()
-        if report is not None:
-            report(sink.size)
-        return local, sink.hash.hexdigest(), sink.size
+        checksum, size = await _fetch(connector, path, handle, report)
+        return local, checksum, size
     except BaseException:
         local.unlink(missing_ok=True)
         raise
+
+
+async def _fetch(
+    connector: Connector,
+    path: str,
+    handle: IO[bytes],
+    report: Callable[[int], None] | None,
+    growing: GrowingSink | None = None,
+) -> tuple[str, int]:
+    """Download into ``handle`` (closed after), hashing; the checksum and size."""
+    with handle:
+        sink = HashingSink(handle) if growing is None else growing.target
+        inner: Any = sink if growing is None else growing
+        target = inner if report is None else ReportingSink(inner, on_loop_thread(report))
+        await connector.download(path, target)  # type: ignore[arg-type]
+        sink.flush()
+    if report is not None:
+        report(sink.size)
+    return sink.hash.hexdigest(), sink.size
+
+
+async def _import_as_it_arrives(
+    runtime: Runtime,
+    connector: Connector,
+    remote: RemoteFile,
+    directory: str,
+    facts: FileFacts,
+    *,
+    reimport: bool,
+    progress: FileProgress | None,
+) -> FileOutcome:
+    """PostgreSQL: download the file and import its rows as they arrive, in the file's one
+    transaction, so that the download, the parsing and the COPY overlap. Should the file prove to
+    need all of it first (``ReadAhead``), that transaction is undone and the file imported again once
+    it is all there; a download that fails leaves the file as if it had never been tried."""
+    handle = tempfile.NamedTemporaryFile(prefix="headwater-", dir=directory, delete=False)
+    local = Path(handle.name)
+    growing = GrowingFile(local)
+    sink = GrowingSink(HashingSink(handle), growing)
+    report = None if progress is None else progress.downloaded
+    transfer: SourceError | None = None
+    unexpected: BaseException | None = None
+
+    async def fetch() -> None:
+        nonlocal transfer, unexpected
+        try:
+            checksum, size = await _fetch(connector, remote.path, handle, report, sink)
+            growing.finish(checksum, size)
+        except Exception as exc:
+            if not sink.stopped:  # else the import ended without the rest of the file
+                if isinstance(exc, SourceError):
+                    transfer = exc
+                else:
+                    unexpected = exc
+        finally:
+            growing.fail()  # readers still waiting learn that nothing more will come
+
+    rows = None if progress is None else RowsReporter(progress.read)
+    # The checksum and size are the download's, known once it has ended (``GrowingFile.finish``).
+    job = FileJob.downloaded(facts, local=local, checksum="", size=facts.size, reimport=reimport, growing=growing)
+    outcome: FileOutcome | None = None
+    async with anyio.create_task_group() as group:
+        group.start_soon(fetch)
+        try:
+            outcome = await import_local_file(runtime, job, rows)
+        except ReadAhead as exc:
+            log.info("file read again once downloaded", source_id=job.source_id, path=job.path, why=str(exc))
+        except Exception as exc:  # raised once the download has stopped, not as a group of one
+            unexpected = exc
+        if outcome is not None or unexpected is not None:
+            sink.stopped = True  # a whole file imported has no more to come; else the rest is not wanted
+    if unexpected is not None:
+        raise unexpected
+    if outcome is not None:
+        return outcome
+    if transfer is not None:
+        log.warning("download failed", source_id=job.source_id, path=remote.path, error=transfer.message)
+        return FileOutcome(
+            path=remote.path,
+            state=FileOutcomeState.TRANSFER_FAILED,
+            error=transfer.message,
+            error_code=transfer.code,
+        )
+    assert growing.checksum is not None
+    whole = replace(job, checksum=growing.checksum, size=growing.size, growing=None)
+    return await import_local_file(runtime, whole, None if progress is None else RowsReporter(progress.read))
 
 
 async def _after_import(connector: Connector, source: DataSource, path: str) -> str | None:
@@ -322,45 +404,68 @@ async def _pull_one(
             runtime, facts, ledger_values(facts), FileState.FAILED, outcome
         )
         return outcome
+    streamed = runtime.db.is_postgres and (entry is None or entry.state != FileState.IMPORTED)
     with tempfile.TemporaryDirectory(prefix="download-", dir=runtime.scratch) as directory:
-        try:
-            local, checksum, size = await _download(
-                connector, remote.path, directory, None if progress is None else progress.downloaded
+        if streamed:
+            # Nothing to compare the content with: import it while it downloads.
+            outcome = await _import_as_it_arrives(
+                runtime, connector, remote, directory, facts, reimport=entry is not None, progress=progress
             )
-        except SourceError as exc:
-            log.warning("download failed", source_id=source.id, path=remote.path, error=exc.message)
-            return FileOutcome(
-                path=remote.path, state=FileOutcomeState.TRANSFER_FAILED, error=exc.message, error_code=exc.code
+        else:
+            outcome = await _download_then_import(
+                runtime, source, connector, remote, entry, directory, facts, progress
             )
-        if entry is not None and entry.checksum == checksum and entry.state == FileState.IMPORTED:
-            # Touched but not changed: remember the new listing data, import nothing.
-            async with runtime.db.session() as session:
-                await ledger_store.claim_file(
-                    session,
-                    source.tenant_id,
-                    source.id,
-                    remote.path,
-                    size=remote.size,
-                    mtime=remote.mtime,
-                    identity=remote.identity,
-                )
-            return FileOutcome(path=remote.path, state=FileOutcomeState.SKIPPED, file_id=entry.file_id)
-        job = FileJob.downloaded(
-            facts,
-            local=local,
-            checksum=checksum,
-            size=size,
-            # Rows an earlier version of this path left behind are replaced in the same transaction.
-            reimport=entry is not None,
-        )
-        outcome = await import_local_file(
-            runtime, job, None if progress is None else RowsReporter(progress.read)
-        )
+        if outcome.state in (FileOutcomeState.TRANSFER_FAILED, FileOutcomeState.SKIPPED):
+            return outcome
     if outcome.state == FileOutcomeState.IMPORTED:
         problem = await _after_import(connector, source, remote.path)
         if problem is not None:
             summary.after_import_failures.append(problem)
     return outcome
+
+
+async def _download_then_import(
+    runtime: Runtime,
+    source: DataSource,
+    connector: Connector,
+    remote: RemoteFile,
+    entry: LedgerEntry | None,
+    directory: str,
+    facts: FileFacts,
+    progress: FileProgress | None,
+) -> FileOutcome:
+    """The whole file first, so that its checksum can say it is unchanged; then its import."""
+    try:
+        local, checksum, size = await _download(
+            connector, remote.path, directory, None if progress is None else progress.downloaded
+        )
+    except SourceError as exc:
+        log.warning("download failed", source_id=source.id, path=remote.path, error=exc.message)
+        return FileOutcome(
+            path=remote.path, state=FileOutcomeState.TRANSFER_FAILED, error=exc.message, error_code=exc.code
+        )
+    if entry is not None and entry.checksum == checksum and entry.state == FileState.IMPORTED:
+        # Touched but not changed: remember the new listing data, import nothing.
+        async with runtime.db.session() as session:
+            await ledger_store.claim_file(
+                session,
+                source.tenant_id,
+                source.id,
+                remote.path,
+                size=remote.size,
+                mtime=remote.mtime,
+                identity=remote.identity,
+            )
+        return FileOutcome(path=remote.path, state=FileOutcomeState.SKIPPED, file_id=entry.file_id)
+    job = FileJob.downloaded(
+        facts,
+        local=local,
+        checksum=checksum,
+        size=size,
+        # Rows an earlier version of this path left behind are replaced in the same transaction.
+        reimport=entry is not None,
+    )
+    return await import_local_file(runtime, job, None if progress is None else RowsReporter(progress.read))
 
 
 def _files_failure(summary: RunSummary) -> RunFailure | None:

@@ -64,7 +64,9 @@ def configure_logging(settings: Settings) -> None:
     # (token digests, password hashes, encrypted secrets): SQL statements at most, their parameters
     # hidden by the engines (hide_parameters).
     # Only at DEBUG do statements show (SQLAlchemy logs them at INFO); otherwise its own WARNING holds.
-    logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO if level <= logging.DEBUG else logging.WARNING)
+    logging.getLogger("sqlalchemy.engine").setLevel(
+        logging.INFO if level <= logging.DEBUG else logging.WARNING
+    )
     logging.getLogger("aiosqlite").setLevel(max(level, logging.INFO))
 
 

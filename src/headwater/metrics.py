@@ -14,7 +14,9 @@ RUN_SECONDS = Histogram(
     registry=REGISTRY,
 )
 FILES = Counter("headwater_files", "Files handled by state", ["state"], registry=REGISTRY)
-ROWS = Counter("headwater_rows", "Rows by result (imported, rejected, skipped)", ["result"], registry=REGISTRY)
+ROWS = Counter(
+    "headwater_rows", "Rows by result (imported, rejected, skipped)", ["result"], registry=REGISTRY
+)
 HTTP_REQUESTS = Counter(
     "headwater_http_requests", "HTTP requests by dialect and status", ["dialect", "status"], registry=REGISTRY
 )

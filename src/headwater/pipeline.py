@@ -8,13 +8,17 @@ recorded as rolled back, to be imported again by the next run.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Iterator
+import queue
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import anyio
+import anyio.to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from headwater import metrics
@@ -23,7 +27,7 @@ from headwater.domain import FileOutcomeState, FileState, RowError
 from headwater.errors import FileUnreadable, HeadwaterError, ImportContended, StoreBusy
 from headwater.logging import get_logger
 from headwater.processors import processor_for
-from headwater.processors.base import Batch, FileInfo, ProcessOptions
+from headwater.processors.base import Batch, FileInfo, GrowingFile, ProcessOptions, ReadAhead
 from headwater.processors.common import TableProcessor
 from headwater.processors.rejected import with_row_texts
 from headwater.progress import RowsReporter
@@ -40,6 +44,11 @@ log = get_logger(__name__)
 PENDING_ROWS = 2_000
 # Pending rows of a failed or abandoned file removed per transaction.
 DISCARD_ROWS = 20_000
+# Batches read, validated and encoded ahead of the one being written: enough to keep the database
+# busy while the next is made, few enough that memory stays flat.
+PREPARED_AHEAD = 2
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -73,10 +82,93 @@ class HashingSink:
         self.target.flush()
 
 
-async def _in_thread(batches: Iterator[Batch]) -> AsyncIterator[Batch]:
-    """Pull batches from a blocking generator without blocking the event loop."""
-    while (batch := await anyio.to_thread.run_sync(next, batches, None)) is not None:
-        yield batch
+class DownloadStopped(Exception):
+    """The import of a file still downloading has ended without it: the rest is not wanted."""
+
+
+class GrowingSink:
+    """Writes a download through to its file and tells its reader how far it got; ``stop`` ends the
+    download at its next chunk."""
+
+    def __init__(self, target: HashingSink, growing: GrowingFile) -> None:
+        self.target = target
+        self.growing = growing
+        self.stopped = False
+
+    def write(self, data: bytes) -> int:
+        if self.stopped:
+            raise DownloadStopped
+        written = self.target.write(data)
+        self.target.flush()  # the reader opens the file by its name: what it is told of is there
+        self.growing.grew(self.target.size)
+        return written
+
+    def flush(self) -> None:
+        self.target.flush()
+
+
+@dataclass(frozen=True)
+class _Failed:
+    error: BaseException
+
+
+_END = object()
+
+
+@asynccontextmanager
+async def _made_ahead(
+    items: Iterator[T], ahead: int = PREPARED_AHEAD, interrupt: Callable[[], None] | None = None
+) -> AsyncIterator[AsyncIterator[T]]:
+    """The items of a blocking iterator, made in a thread of their own up to ``ahead`` items ahead of
+    the caller: the thread reads, validates and encodes the next batches while the database writes
+    the current one, and the bounded queue keeps memory flat however slow the database is. An error
+    of the iterator reaches the caller as it was raised; a caller that stops early stops the thread,
+    which closes the iterator (and so its files); ``interrupt`` wakes an iterator waiting for its
+    input (a file still arriving) so that it can stop."""
+    made: queue.Queue[Any] = queue.Queue(ahead)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                made.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def pump() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+            put(_END)
+        except BaseException as exc:  # handed over, to be raised where the items are taken
+            put(_Failed(exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    async def taken() -> AsyncIterator[T]:
+        while True:
+            item = await anyio.to_thread.run_sync(made.get, abandon_on_cancel=True)
+            if item is _END:
+                return
+            if isinstance(item, _Failed):
+                raise item.error
+            yield item
+
+    thread = threading.Thread(target=pump, name="headwater-batches", daemon=True)
+    thread.start()
+    try:
+        yield taken()
+    finally:
+        stop.set()
+        if interrupt is not None and thread.is_alive():
+            interrupt()
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(thread.join)
 
 
 def _storable_text(text: str | None) -> str | None:
@@ -111,13 +203,25 @@ class FileJob(FileFacts):
     local: Path
     checksum: str
     reimport: bool
+    # PostgreSQL only: the file is still downloading into ``local``, its rows are written as they
+    # arrive; the checksum and size are the download's once it has ended.
+    growing: GrowingFile | None = None
 
     @classmethod
     def downloaded(
-        cls, facts: FileFacts, *, local: Path, checksum: str, size: int, reimport: bool
+        cls,
+        facts: FileFacts,
+        *,
+        local: Path,
+        checksum: str,
+        size: int,
+        reimport: bool,
+        growing: GrowingFile | None = None,
     ) -> FileJob:
         known = {f.name: getattr(facts, f.name) for f in fields(FileFacts)}
-        return cls(**{**known, "size": size}, local=local, checksum=checksum, reimport=reimport)
+        return cls(
+            **{**known, "size": size}, local=local, checksum=checksum, reimport=reimport, growing=growing
+        )
 
 
 async def import_local_file(runtime: Runtime, job: FileJob, rows: RowsReporter | None = None) -> FileOutcome:
@@ -175,31 +279,41 @@ def _rolls_back(error: BaseException) -> bool:
     return isinstance(error, ImportContended | StoreBusy) or not isinstance(error, HeadwaterError)
 
 
+Prepared = tuple[Batch, record_store.PreparedBatch]
+
+
+def _prepared(
+    batches: Iterator[Batch], job: FileJob, owner: record_store.Owner, *, postgres: bool, piece_rows: int = 0
+) -> Iterator[Prepared]:
+    """The file's batches (in pieces of ``piece_rows`` when given) with what the database is sent made
+    ready; blocking, run by ``_made_ahead``."""
+    for batch in batches:
+        for piece in _pieces(batch, piece_rows) if piece_rows else (batch,):
+            yield (
+                piece,
+                record_store.prepare_batch(job.processor_type, piece.records, owner, postgres=postgres),
+            )
+
+
 async def _write(
     session: AsyncSession,
     job: FileJob,
-    file_id: int,
-    batch: Batch,
+    owner: record_store.Owner,
+    prepared: Prepared,
     outcome: FileOutcome,
     *,
     pending: bool,
     rows: RowsReporter | None,
     file_write: record_store.FileWrite | None = None,
 ) -> None:
-    result = await record_store.write_batch(
-        session,
-        job.processor_type,
-        job.tenant_id,
-        job.source_id,
-        file_id,
-        batch.records,
-        pending=pending,
-        file_write=file_write,
+    batch, ready = prepared
+    result = await record_store.write_prepared(
+        session, job.processor_type, owner, ready, pending=pending, file_write=file_write
     )
     if result.held_by_others:
         raise _HeldByOthers
     errors = [*batch.errors, *with_row_texts(result.errors, batch.cells, batch.delimiter)]
-    await ledger_store.add_errors(session, job.tenant_id, file_id, errors)
+    await ledger_store.add_errors(session, job.tenant_id, owner.file_id, errors)
     # A row can have several errors; rows are counted once. Rows the parser rejected never
     # reached the batch's records; rows the writer rejected are among them.
     outcome.rows += batch.records.num_rows + _rows_in(batch.errors)
@@ -244,17 +358,26 @@ async def _import_in_one_transaction(
             if job.reimport:
                 await record_store.delete_file_records(session, job.tenant_id, row.id)
             await ledger_store.clear_errors(session, job.tenant_id, row.id)
-            info, batches = await anyio.to_thread.run_sync(processor.read, job.local, job.options)
+            growing = job.growing
+            info, batches = await anyio.to_thread.run_sync(processor.read, job.local, job.options, growing)
             _read_file_info(row, info)
+            owner = record_store.Owner(job.tenant_id, job.source_id, row.id)
+            postgres = runtime.db.is_postgres
+            ahead = _prepared(batches, job, owner, postgres=postgres)
             file_write = record_store.FileWrite()
-            async for batch in _in_thread(batches):
-                await _write(
-                    session, job, row.id, batch, outcome, pending=False, rows=rows, file_write=file_write
-                )
+            async with _made_ahead(ahead, interrupt=None if growing is None else growing.release) as ready:
+                async for prepared in ready:
+                    await _write(
+                        session, job, owner, prepared, outcome, pending=False, rows=rows, file_write=file_write
+                    )
+            if growing is not None:
+                row.checksum, row.size = growing.checksum, growing.size
             if rows is not None:
                 rows.done(outcome.rows)
             _mark_imported(row, outcome)
             await webhook_outbox.file_outcome(session, row)
+    except ReadAhead:
+        raise  # nothing of it stays; the engine reads the file again once it has arrived
     except Exception as exc:
         if not _rolls_back(exc):
             raise
@@ -297,10 +420,12 @@ async def _import_in_batches(
         # Rows a process that died while importing this file left behind, never visible.
         await discard_pending_rows(runtime, job.tenant_id, file_id)
         info, batches = await anyio.to_thread.run_sync(processor.read, job.local, job.options)
-        async for batch in _in_thread(batches):
-            for piece in _pieces(batch, PENDING_ROWS):
+        owner = record_store.Owner(job.tenant_id, job.source_id, file_id)
+        pieces = _prepared(batches, job, owner, postgres=False, piece_rows=PENDING_ROWS)
+        async with _made_ahead(pieces) as ready:
+            async for prepared in ready:
                 async with runtime.db.session() as session:
-                    await _write(session, job, file_id, piece, outcome, pending=True, rows=rows)
+                    await _write(session, job, owner, prepared, outcome, pending=True, rows=rows)
                     await _still_importing(session, job.tenant_id, file_id)
         if rows is not None:
             rows.done(outcome.rows)

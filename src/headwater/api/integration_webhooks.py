@@ -17,7 +17,9 @@ from headwater.webhooks import delivery, endpoints
 
 
 def _json(data: Any) -> Response:
-    return Response(json.dumps(data, ensure_ascii=False, separators=(",", ":")), media_type="application/json")
+    return Response(
+        json.dumps(data, ensure_ascii=False, separators=(",", ":")), media_type="application/json"
+    )
 
 
 def _shown(described: dict[str, Any]) -> dict[str, Any]:
@@ -66,7 +68,9 @@ def add_webhook_routes(router: APIRouter, area_dep: Any, max_id: int) -> None:
     @router.get("/webhookEndpoints/{id}", summary="One webhook endpoint")
     async def get_one(id: IdPath, area: area_dep, runtime: RuntimeDep) -> Response:
         async with runtime.db.session() as session:
-            return _json(_endpoint(endpoints.describe(await endpoints.get_endpoint(session, area.tenant_id, id))))
+            return _json(
+                _endpoint(endpoints.describe(await endpoints.get_endpoint(session, area.tenant_id, id)))
+            )
 
     @router.patch("/webhookEndpoints/{id}", summary="Change some fields of a webhook endpoint")
     async def patch(id: IdPath, request: Request, area: area_dep, runtime: RuntimeDep) -> Response:

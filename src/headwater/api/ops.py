@@ -39,7 +39,9 @@ def _bearer_matches(authorization: str | None, token: str) -> bool:
 async def prometheus_metrics(request: Request) -> Response:
     """The metrics; with HEADWATER_METRICS_TOKEN set, only for ``Authorization: Bearer <token>``."""
     token = request.app.state.settings.metrics_token
-    if token is not None and not _bearer_matches(request.headers.get("authorization"), token.get_secret_value()):
+    if token is not None and not _bearer_matches(
+        request.headers.get("authorization"), token.get_secret_value()
+    ):
         return JSONResponse({"detail": "Unauthorized"}, 401, headers={"WWW-Authenticate": "Bearer"})
     return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
 

@@ -15,7 +15,7 @@ from headwater.cli import (
     worker,
 )
 from headwater.cli.common import app
-from headwater.memory import cap_malloc_arenas
+from headwater.memory import cap_malloc_arenas, fix_mmap_threshold
 
 for module in (serve, tenants, apikeys, clients, operators, runs, sources, source_controls, webhooks, worker):
     module.register(app)
@@ -23,6 +23,7 @@ for module in (serve, tenants, apikeys, clients, operators, runs, sources, sourc
 
 def main() -> None:
     cap_malloc_arenas()
+    fix_mmap_threshold()
     app()
 
 

@@ -27,10 +27,17 @@ def register(app: typer.Typer) -> None:
 
     @operator_app.command("create")
     def operator_create(
-        principal: Annotated[str, typer.Option("--principal", metavar="PRINCIPAL", help="The operator's login name.")],
+        principal: Annotated[
+            str, typer.Option("--principal", metavar="PRINCIPAL", help="The operator's login name.")
+        ],
         password: Annotated[
             str | None,
-            typer.Option("--password", metavar="PASSWORD", help="Generated and printed when left out.", show_default=False),
+            typer.Option(
+                "--password",
+                metavar="PASSWORD",
+                help="Generated and printed when left out.",
+                show_default=False,
+            ),
         ] = None,
         database_url: DatabaseUrlOption = None,
         as_json: JsonOption = False,
@@ -66,7 +73,9 @@ def register(app: typer.Typer) -> None:
 
     @operator_app.command("delete")
     def operator_delete(
-        principal: Annotated[str, typer.Option("--principal", metavar="PRINCIPAL", help="The operator's login name.")],
+        principal: Annotated[
+            str, typer.Option("--principal", metavar="PRINCIPAL", help="The operator's login name.")
+        ],
         database_url: DatabaseUrlOption = None,
         as_json: JsonOption = False,
     ) -> None:

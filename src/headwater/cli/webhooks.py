@@ -27,7 +27,9 @@ def register(app: typer.Typer) -> None:
     @webhook_app.command("create")
     def create(
         tenant: TenantOption,
-        url: Annotated[str, typer.Option("--url", metavar="URL", help="Where events are posted (http or https).")],
+        url: Annotated[
+            str, typer.Option("--url", metavar="URL", help="Where events are posted (http or https).")
+        ],
         event: Annotated[
             list[str] | None,
             typer.Option("--event", metavar="TYPE", help="An event type to send (repeat it); default: all."),
@@ -65,12 +67,16 @@ def register(app: typer.Typer) -> None:
         async def work(runtime: Runtime) -> list[dict[str, Any]]:
             async with runtime.db.session() as session:
                 found = await tenant_store.get_tenant_by_name(session, tenant)
-                return [_shown(endpoints.describe(e)) for e in await endpoints.list_endpoints(session, found.id)]
+                return [
+                    _shown(endpoints.describe(e)) for e in await endpoints.list_endpoints(session, found.id)
+                ]
 
         emit_list(database_url, "webhooks", work, as_json, title="webhook endpoints")
 
     @webhook_app.command("revoke")
-    def revoke(endpoint_id: EndpointArgument, database_url: DatabaseUrlOption = None, as_json: JsonOption = False) -> None:
+    def revoke(
+        endpoint_id: EndpointArgument, database_url: DatabaseUrlOption = None, as_json: JsonOption = False
+    ) -> None:
         """Remove a webhook endpoint: nothing more is sent to it."""
         from headwater.store import webhooks as webhook_store
         from headwater.webhooks import endpoints

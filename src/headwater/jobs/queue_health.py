@@ -69,9 +69,7 @@ async def queue_health(runtime: Runtime) -> QueueHealth | None:
         return None
     try:
         async with runtime.db.session() as session:
-            row = (
-                await session.execute(_HEALTH, {"queue": QUEUE, "seen": WORKER_SEEN_WITHIN})
-            ).one()
+            row = (await session.execute(_HEALTH, {"queue": QUEUE, "seen": WORKER_SEEN_WITHIN})).one()
     except DBAPIError:
         return None  # the queue's schema is not there yet: nothing was ever queued
     return QueueHealth(

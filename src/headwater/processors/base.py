@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -43,10 +44,67 @@ class FileInfo:
     delimiter: str | None = None
 
 
+class ReadAhead(Exception):
+    """A file read while it was still arriving turned out to need the whole file first (not UTF-8, a
+    line longer than a block, a quote never closed, not a CSV at all, ...) or stopped arriving:
+    whatever was read of it must be discarded, and the file read again once it is all there."""
+
+
+class GrowingFile:
+    """A local file still being written by its download: a reader waits for its bytes.
+
+    The download says how far it got (``grew``) after flushing, and how it ended (``finish`` with
+    its checksum, or ``fail``); ``release`` makes every reader see the end at once (an import given
+    up). Thread-safe: downloads are written from one thread, read from another."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.size = 0
+        self.checksum: str | None = None
+        self.complete = False
+        self._ended = False
+        self._turn = threading.Condition()
+
+    def grew(self, size: int) -> None:
+        with self._turn:
+            self.size = size
+            self._turn.notify_all()
+
+    def finish(self, checksum: str, size: int) -> None:
+        with self._turn:
+            self.checksum, self.size, self.complete, self._ended = checksum, size, True, True
+            self._turn.notify_all()
+
+    def fail(self) -> None:
+        self.release()
+
+    def release(self) -> None:
+        with self._turn:
+            self._ended = True
+            self._turn.notify_all()
+
+    def wait_beyond(self, position: int) -> bool:
+        """Wait until the file holds bytes beyond ``position`` (True) or nothing more will come."""
+        with self._turn:
+            self._turn.wait_for(lambda: self.size > position or self._ended)
+            return self.size > position
+
+    def wait_for(self, size: int) -> None:
+        """Wait until the file holds ``size`` bytes or nothing more will come."""
+        with self._turn:
+            self._turn.wait_for(lambda: self.size >= size or self._ended)
+
+
 class Processor(Protocol):
     processor_type: int
 
-    def read(self, path: Path, options: ProcessOptions) -> tuple[FileInfo, Iterator[Batch]]:
+    def read(
+        self, path: Path, options: ProcessOptions, growing: GrowingFile | None = None
+    ) -> tuple[FileInfo, Iterator[Batch]]:
         """Blocking (the engine runs it in a thread). Raises ``FileUnreadable`` for a file that cannot be
-        read at all (not CSV/XLSX, required columns missing); bad rows become ``RowError``s instead."""
+        read at all (not CSV/XLSX, required columns missing); bad rows become ``RowError``s instead.
+
+        ``growing``: the file is still being downloaded; its rows are read as they arrive, which can
+        go wrong in ways only the whole file tells, so any failure is ``ReadAhead`` instead (and the
+        batches end with it when the file proved different from what was assumed)."""
         ...

@@ -14,7 +14,7 @@ from sqlalchemy import BigInteger, Numeric, SmallInteger, String
 
 from headwater.domain import FileImportType
 from headwater.errors import FileUnreadable
-from headwater.processors.base import Batch, FileInfo, ProcessOptions
+from headwater.processors.base import Batch, FileInfo, GrowingFile, ProcessOptions, ReadAhead
 from headwater.processors.columns import DATE, Rows, check_columns, joined
 from headwater.processors.reader import LINE, RawTable, open_table
 from headwater.processors.rejected import with_row_texts
@@ -36,8 +36,23 @@ class TableProcessor:
     record_table: ClassVar[type[Base]]
     columns: ClassVar[tuple[str, ...]]  # every column of the layout, as the design names them
 
-    def read(self, path: Path, options: ProcessOptions) -> tuple[FileInfo, Iterator[Batch]]:
-        table = open_table(path, self.columns, options.batch_rows)
+    def read(
+        self, path: Path, options: ProcessOptions, growing: GrowingFile | None = None
+    ) -> tuple[FileInfo, Iterator[Batch]]:
+        if growing is None:
+            return self._read(path, options, None)
+        try:
+            info, batches = self._read(path, options, growing)
+        except ReadAhead:
+            raise
+        except Exception as exc:  # decided again on the whole file
+            raise ReadAhead(f"read as it arrived: {exc}") from exc
+        return info, _read_ahead(batches)
+
+    def _read(
+        self, path: Path, options: ProcessOptions, growing: GrowingFile | None
+    ) -> tuple[FileInfo, Iterator[Batch]]:
+        table = open_table(path, self.columns, options.batch_rows, growing)
         try:
             self.check_columns(table, options)
         except BaseException:
@@ -83,6 +98,16 @@ class TableProcessor:
                 _check_magnitude(rows, column, values, column_type)
             elif isinstance(column_type, BoundedDate):
                 _check_date(rows, column, values, column_type)
+
+
+def _read_ahead(batches: Iterator[Batch]) -> Iterator[Batch]:
+    """Batches of a file read as it arrived: whatever fails is decided again on the whole file."""
+    try:
+        yield from batches
+    except ReadAhead:
+        raise
+    except Exception as exc:
+        raise ReadAhead(f"read as it arrived: {exc}") from exc
 
 
 def largest_integer(column_type: Any) -> int:

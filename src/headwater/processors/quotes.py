@@ -33,7 +33,13 @@ def unterminated_quote_cuts(path: Path, delimiter: str) -> list[int]:
     """The offsets where a new parse must start, one per quote left open at the end of the file."""
     d = re.escape(delimiter.encode())
     fields = re.compile(
-        rb'(?:(?>"[^"]*+(?:""[^"]*+)*+"[^' + d + rb"\r\n]*+|[^" + d + rb'\r\n"][^' + d + rb"\r\n]*+|)["
+        rb'(?:(?>"[^"]*+(?:""[^"]*+)*+"[^'
+        + d
+        + rb"\r\n]*+|[^"
+        + d
+        + rb'\r\n"][^'
+        + d
+        + rb"\r\n]*+|)["
         + d
         + rb"\r\n])*+"
     )

@@ -37,6 +37,7 @@ import pyarrow.csv as pa_csv
 from headwater.domain import RowError
 from headwater.errors import FileUnreadable
 from headwater.processors import cp1252
+from headwater.processors.base import GrowingFile, ReadAhead
 from headwater.processors.quotes import TooManyUnterminatedQuotes, unterminated_quote_cuts
 from headwater.processors.rejected import cell_name, csv_row, is_cell, row_texts
 from headwater.xlsx import open_first_sheet
@@ -77,11 +78,23 @@ class RawTable:
         return name.lower() in self.header
 
 
-def open_table(path: Path, wanted: Collection[str], batch_rows: int = 50_000) -> RawTable:
-    """Open ``path``; only the ``wanted`` columns (any case) are read. Raises ``FileUnreadable``."""
+def open_table(
+    path: Path, wanted: Collection[str], batch_rows: int = 50_000, growing: GrowingFile | None = None
+) -> RawTable:
+    """Open ``path``; only the ``wanted`` columns (any case) are read. Raises ``FileUnreadable``.
+
+    ``growing``: the file is still arriving. Only a CSV table is read so, on the assumption that the
+    whole file is as its first part (UTF-8, no line longer than a block, every quote closed); once it
+    has arrived the assumption is checked, and the batches end with ``ReadAhead`` if it was wrong."""
     wanted_lower = {name.lower() for name in wanted}
+    if growing is not None:
+        growing.wait_for(_MAX_HEADER)
     with path.open("rb") as handle:
         head = handle.read(_SAMPLE)
+    if growing is not None and (
+        not head.strip() or head.startswith((_ZIP_MAGIC, _OLE_MAGIC)) or b"\x00" in head
+    ):
+        raise ReadAhead("not a CSV table: read once it has arrived")
     if not head.strip() or head.strip() == _BOM:
         raise FileUnreadable("the file is empty", "EmptyFile")
     if head.startswith(_ZIP_MAGIC):
@@ -92,7 +105,7 @@ def open_table(path: Path, wanted: Collection[str], batch_rows: int = 50_000) ->
         )
     if b"\x00" in head:
         raise FileUnreadable("the file is binary, not a CSV or XLSX table", "NotATable")
-    return _open_csv(path, wanted_lower, batch_rows)
+    return _open_csv(path, wanted_lower, batch_rows, growing)
 
 
 # --- CSV ---------------------------------------------------------------------------------------------
@@ -107,9 +120,16 @@ class _PacedFile(io.RawIOBase):
     so a block that yields no batch can never stall the reader for good."""
 
     def __init__(
-        self, path: Path, start: int = 0, end: int | None = None, ahead: int = 3, patience: float = 2.0
+        self,
+        path: Path,
+        start: int = 0,
+        end: int | None = None,
+        ahead: int = 3,
+        patience: float = 2.0,
+        growing: GrowingFile | None = None,
     ) -> None:
         super().__init__()
+        self._growing = growing
         self._file = path.open("rb")
         self._file.seek(start)
         self._left = None if end is None else end - start
@@ -130,6 +150,12 @@ class _PacedFile(io.RawIOBase):
             self._reads += 1
         if self.closed:
             return 0
+        if self._growing is not None:
+            # The end of what has arrived is not the end of the file: wait for more, or its end.
+            while not (read := self._file.readinto(buffer)):
+                if not self._growing.wait_beyond(self._file.tell()):
+                    return 0
+            return read
         if self._left is None:
             return self._file.readinto(buffer)
         read = self._file.readinto(memoryview(buffer).cast("B")[: self._left])
@@ -216,8 +242,19 @@ def _index_header(names: list[str]) -> dict[str, int]:
     return index
 
 
-def _open_csv(path: Path, wanted: set[str], batch_rows: int) -> RawTable:
-    scan = _scan(path)
+# What a file still arriving is taken to be: UTF-8, a newline in every window, no quote left open.
+_ASSUMED = _Scan(utf8=True, longest_run=2 * _WINDOW, quotes=False)
+
+
+def _block_size(scan: _Scan) -> int:
+    # Small blocks keep memory flat: Arrow's streaming reader holds several dozen blocks' worth of
+    # buffers at its peak (measured: ~40x the block size). The block must still hold the longest
+    # line whole, and a Windows-1252 byte may grow to three as UTF-8.
+    return max(_BLOCK, (2 if scan.utf8 else 3) * scan.longest_run + _BLOCK)
+
+
+def _open_csv(path: Path, wanted: set[str], batch_rows: int, growing: GrowingFile | None = None) -> RawTable:
+    scan = _scan(path) if growing is None else _ASSUMED
     encoding = "utf-8" if scan.utf8 else cp1252.NAME
     line, has_rows = _header_line(path, encoding)
     delimiter = _delimiter(line)
@@ -228,16 +265,16 @@ def _open_csv(path: Path, wanted: set[str], batch_rows: int) -> RawTable:
     header = {lower: names[position] for lower, position in index.items()}
     read = sorted((lower, position) for lower, position in index.items() if lower in wanted)
     if not has_rows:
-        return RawTable(CSV, header, iter(()), header_line=line, delimiter=delimiter)
+        rows: Iterator[RawBatch] = iter(())
+        if growing is not None:
+            rows = _checked_when_arrived(path, growing, rows, delimiter)
+        return RawTable(CSV, header, rows, header_line=line, delimiter=delimiter)
     try:
         cuts = unterminated_quote_cuts(path, delimiter) if scan.quotes else []
     except TooManyUnterminatedQuotes as exc:
         raise FileUnreadable(f"the file is not a readable CSV table: {exc}", "NotATable") from exc
     synthetic = [f"c{i}" for i in range(len(names))]
-    # Small blocks keep memory flat: Arrow's streaming reader holds several dozen blocks' worth of
-    # buffers at its peak (measured: ~40x the block size). The block must still hold the longest
-    # line whole, and a Windows-1252 byte may grow to three as UTF-8.
-    block = max(_BLOCK, (2 if scan.utf8 else 3) * scan.longest_run + _BLOCK)
+    block = _block_size(scan)
     options = _ParseSettings(
         read_options=pa_csv.ReadOptions(
             use_threads=False,  # the parser numbers invalid rows only when reading serially
@@ -258,6 +295,10 @@ def _open_csv(path: Path, wanted: set[str], batch_rows: int) -> RawTable:
         cells={name: cell_name(position) for position, name in enumerate(synthetic)},
         batch_rows=batch_rows,
     )
+    if growing is not None:
+        first = _SegmentReader(path, _Segment(0, None, unterminated=False), options, 2, growing)
+        batches = _checked_when_arrived(path, growing, _csv_batches(path, first, [], options), delimiter)
+        return RawTable(CSV, header, batches, first.close, header_line=line, delimiter=delimiter)
     # Each quote never closed ends one parse (its record is the parse's last) and starts the next.
     bounds = zip([0, *cuts], [*cuts, path.stat().st_size], strict=True)
     segments = [
@@ -268,6 +309,29 @@ def _open_csv(path: Path, wanted: set[str], batch_rows: int) -> RawTable:
     first = _SegmentReader(path, segments[0], options, first_line=2)
     batches = _csv_batches(path, first, segments[1:], options)
     return RawTable(CSV, header, batches, first.close, header_line=line, delimiter=delimiter)
+
+
+def _checked_when_arrived(
+    path: Path, growing: GrowingFile, batches: Iterator[RawBatch], delimiter: str
+) -> Iterator[RawBatch]:
+    """The batches of a file read as it arrived, ending with ``ReadAhead`` unless the whole file,
+    once there, is read exactly as the batches were: UTF-8, the same block size, no quote left open.
+    The checks reread the file from the page cache, a small part of what parsing it costs."""
+    try:
+        yield from batches
+    except FileUnreadable as exc:
+        raise ReadAhead(f"read as it arrived: {exc.message}") from exc
+    if not growing.complete:
+        raise ReadAhead("the file stopped arriving")
+    scan = _scan(path)
+    if not scan.utf8 or _block_size(scan) != _block_size(_ASSUMED):
+        raise ReadAhead("the file is not as its first part: read again")
+    try:
+        cuts = unterminated_quote_cuts(path, delimiter) if scan.quotes else []
+    except TooManyUnterminatedQuotes as exc:
+        raise ReadAhead("a quote is never closed") from exc
+    if cuts:
+        raise ReadAhead("a quote is never closed")
 
 
 @dataclass(frozen=True)
@@ -283,18 +347,25 @@ class _ParseSettings:
 @dataclass(frozen=True)
 class _Segment:
     start: int
-    end: int
+    end: int | None  # None: the end of a file still arriving
     unterminated: bool  # its last record holds a quote never closed
 
 
 class _SegmentReader:
     """Arrow's streaming CSV reader over one segment of the file, numbering lines from ``first_line``."""
 
-    def __init__(self, path: Path, segment: _Segment, options: _ParseSettings, first_line: int) -> None:
+    def __init__(
+        self,
+        path: Path,
+        segment: _Segment,
+        options: _ParseSettings,
+        first_line: int,
+        growing: GrowingFile | None = None,
+    ) -> None:
         self.segment = segment
         self.first_line = first_line
         self.invalid: list[tuple[int, int, int, str]] = []
-        self.source = _PacedFile(path, segment.start, segment.end)
+        self.source = _PacedFile(path, segment.start, segment.end, growing=growing)
         header_skipped = 1 if segment.start == 0 else 0
         offset = first_line - 1 - header_skipped  # Arrow numbers the segment's records from 1
 

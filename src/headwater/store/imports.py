@@ -268,7 +268,10 @@ async def files_in_state(
         query = query.where(ImportFile.tenant_id == tenant_id)
     if source_id is not None:
         query = query.where(ImportFile.data_source_id == source_id)
-    return [(file_tenant, file_id) for file_tenant, file_id in await session.execute(query.order_by(ImportFile.id))]
+    return [
+        (file_tenant, file_id)
+        for file_tenant, file_id in await session.execute(query.order_by(ImportFile.id))
+    ]
 
 
 async def clear_errors(session: AsyncSession, tenant_id: int, file_id: int) -> None:
@@ -311,7 +314,9 @@ async def get_file(
 
 async def get_file_for_operator(session: AsyncSession, file_id: int) -> ImportFile:
     """Any tenant's file, by id: for operator commands on the local machine, never for an API."""
-    return await one_or_not_found(session, select(ImportFile).where(ImportFile.id == file_id), "ImportFile", file_id)
+    return await one_or_not_found(
+        session, select(ImportFile).where(ImportFile.id == file_id), "ImportFile", file_id
+    )
 
 
 async def request_reimport(

@@ -82,9 +82,7 @@ async def totals_since(session: AsyncSession, scope: Scope, since: datetime) -> 
         )
         .group_by(ImportFile.data_source_id)
     )
-    return {
-        source_id: FileTotals(int(files), int(ok), int(bad)) for source_id, files, ok, bad in rows
-    }
+    return {source_id: FileTotals(int(files), int(ok), int(bad)) for source_id, files, ok, bad in rows}
 
 
 async def daily_rows(session: AsyncSession, scope: Scope, since: date) -> dict[int, dict[date, tuple[int, int]]]:

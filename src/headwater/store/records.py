@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
@@ -88,6 +89,56 @@ class FileWrite:
     copy_conflicted: bool = False
 
 
+@dataclass(frozen=True)
+class Owner:
+    """Whose rows a batch writes: every record carries its tenant, source and file."""
+
+    tenant_id: int
+    source_id: int
+    file_id: int
+
+    def params(self) -> dict[str, int]:
+        return {"tenant_id": self.tenant_id, "source_id": self.source_id, "file_id": self.file_id}
+
+
+@dataclass(frozen=True)
+class PreparedBatch:
+    """A batch made ready to write, away from the event loop (``prepare_batch``): its rows with each
+    key once, the repeats as row errors, and (PostgreSQL) the bytes a direct COPY sends."""
+
+    staged: pa.Table
+    columns: list[str]
+    rows: int  # the batch's rows, repeats included
+    errors: list[RowError]
+    copy: memoryview | None = None  # COPY CSV of ``columns`` and the owner columns
+    python_rows: list[tuple[Any, ...]] | None = None  # SQLite: the staged rows of ``columns``
+
+
+def prepare_batch(
+    processor_type: int, batch_table: pa.Table, owner: Owner | None = None, *, postgres: bool = False
+) -> PreparedBatch:
+    """The blocking half of ``write_batch``: deduplicate by key and, given the ``owner``, encode what
+    the database is sent (PostgreSQL: the COPY payload with the owner's columns; SQLite: the rows to
+    stage). CPU work, mostly in Arrow: run it in a thread, so that the event loop only ships it."""
+    target = _target_for(processor_type)
+    rows = batch_table.num_rows
+    errors: list[RowError] = []
+    if rows == 0:
+        staged = batch_table
+    elif target.upsert:
+        staged = _last_row_per_key(batch_table, target.keys)
+    else:
+        staged, errors = _first_row_per_key(batch_table, target.keys)
+    columns = [name for name in staged.schema.names if name in target.table.columns]
+    copy = python_rows = None
+    if owner is not None and staged.num_rows:
+        if postgres:
+            copy = _csv_bytes(_with_owner(staged.select(columns), owner))
+        else:
+            python_rows = _python_rows(staged.select(columns))
+    return PreparedBatch(staged, columns, rows, errors, copy, python_rows)
+
+
 async def write_batch(
     session: AsyncSession,
     processor_type: int,
@@ -105,24 +156,33 @@ async def write_batch(
     must not overwrite another file's row; how many rows it left for that reason is ``held_by_others``.
     A sale whose key another file still being imported holds raises ``ImportContended``.
     """
+    owner = Owner(tenant_id, source_id, file_id)
+    prepared = prepare_batch(processor_type, batch_table)
+    return await write_prepared(session, processor_type, owner, prepared, pending=pending, file_write=file_write)
+
+
+async def write_prepared(
+    session: AsyncSession,
+    processor_type: int,
+    owner: Owner,
+    prepared: PreparedBatch,
+    *,
+    pending: bool = False,
+    file_write: FileWrite | None = None,
+) -> WriteResult:
+    """Write a batch ``prepare_batch`` made ready; as ``write_batch`` (``file_write``: what earlier
+    batches of the same file learned)."""
     target = _target_for(processor_type)
-    if batch_table.num_rows == 0:
+    if prepared.rows == 0:
         return WriteResult(0)
-    errors: list[RowError] = []
-    rows = batch_table.num_rows
-    if target.upsert:
-        staged = _last_row_per_key(batch_table, target.keys)
-    else:
-        staged, errors = _first_row_per_key(batch_table, target.keys)
-    columns = [name for name in staged.schema.names if name in target.table.columns]
+    errors = list(prepared.errors)
+    rows, staged, columns = prepared.rows, prepared.staged, prepared.columns
     connection = await session.connection()
-    owner = {"tenant_id": tenant_id, "source_id": source_id, "file_id": file_id}
-    if not pending and await _copy_directly(
-        connection, target, columns, staged, owner, file_write or FileWrite()
-    ):
+    params = owner.params()
+    if not pending and await _copy_directly(connection, target, prepared, owner, file_write or FileWrite()):
         return WriteResult(rows if target.upsert else staged.num_rows, 0, errors)
-    stage = await _stage(connection, target, columns, staged)
-    result = await connection.execute(_insert_sql(target, columns, stage, only_own=pending), owner)
+    stage = await _stage(connection, target, columns, staged, prepared.python_rows)
+    result = await connection.execute(_insert_sql(target, columns, stage, only_own=pending), params)
     if target.upsert:
         written = int(result.rowcount)
         if pending and written < staged.num_rows:
@@ -131,9 +191,9 @@ async def write_batch(
     inserted = int(result.rowcount)
     skipped = 0
     if inserted < staged.num_rows:
-        conflicts = await connection.execute(_conflicts_sql(target, stage), owner)
+        conflicts = await connection.execute(_conflicts_sql(target, stage), params)
         for line, other_file, other_line, other_state in conflicts.all():
-            if other_file == file_id:
+            if other_file == owner.file_id:
                 errors.append(_duplicate(line, other_line))
             elif pending and other_state == FileState.IMPORTING:
                 # Whether this sale was already imported depends on a file not yet committed.
@@ -178,12 +238,18 @@ def _is_postgres(connection: AsyncConnection) -> bool:
     return connection.dialect.name == "postgresql"
 
 
+def _with_owner(table: pa.Table, owner: Owner) -> pa.Table:
+    size = table.num_rows
+    for name, value in zip(_OWNER_COLUMNS, (owner.tenant_id, owner.source_id, owner.file_id), strict=True):
+        table = table.append_column(name, pa.repeat(pa.scalar(value, pa.int64()), size))
+    return table
+
+
 async def _copy_directly(
     connection: AsyncConnection,
     target: _Target,
-    columns: list[str],
-    table: pa.Table,
-    owner: dict[str, int],
+    prepared: PreparedBatch,
+    owner: Owner,
     file_write: FileWrite,
 ) -> bool:
     """COPY the batch into the record table itself, the fast way for new rows. When a row meets an
@@ -193,17 +259,21 @@ async def _copy_directly(
         return False
     if file_write.copy_conflicted:
         return False
+    payload = prepared.copy
+    if payload is None:  # not prepared for PostgreSQL: encode it here, off the event loop
+        payload = await anyio.to_thread.run_sync(
+            _csv_bytes, _with_owner(prepared.staged.select(prepared.columns), owner)
+        )
     await connection.exec_driver_sql("SELECT 1")  # opens the driver's transaction before raw use
     raw = await connection.get_raw_connection()
     driver: Any = raw.driver_connection
-    size = table.num_rows
-    owned = table.select(columns)
-    for name, key in zip(_OWNER_COLUMNS, ("tenant_id", "source_id", "file_id"), strict=True):
-        owned = owned.append_column(name, pa.repeat(pa.scalar(owner[key], pa.int64()), size))
     await driver.execute("SAVEPOINT headwater_batch")
     try:
         await driver.copy_to_table(
-            target.table.name, source=_csv_bytes(owned), columns=owned.schema.names, format="csv"
+            target.table.name,
+            source=payload,
+            columns=[*prepared.columns, *_OWNER_COLUMNS],
+            format="csv",
         )
     except UniqueViolationError:
         await driver.execute("ROLLBACK TO SAVEPOINT headwater_batch")
@@ -220,7 +290,13 @@ def _stage_name(target: _Target) -> str:
     return f"headwater_stage_{target.table.name}"
 
 
-async def _stage(connection: AsyncConnection, target: _Target, columns: list[str], table: pa.Table) -> str:
+async def _stage(
+    connection: AsyncConnection,
+    target: _Target,
+    columns: list[str],
+    table: pa.Table,
+    python_rows: list[tuple[Any, ...]] | None = None,
+) -> str:
     name = _stage_name(target)
     definitions = ", ".join(
         f"{column} {target.table.columns[column].type.compile(dialect=connection.dialect)}"
@@ -234,16 +310,15 @@ async def _stage(connection: AsyncConnection, target: _Target, columns: list[str
         await connection.exec_driver_sql(f"TRUNCATE {name}")
         raw = await connection.get_raw_connection()
         driver: Any = raw.driver_connection
-        await driver.copy_to_table(
-            name, source=_csv_bytes(table.select(columns)), columns=columns, format="csv"
-        )
+        payload = await anyio.to_thread.run_sync(_csv_bytes, table.select(columns))
+        await driver.copy_to_table(name, source=payload, columns=columns, format="csv")
     else:
         await connection.exec_driver_sql(f"CREATE TEMPORARY TABLE IF NOT EXISTS {name} ({definitions})")
         await connection.exec_driver_sql(f"DELETE FROM {name}")
         placeholders = ", ".join("?" for _ in columns)
         await connection.exec_driver_sql(
             f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({placeholders})",
-            _python_rows(table.select(columns)),
+            _python_rows(table.select(columns)) if python_rows is None else python_rows,
         )
     return name
 

@@ -217,7 +217,10 @@ async def get_delivery(session: AsyncSession, tenant_id: int, delivery_id: int) 
 
 async def get_delivery_for_operator(session: AsyncSession, delivery_id: int) -> WebhookDelivery:
     return await one_or_not_found(
-        session, select(WebhookDelivery).where(WebhookDelivery.id == delivery_id), "WebhookDelivery", delivery_id
+        session,
+        select(WebhookDelivery).where(WebhookDelivery.id == delivery_id),
+        "WebhookDelivery",
+        delivery_id,
     )
 
 

@@ -85,7 +85,9 @@ class WebhookClient:
                         "success" if ok else "http_error",
                     )
         except (TimeoutError, httpx.TimeoutException):
-            return AttemptResult(None, elapsed(), error=f"no answer within {self._timeout:g}s", result="timeout")
+            return AttemptResult(
+                None, elapsed(), error=f"no answer within {self._timeout:g}s", result="timeout"
+            )
         except HeadwaterError as exc:  # the host guard refused the address, or the name did not resolve
             return AttemptResult(None, elapsed(), error=f"{exc.code}: {exc.message}", result="refused")
         except httpx.HTTPError as exc:

@@ -304,4 +304,6 @@ class DeliveryLoop:
         self._gauge_at = loop_time
         async with self.runtime.db.session() as session:
             oldest = await webhook_store.oldest_pending(session)
-        metrics.set_webhook_oldest_pending(0.0 if oldest is None else (utcnow() - as_utc(oldest)).total_seconds())
+        metrics.set_webhook_oldest_pending(
+            0.0 if oldest is None else (utcnow() - as_utc(oldest)).total_seconds()
+        )

@@ -34,7 +34,9 @@ def _url_problem(url: Any) -> FieldProblem | None:
     if url is None or url == "":
         return FieldProblem("url", "UrlRequired", "url is required")
     if not isinstance(url, str) or not storable(url, MAX_URL):
-        return FieldProblem("url", "InvalidUrl", f"url: must be an http or https URL of at most {MAX_URL} characters")
+        return FieldProblem(
+            "url", "InvalidUrl", f"url: must be an http or https URL of at most {MAX_URL} characters"
+        )
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - a port out of range raises here
@@ -50,7 +52,7 @@ def _events(value: Any) -> list[str]:
         return [ALL]
     if not isinstance(value, list) or not value or len(value) > len(EVENT_TYPES):
         raise ValidationFailed(
-            [FieldProblem("events", "InvalidEvent", "events: a list of event types, or [\"*\"]")]
+            [FieldProblem("events", "InvalidEvent", 'events: a list of event types, or ["*"]')]
         )
     chosen: list[str] = []
     for item in value:
