@@ -6,7 +6,6 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -21,6 +20,7 @@ from headwater.connectors.hosts import HostPolicy
 from headwater.jobs.distributed import QUEUE_SCHEMA, libpq_conninfo
 from headwater.runtime import Runtime
 from tests.conftest import SECRET_KEY, _truncate_postgres
+from tests.support.live import headwater_command
 
 SALES_HEADER = b"saleDate,transactionId,quantity,amount,partnerSkuCode\n"
 # Fast enough for tests: a killed worker is noticed after three seconds.
@@ -34,10 +34,6 @@ class SftpEndpoint(Protocol):
     port: int
     user: str
     password: str
-
-
-def headwater_command() -> list[str]:
-    return [str(Path(sys.executable).with_name("headwater"))]
 
 
 def worker_env(database_url: str) -> dict[str, str]:
