@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -16,7 +16,6 @@ from headwater.runtime import Runtime, open_runtime
 from tests.conftest import make_settings
 from tests.integration.integration_support import IntegrationClient, add_area_key, add_client, add_tenant
 from tests.integration.worker_support import (
-    emptied_queue_and_tables,
     worker_env,
 )
 from tests.support.live import serve_process
@@ -31,12 +30,6 @@ PER_SECOND = 3
 @pytest.fixture
 def shared_redis() -> str:
     return require_redis(REDIS_URL)
-
-
-@pytest.fixture
-def empty_postgres(postgres_url: str) -> Iterator[str]:
-    with emptied_queue_and_tables(postgres_url):
-        yield postgres_url
 
 
 @asynccontextmanager
@@ -61,14 +54,14 @@ async def _key(runtime: Runtime, limit_name: str, value: int) -> str:
 
 
 async def test_two_api_processes_share_each_keys_rate_limits_through_redis(
-    empty_postgres: str, shared_redis: str, tmp_path: Path
+    queue_url: str, shared_redis: str, tmp_path: Path
 ) -> None:
     async with (
-        _api_process(empty_postgres, shared_redis, tmp_path / "api-1.log") as first_http,
-        _api_process(empty_postgres, shared_redis, tmp_path / "api-2.log") as second_http,
+        _api_process(queue_url, shared_redis, tmp_path / "api-1.log") as first_http,
+        _api_process(queue_url, shared_redis, tmp_path / "api-2.log") as second_http,
     ):
         client_id, secret, (per_second_key, per_day_key) = await _provision(
-            empty_postgres, tmp_path, per_second=PER_SECOND, per_day=4
+            queue_url, tmp_path, per_second=PER_SECOND, per_day=4
         )
         first = IntegrationClient(first_http, client_id, secret, per_second_key)
         await first.authenticate()

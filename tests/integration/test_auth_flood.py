@@ -9,14 +9,12 @@ and then 429, the legitimate caller 200 throughout. (How fast, and at what memor
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import make_settings
 from tests.integration.worker_support import (
-    emptied_queue_and_tables,
     worker_env,
 )
 from tests.support.flood import LEGITIMATE_ADDRESS, LegitimateCaller, client_from, flood, provision
@@ -27,13 +25,11 @@ FLOOD_CONCURRENCY = 50
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def served_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def served_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'headwater.db'}"
-        return
-    url: str = request.getfixturevalue("postgres_url")
-    with emptied_queue_and_tables(url):
-        yield url
+        return f"sqlite+aiosqlite:///{tmp_path / 'headwater.db'}"
+    url: str = request.getfixturevalue("queue_url")
+    return url
 
 
 def serve_env(database_url: str) -> dict[str, str]:

@@ -11,9 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from headwater.api.partner import DatasourceBody
+from tests.conftest import AppClient
 from tests.integration.partner_support import SEED_REQUEST, Caller, login, provision, runtime_of
-
-AppClient = tuple[FastAPI, httpx.AsyncClient]
 
 FIELDS = [*DatasourceBody.model_fields, "unknownField"]
 PLAUSIBLE = [

@@ -269,6 +269,17 @@ async def test_a_changed_host_key_fails_until_reset_then_the_next_run_pins_the_n
 # -- re-import ------------------------------------------------------------------------------------
 
 
+async def imported_source(
+    app: FastAPI, partner: Partner, server: SftpServerInfo, files: dict[str, bytes]
+) -> int:
+    """A source of the partner over ``server``'s ``/in``, holding ``files``, run once."""
+    for name, content in files.items():
+        server.put(f"in/{name}", content)
+    source_id = await partner.create(**sftp_fields(server))
+    await partner.run_and_wait(app, source_id)
+    return source_id
+
+
 async def imports_of(partner: Partner, source_id: int) -> list[dict[str, Any]]:
     response = await partner.call("GET", f"/partner/datasources/{source_id}/imports")
     assert response.status_code == 200, response.text
@@ -280,10 +291,7 @@ async def test_a_reimported_file_replaces_its_rows_exactly_once(
     live: Any, sftp_server: SftpServerInfo
 ) -> None:
     app, partner, runtime = live
-    sftp_server.put("in/sales.csv", SALES)
-    sftp_server.put("in/more.csv", MORE_SALES)
-    source_id = await partner.create(**sftp_fields(sftp_server))
-    await partner.run_and_wait(app, source_id)
+    source_id = await imported_source(app, partner, sftp_server, {"sales.csv": SALES, "more.csv": MORE_SALES})
     before = await sales_of(runtime, source_id)
     [more, sales] = sorted(await imports_of(partner, source_id), key=lambda f: f["name"])
 
@@ -312,10 +320,7 @@ async def test_reimporting_a_source_imports_every_file_again_without_duplicates(
     live: Any, sftp_server: SftpServerInfo
 ) -> None:
     app, partner, runtime = live
-    sftp_server.put("in/sales.csv", SALES)
-    sftp_server.put("in/more.csv", MORE_SALES)
-    source_id = await partner.create(**sftp_fields(sftp_server))
-    await partner.run_and_wait(app, source_id)
+    source_id = await imported_source(app, partner, sftp_server, {"sales.csv": SALES, "more.csv": MORE_SALES})
 
     response = await partner.call("POST", f"/partner/datasources/{source_id}/reimport")
     assert response.status_code == 202, response.text
@@ -347,9 +352,7 @@ async def test_a_file_uploaded_into_a_pull_source_cannot_be_reimported_but_its_p
     live: Any, sftp_server: SftpServerInfo
 ) -> None:
     app, partner, runtime = live
-    sftp_server.put("in/sales.csv", SALES)
-    source_id = await partner.create(**sftp_fields(sftp_server))
-    await partner.run_and_wait(app, source_id)
+    source_id = await imported_source(app, partner, sftp_server, {"sales.csv": SALES})
     uploaded = await partner.call(
         "POST",
         "/import/file",

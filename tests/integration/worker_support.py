@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -129,6 +130,20 @@ async def create_sftp_source(
             session, tenant_id, payload, runtime.box, hosts=HostPolicy.from_settings(runtime.settings)
         )
         return source.id
+
+
+def headwater_status(database_url: str) -> dict[str, Any]:
+    """What ``headwater status --json`` prints about the queue of ``database_url``."""
+    shown = subprocess.run(
+        [*headwater_command(), "status", "--json"],
+        env=worker_env(database_url),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    answer: dict[str, Any] = json.loads(shown.stdout)
+    return answer
 
 
 async def scalar(runtime: Runtime, sql: str, **params: Any) -> Any:
