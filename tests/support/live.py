@@ -95,7 +95,8 @@ def _wait_ready(served: ServeProcess, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            if httpx.get(f"{served.url}/readyz", timeout=2).status_code == 200:
+            # A generous answer time: a loaded machine's first check of the store (and Redis) is slow.
+            if httpx.get(f"{served.url}/readyz", timeout=10).status_code == 200:
                 return
         except httpx.TransportError:
             pass
