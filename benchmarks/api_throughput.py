@@ -17,9 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from cryptography.fernet import Fernet
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -41,18 +38,14 @@ sys.path.insert(0, str(ROOT))
 from tests.support.records import add_tenant, sale_values, seed_sales  # noqa: E402
 from tests.support.services import free_port  # noqa: E402
 
+from benchmarks.served import FTP_SOURCE, served_env, serving, uvicorn_options, wait_until_up  # noqa: E402
 from headwater import areakeys, oauth  # noqa: E402
 from headwater.api.app import create_app  # noqa: E402
 from headwater.runtime import open_runtime  # noqa: E402
 from headwater.settings import Settings  # noqa: E402
 
 ROWS = 5000
-UVICORN_OPTIONS = [
-    "--host", "127.0.0.1", "--workers", "1", "--log-level", "warning", "--no-access-log",
-    # A busy machine can leave a pooled connection idle past uvicorn's 5 s default, which then closes it
-    # under the load generator (httpx.ReadError).
-    "--timeout-keep-alive", "60",
-]
+LOG_LEVEL = "warning"
 
 
 # --- the two apps, built by uvicorn in its own process -----------------------------------------
@@ -113,22 +106,6 @@ async def seed(settings: Settings) -> Credentials:
                 session, runtime.box, "bench", per_second=10_000_000, per_day=1_000_000_000
             )
         return Credentials(client.client_id, client.secret, key.key)
-
-
-def serve(factory: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "uvicorn", "--factory", factory, "--port", str(port), *UVICORN_OPTIONS]
-    return subprocess.Popen(command, env={**env, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")])}, cwd=ROOT)
-
-
-async def wait_until_up(url: str) -> None:
-    async with httpx.AsyncClient() as http:
-        for _ in range(1200):  # a loaded machine may take a while to import the app
-            try:
-                await http.get(url)
-                return
-            except httpx.TransportError:
-                await asyncio.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up")
 
 
 # --- load ------------------------------------------------------------------------------------------
@@ -205,14 +182,7 @@ async def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="headwater-bench-") as folder:
         database_url = options.database_url or f"sqlite+aiosqlite:///{Path(folder) / 'headwater.db'}"
-        env = {
-            **os.environ,
-            "HEADWATER_DATABASE_URL": database_url,
-            "HEADWATER_SECRET_KEY": Fernet.generate_key().decode(),
-            "HEADWATER_RUN_IMPORTS": "false",
-            "HEADWATER_ALLOW_PRIVATE_HOSTS": "true",
-            "HEADWATER_LOG_LEVEL": "WARNING",
-        }
+        env = served_env(database_url, HEADWATER_ALLOW_PRIVATE_HOSTS="true", HEADWATER_LOG_LEVEL="WARNING")
         settings = Settings(
             database_url=database_url,
             secret_key=env["HEADWATER_SECRET_KEY"],
@@ -221,11 +191,10 @@ async def main() -> None:
         )
         credentials = await seed(settings)
         headwater_port, bare_port = free_port(), free_port()
-        servers = [
-            serve("benchmarks.api_throughput:headwater_app", headwater_port, env),
-            serve("benchmarks.api_throughput:bare_app", bare_port, env),
-        ]
-        try:
+        with (
+            serving("benchmarks.api_throughput:headwater_app", headwater_port, env, log_level=LOG_LEVEL),
+            serving("benchmarks.api_throughput:bare_app", bare_port, env, log_level=LOG_LEVEL),
+        ):
             base = f"http://127.0.0.1:{headwater_port}"
             bare = f"http://127.0.0.1:{bare_port}"
             await wait_until_up(base + "/prod/openapi.json")
@@ -238,16 +207,6 @@ async def main() -> None:
                 )
                 token = answer.json()["access_token"]
             headers = {"Authorization": f"Bearer {token}", "x-api-key": credentials.api_key}
-            body = {
-                "host": "127.0.0.1",  # loopback: the benchmark resolves nothing outside
-                "user": "demo",
-                "password": "secret",
-                "workingDirectory": "/sales",
-                "processorType": 25011,
-                "authenticationType": "PASSWORD",
-                "dataSourceType": "FTP",
-                "touchpointCode": "shop",
-            }
 
             # Cheap checks, so that the load generator spends its time sending, not parsing; the
             # warm-up requests of each measurement are checked in full.
@@ -276,21 +235,16 @@ async def main() -> None:
                 "POST /prod/dataSources",
                 lambda http, n: http.post(
                     base + "/prod/dataSources",
-                    content=json.dumps({**body, "name": f"bench {n}"}),
+                    content=json.dumps({**FTP_SOURCE, "name": f"bench {n}"}),
                     headers={**headers, "Content-Type": "application/json"},
                 ),
                 check=is_created,
                 **run,
             )
-        finally:
-            for server in servers:
-                server.terminate()
-            for server in servers:
-                server.wait(timeout=30)
 
     store = "PostgreSQL" if settings.is_postgres else "SQLite"
     print(
-        f"\nuvicorn {' '.join(UVICORN_OPTIONS)}; {options.workers} workers x {options.requests} requests; {store}"
+        f"\nuvicorn {' '.join(uvicorn_options(LOG_LEVEL))}; {options.workers} workers x {options.requests} requests; {store}"
     )
     print(f"{'':<42} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs bare':>7}")
     print(baseline.line())

@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,19 +25,15 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import httpx
-from cryptography.fernet import Fernet
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.support.flood import LEGITIMATE_ADDRESS, LegitimateCaller, client_from, flood, provision  # noqa: E402
 from tests.support.services import free_port  # noqa: E402
 
+from benchmarks.served import served_env, serving, wait_until_up  # noqa: E402
 from headwater.api.app import create_app  # noqa: E402
 from headwater.settings import Settings  # noqa: E402
-
-UVICORN_OPTIONS = ["--host", "127.0.0.1", "--workers", "1", "--log-level", "critical", "--no-access-log"]
 
 
 def headwater_app() -> Any:
@@ -57,18 +51,6 @@ def memory_kib(pid: int) -> dict[str, int]:
     return fields
 
 
-async def wait_until_up(url: str) -> None:
-    async with httpx.AsyncClient() as http:
-        for _ in range(300):
-            try:
-                if (await http.get(url)).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up")
-
-
 def mib(kib: int) -> str:
     return f"{kib / 1024:7.0f} MiB"
 
@@ -84,23 +66,14 @@ async def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="headwater-bench-") as folder:
         database_url = options.database_url or f"sqlite+aiosqlite:///{Path(folder) / 'headwater.db'}"
-        env = {
-            **os.environ,
-            "HEADWATER_DATABASE_URL": database_url,
-            "HEADWATER_SECRET_KEY": Fernet.generate_key().decode(),
-            "HEADWATER_RUN_IMPORTS": "false",
-            "HEADWATER_LOG_LEVEL": "ERROR",
-            "PYTHONPATH": os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(ROOT)])),
-        }
+        env = served_env(database_url, HEADWATER_LOG_LEVEL="ERROR")
         settings = Settings(
             database_url=database_url, secret_key=env["HEADWATER_SECRET_KEY"], run_imports=False
         )
         given = await provision(settings)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        command = [sys.executable, "-m", "uvicorn", "--factory", "benchmarks.auth_flood:headwater_app"]
-        server = subprocess.Popen([*command, "--port", str(port), *UVICORN_OPTIONS], env=env, cwd=ROOT)
-        try:
+        with serving("benchmarks.auth_flood:headwater_app", port, env, log_level="critical") as server:
             await wait_until_up(base + "/healthz")
             async with client_from(LEGITIMATE_ADDRESS, base, 1) as http:
                 quiet = LegitimateCaller(http, given)
@@ -136,9 +109,6 @@ async def main() -> None:
                 flood_seconds = time.perf_counter() - started
                 await asyncio.sleep(1)
                 after = memory_kib(server.pid)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
 
     store = "PostgreSQL" if settings.is_postgres else "SQLite"
     print(f"\n{store}; flood: {options.requests} bogus token requests + {options.requests} bogus logins,")

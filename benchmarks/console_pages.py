@@ -36,6 +36,8 @@ from sqlalchemy import insert, select
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.support.tenants import sftp_fields  # noqa: E402
+
 from headwater import credentials, operators, sources  # noqa: E402
 from headwater.api.app import create_app  # noqa: E402
 from headwater.clock import utcnow  # noqa: E402
@@ -78,18 +80,7 @@ async def seed_sources(settings: Settings, count: int) -> tuple[int, list[int]]:
             source = await sources.create_pull_source(
                 session,
                 tenant.id,
-                {
-                    "name": f"source {n:03d}",
-                    "host": f"files{n}.partner.example",
-                    "user": "demo",
-                    "password": "s3cret",
-                    "workingDirectory": "/in",
-                    "processorType": 25011,
-                    "fileImportType": "PARTY",
-                    "authenticationType": "PASSWORD",
-                    "dataSourceType": "SFTP",
-                    "touchpointCode": "REST01",
-                },
+                sftp_fields(name=f"source {n:03d}", host=f"files{n}.partner.example"),
                 runtime.box,
                 owner_partner_id=partner.partner.id,
                 hosts=HostPolicy(allow_private=True),

@@ -40,12 +40,12 @@ from tests.support.records import add_custom_source, add_tenant  # noqa: E402
 from tests.support.services import free_port  # noqa: E402
 
 from benchmarks.import_throughput import write_sales  # noqa: E402
+from benchmarks.served import FTP_SOURCE, serving, wait_until_up  # noqa: E402
 from headwater import apikeys, areakeys, oauth  # noqa: E402
 from headwater.domain import ProcessorType  # noqa: E402
 from headwater.runtime import open_runtime  # noqa: E402
 from headwater.settings import Settings  # noqa: E402
 
-UVICORN_OPTIONS = ["--host", "127.0.0.1", "--workers", "1", "--log-level", "warning", "--no-access-log"]
 PAUSE = 0.02  # between one worker's requests: a steady stream of writes, not a flood
 REFERENCE_SECONDS = 15.0
 
@@ -164,17 +164,6 @@ class _Clock:
         return 0 if time.monotonic() > self.ends else None
 
 
-async def wait_until_up(url: str) -> None:
-    async with httpx.AsyncClient() as http:
-        for _ in range(300):
-            try:
-                await http.get(url)
-                return
-            except httpx.TransportError:
-                await asyncio.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up")
-
-
 async def write_while(importer: Any, base: str, seeded: Seeded, workers: int) -> Measured:
     measured = Measured("", 0.0, 0)
     async with httpx.AsyncClient(base_url=base, timeout=120) as http:
@@ -186,16 +175,6 @@ async def write_while(importer: Any, base: str, seeded: Seeded, workers: int) ->
             )
         ).json()["access_token"]
         prod = {"Authorization": f"Bearer {token}", "x-api-key": seeded.area_key}
-        body = {
-            "host": "127.0.0.1",
-            "user": "demo",
-            "password": "secret",
-            "workingDirectory": "/sales",
-            "processorType": 25011,
-            "authenticationType": "PASSWORD",
-            "dataSourceType": "FTP",
-            "touchpointCode": "shop",
-        }
         counter = iter(range(10**9))
 
         async def worker() -> None:
@@ -204,7 +183,7 @@ async def write_while(importer: Any, base: str, seeded: Seeded, workers: int) ->
                 started = time.perf_counter()
                 if n % 2:
                     response = await http.post(
-                        "/prod/dataSources", json={**body, "name": f"bench {n}"}, headers=prod
+                        "/prod/dataSources", json={**FTP_SOURCE, "name": f"bench {n}"}, headers=prod
                     )
                     ok = response.status_code == 200 and response.content.startswith(b'{"id":')
                 else:
@@ -234,13 +213,8 @@ async def measure(label: str, code: Path, csv: Path, rows: int, workers: int) ->
             outcome = json.loads(done.stdout)
             return Measured(label, outcome["seconds"], outcome["rows"], outcome["longest"])
         port = free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "benchmarks.api_throughput:headwater_app", "--port", str(port),
-             *UVICORN_OPTIONS],
-            env=env,
-            cwd=folder,
-        )
-        try:
+        factory = "benchmarks.api_throughput:headwater_app"
+        with serving(factory, port, env, log_level="warning", cwd=Path(folder)):
             base = f"http://127.0.0.1:{port}"
             await wait_until_up(base + "/prod/openapi.json")
             if rows == 0:  # the reference: the same writes for a while, nothing imported
@@ -256,9 +230,6 @@ async def measure(label: str, code: Path, csv: Path, rows: int, workers: int) ->
             if outcome["rows"] != rows:
                 raise RuntimeError(f"the import gave {outcome}")
             return measured
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
 
 
 async def main() -> None:

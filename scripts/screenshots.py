@@ -15,8 +15,6 @@ import asyncio
 import io
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,29 +22,27 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 from cryptography.fernet import Fernet
 from playwright.sync_api import Page, expect, sync_playwright
 from sqlalchemy import update
 
-from headwater import credentials, operators, sources, uploads
-from headwater.clock import utcnow
-from headwater.connectors.hosts import HostPolicy
-from headwater.runtime import open_runtime
-from headwater.settings import Settings
-from headwater.store.tables import ImportFile
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.live import serve_process  # noqa: E402
+from tests.support.services import free_port  # noqa: E402
+
+from headwater import credentials, operators, sources, uploads  # noqa: E402
+from headwater.clock import utcnow  # noqa: E402
+from headwater.connectors.hosts import HostPolicy  # noqa: E402
+from headwater.runtime import open_runtime  # noqa: E402
+from headwater.settings import Settings  # noqa: E402
+from headwater.store.tables import ImportFile  # noqa: E402
 
 PARTNER = "maria@acme.example"
 PASSWORD = "demo-password-1"
 OPERATOR_PASSWORD = "operator-password-1"
 HEADER = b"saleDate,transactionId,quantity,amount,partnerSkuCode,currency\n"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _sales(day: int, rows: int, bad: int) -> bytes:
@@ -194,7 +190,7 @@ def screenshots(url: str, out: Path, chromium: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "docs" / "img")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "img")
     args = parser.parse_args()
     chromium = os.environ.get("HEADWATER_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
     if not chromium:
@@ -212,29 +208,9 @@ def main() -> None:
             "HEADWATER_LOG_LEVEL": "WARNING",
         }
         os.environ.update({k: v for k, v in env.items() if k.startswith("HEADWATER_")})
-        asyncio.run(seed(Settings(), _free_port()))
-        port = _free_port()
-        headwater = str(Path(sys.executable).with_name("headwater"))
-        with (work / "serve.log").open("wb") as log:
-            server = subprocess.Popen(
-                [headwater, "serve", "--port", str(port)], cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT
-            )
-            url = f"http://127.0.0.1:{port}"
-            try:
-                deadline = time.monotonic() + 60
-                while True:
-                    try:
-                        if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        pass
-                    if server.poll() is not None or time.monotonic() > deadline:
-                        sys.exit((work / "serve.log").read_text(errors="replace"))
-                    time.sleep(0.2)
-                screenshots(url, args.out, chromium)
-            finally:
-                server.terminate()
-                server.wait(timeout=20)
+        asyncio.run(seed(Settings(), free_port()))
+        with serve_process(env, work / "serve.log", cwd=work) as served:
+            screenshots(served.url, args.out, chromium)
 
 
 if __name__ == "__main__":

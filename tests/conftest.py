@@ -131,8 +131,12 @@ async def running_app(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.
             yield app, client
 
 
+# The app under test and a client of it, as ``app_client`` yields them.
+AppClient = tuple[FastAPI, httpx.AsyncClient]
+
+
 @pytest.fixture
-async def app_client(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+async def app_client(settings: Settings) -> AsyncIterator[AppClient]:
     async with running_app(settings) as pair:
         yield pair
 

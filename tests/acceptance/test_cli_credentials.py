@@ -3,33 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 import structlog
-from typer.testing import CliRunner
 
 from headwater.cli import app
 from tests.conftest import SECRET_KEY, make_settings, running_app
 from tests.integration.partner_support import SEED_REQUEST
+from tests.support.cli import JsonCli
 
 
-class Cli:
-    """Runs ``headwater ... --json`` on one SQLite file and reads the one JSON object it prints."""
+class Cli(JsonCli):
+    """The commands on one SQLite file of the test's own."""
 
     def __init__(self, url: str) -> None:
+        super().__init__({"HEADWATER_SECRET_KEY": SECRET_KEY, "HEADWATER_DATABASE_URL": url})
         self.url = url
-        self.runner = CliRunner(env={"HEADWATER_SECRET_KEY": SECRET_KEY, "HEADWATER_DATABASE_URL": url})
-
-    def __call__(self, *args: str, code: int = 0) -> dict[str, Any]:
-        result = self.runner.invoke(app, [*args, "--json"])
-        assert result.exit_code == code, (result.stdout, result.stderr)
-        lines = result.stdout.strip().splitlines()
-        assert len(lines) == 1, result.stdout
-        parsed: dict[str, Any] = json.loads(lines[0])
-        return parsed
 
 
 @pytest.fixture
@@ -115,9 +105,7 @@ def test_serve_prints_the_first_start_credentials_once(
 ) -> None:
     served: list[tuple[str, int]] = []
     # Only the server loop is left out: the test is about what happens before it starts.
-    monkeypatch.setattr(
-        "uvicorn.run", lambda app, host, port, **_: served.append((host, port))
-    )
+    monkeypatch.setattr("uvicorn.run", lambda app, host, port, **_: served.append((host, port)))
     try:
         first = cli.runner.invoke(app, ["serve", "--port", "8123"])
         second = cli.runner.invoke(app, ["serve", "--port", "8123"])

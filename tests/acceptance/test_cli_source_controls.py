@@ -5,15 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
-from typer.testing import CliRunner
 
-from headwater.cli import app
 from headwater.runtime import open_runtime
 from headwater.settings import Settings
 from headwater.store.tables import PartnerSale
@@ -21,31 +17,24 @@ from headwater.uploads import import_upload
 from tests.conftest import SECRET_KEY, make_settings
 from tests.integration.test_source_controls import MORE_SALES, SALES, openssh_fingerprint
 from tests.servers import SftpServerInfo
+from tests.support.cli import JsonCli
 from tests.support.tenants import make_source, make_tenancy
 
 pytestmark = pytest.mark.servers
 
 
-class Cli:
-    """Runs ``headwater ... --json`` on one SQLite file and reads the one JSON object it prints."""
+class Cli(JsonCli):
+    """The commands on the test's SQLite file, allowed to reach the loopback servers."""
 
     def __init__(self, settings: Settings) -> None:
-        self.runner = CliRunner(
-            env={
+        super().__init__(
+            {
                 "HEADWATER_SECRET_KEY": SECRET_KEY,
                 "HEADWATER_DATABASE_URL": settings.database_url,
                 "HEADWATER_ALLOW_PRIVATE_HOSTS": "true",
                 "HEADWATER_CONNECT_TIMEOUT": "5",
             }
         )
-
-    def __call__(self, *args: str, code: int = 0) -> dict[str, Any]:
-        result = self.runner.invoke(app, [*args, "--json"])
-        assert result.exit_code == code, (result.stdout, result.stderr)
-        lines = result.stdout.strip().splitlines()
-        assert len(lines) == 1, result.stdout
-        parsed: dict[str, Any] = json.loads(lines[0])
-        return parsed
 
 
 @pytest.fixture

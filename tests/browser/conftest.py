@@ -10,18 +10,16 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.conftest import SECRET_KEY, service_missing
-from tests.integration.worker_support import headwater_command
-from tests.support.services import free_port
+from tests.conftest import service_missing
+from tests.integration.worker_support import worker_env
+from tests.support.live import headwater_command, serve_process
 
 
 def chromium_path() -> str:
@@ -52,44 +50,10 @@ class LiveServer:
 
 @pytest.fixture
 def live_server(tmp_path: Path) -> Iterator[LiveServer]:
-    port = free_port()
     database_url = f"sqlite+aiosqlite:///{tmp_path / 'headwater.db'}"
-    env = {
-        **os.environ,
-        "HEADWATER_DATABASE_URL": database_url,
-        "HEADWATER_SECRET_KEY": SECRET_KEY,
-        "HEADWATER_ALLOW_PRIVATE_HOSTS": "true",
-        "HEADWATER_POLL_INTERVAL": "3600",
-        "HEADWATER_LOG_LEVEL": "WARNING",
-    }
-    log = tmp_path / "serve.log"
-    with log.open("ab") as output:
-        process = subprocess.Popen(
-            [*headwater_command(), "serve", "--port", str(port)],
-            cwd=tmp_path,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"headwater serve did not start:\n{log.read_text(errors='replace')}")
-                time.sleep(0.1)
-            yield LiveServer(url, database_url, env, log)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    env = {**worker_env(database_url), "HEADWATER_POLL_INTERVAL": "3600"}
+    with serve_process(env, tmp_path / "serve.log", cwd=tmp_path) as served:
+        yield LiveServer(served.url, database_url, env, served.log)
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import math
-import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -17,12 +16,10 @@ from headwater.runtime import Runtime, open_runtime
 from tests.conftest import make_settings
 from tests.integration.integration_support import IntegrationClient, add_area_key, add_client, add_tenant
 from tests.integration.worker_support import (
-    emptied_queue_and_tables,
-    headwater_command,
-    wait_until,
     worker_env,
 )
-from tests.support.services import free_port, require_redis
+from tests.support.live import serve_process
+from tests.support.services import require_redis
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -35,45 +32,12 @@ def shared_redis() -> str:
     return require_redis(REDIS_URL)
 
 
-@pytest.fixture
-def empty_postgres(postgres_url: str) -> Iterator[str]:
-    with emptied_queue_and_tables(postgres_url):
-        yield postgres_url
-
-
 @asynccontextmanager
 async def _api_process(database_url: str, redis_url: str, log: Path) -> AsyncIterator[httpx.AsyncClient]:
-    port = free_port()
     env = {**worker_env(database_url), "HEADWATER_REDIS_URL": redis_url}
-    with log.open("ab") as output:
-        process = subprocess.Popen(
-            [*headwater_command(), "serve", "--port", str(port)],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-
-                async def ready() -> bool:
-                    if process.poll() is not None:
-                        raise AssertionError(
-                            f"headwater serve exited: {log.read_text(errors='replace')[-3000:]}"
-                        )
-                    try:
-                        return (await http.get("/readyz")).status_code == 200
-                    except httpx.TransportError:
-                        return False
-
-                await wait_until(ready, f"headwater serve answering on port {port}", timeout=60)
-                yield http
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+    with serve_process(env, log) as served:
+        async with httpx.AsyncClient(base_url=served.url, timeout=10) as http:
+            yield http
 
 
 async def _provision(database_url: str, tmp_path: Path, **limits: int) -> tuple[str, str, list[str]]:
@@ -90,14 +54,14 @@ async def _key(runtime: Runtime, limit_name: str, value: int) -> str:
 
 
 async def test_two_api_processes_share_each_keys_rate_limits_through_redis(
-    empty_postgres: str, shared_redis: str, tmp_path: Path
+    queue_url: str, shared_redis: str, tmp_path: Path
 ) -> None:
     async with (
-        _api_process(empty_postgres, shared_redis, tmp_path / "api-1.log") as first_http,
-        _api_process(empty_postgres, shared_redis, tmp_path / "api-2.log") as second_http,
+        _api_process(queue_url, shared_redis, tmp_path / "api-1.log") as first_http,
+        _api_process(queue_url, shared_redis, tmp_path / "api-2.log") as second_http,
     ):
         client_id, secret, (per_second_key, per_day_key) = await _provision(
-            empty_postgres, tmp_path, per_second=PER_SECOND, per_day=4
+            queue_url, tmp_path, per_second=PER_SECOND, per_day=4
         )
         first = IntegrationClient(first_http, client_id, secret, per_second_key)
         await first.authenticate()

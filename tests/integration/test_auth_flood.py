@@ -9,86 +9,45 @@ and then 429, the legitimate caller 200 throughout. (How fast, and at what memor
 from __future__ import annotations
 
 import asyncio
-import subprocess
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.conftest import make_settings
 from tests.integration.worker_support import (
-    emptied_queue_and_tables,
-    headwater_command,
-    wait_until,
     worker_env,
 )
 from tests.support.flood import LEGITIMATE_ADDRESS, LegitimateCaller, client_from, flood, provision
-from tests.support.services import free_port
+from tests.support.live import serve_process
 
 FLOOD_REQUESTS = 100
 FLOOD_CONCURRENCY = 50
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def served_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def served_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'headwater.db'}"
-        return
-    url: str = request.getfixturevalue("postgres_url")
-    with emptied_queue_and_tables(url):
-        yield url
+        return f"sqlite+aiosqlite:///{tmp_path / 'headwater.db'}"
+    url: str = request.getfixturevalue("queue_url")
+    return url
 
 
-@asynccontextmanager
-async def serving(database_url: str, log: Path) -> AsyncIterator[str]:
-    """``headwater serve`` on a free loopback port; answers its base URL once it is ready."""
-    port = free_port()
-    env = {
+def serve_env(database_url: str) -> dict[str, str]:
+    return {
         **worker_env(database_url),
         "HEADWATER_RUN_IMPORTS": "false",
         # How long a check may wait for its turn is a matter of machine speed; this test is about
         # who gets answered, so the bound stays out of its way (the guard's own tests cover it).
         "HEADWATER_AUTH_VERIFY_WAIT": "120",
     }
-    with log.open("ab") as output:
-        process = subprocess.Popen(
-            [*headwater_command(), "serve", "--port", str(port)],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            base_url = f"http://127.0.0.1:{port}"
-            async with httpx.AsyncClient(base_url=base_url, timeout=10) as http:
-
-                async def ready() -> bool:
-                    if process.poll() is not None:
-                        raise AssertionError(
-                            f"headwater serve exited: {log.read_text(errors='replace')[-3000:]}"
-                        )
-                    try:
-                        return (await http.get("/readyz")).status_code == 200
-                    except httpx.TransportError:
-                        return False
-
-                await wait_until(ready, f"headwater serve answering on port {port}", timeout=60)
-            yield base_url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
 
 
 async def test_a_flood_of_bogus_sign_ins_leaves_legitimate_callers_answered(
     served_database: str, tmp_path: Path
 ) -> None:
     given = await provision(make_settings(tmp_path, served_database))
-    async with serving(served_database, tmp_path / "serve.log") as base_url:
+    with serve_process(serve_env(served_database), tmp_path / "serve.log") as served:
+        base_url = served.url
         async with client_from(LEGITIMATE_ADDRESS, base_url, 1) as http:
             before = LegitimateCaller(http, given)
             await before.round()

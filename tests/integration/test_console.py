@@ -5,18 +5,15 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-import httpx
 import pytest
 from fastapi import FastAPI
 
 from headwater import uploads
 from headwater.runtime import Runtime
 from headwater.store import sources as source_store
-from tests.conftest import make_settings, running_app
+from tests.conftest import AppClient, make_settings, running_app
 from tests.integration.console_support import csrf_of, make_operator, sign_in
 from tests.support.tenants import make_source, make_tenancy
-
-AppClient = tuple[FastAPI, httpx.AsyncClient]
 
 
 def _runtime(app: FastAPI) -> Runtime:

@@ -9,17 +9,15 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
 
-from headwater.jobs.embedded import EmbeddedRunner
 from headwater.runtime import Runtime
 from headwater.settings import Settings
 from headwater.store import imports as import_store
 from headwater.store import sources as source_store
-from headwater.store.tables import PartnerSale
-from tests.conftest import make_settings, running_app
+from tests.conftest import running_app
 from tests.integration.console_support import csrf_of, sign_in
 from tests.servers import SftpServerInfo
+from tests.support.runs import importing_settings, sales_of, wait_idle
 from tests.support.services import free_port
 from tests.support.tenants import Tenancy, make_source, make_tenancy
 
@@ -37,13 +35,7 @@ Live = tuple[FastAPI, httpx.AsyncClient, Runtime, Tenancy]
 
 @pytest.fixture
 def control_settings(tmp_path: Path) -> Settings:
-    return make_settings(
-        tmp_path,
-        f"sqlite+aiosqlite:///{tmp_path / 'headwater.db'}",
-        run_imports=True,
-        poll_interval=3600,
-        connect_timeout=5,
-    )
+    return importing_settings(tmp_path, connect_timeout=5)
 
 
 @pytest.fixture
@@ -73,22 +65,6 @@ async def _post(client: httpx.AsyncClient, path: str, **data: str) -> httpx.Resp
     return await client.post(path, data={"csrf_token": csrf_of(page), **data})
 
 
-async def _wait_idle(app: FastAPI) -> None:
-    runner = app.state.runtime.runner
-    assert isinstance(runner, EmbeddedRunner)
-    await runner.wait_idle()
-
-
-async def _sales(runtime: Runtime, source_id: int) -> list[str]:
-    async with runtime.db.session() as session:
-        found = await session.scalars(
-            select(PartnerSale.transaction_id)
-            .where(PartnerSale.data_source_id == source_id)
-            .order_by(PartnerSale.transaction_id)
-        )
-        return list(found)
-
-
 async def test_testing_a_connection_shows_the_files_a_run_would_import_and_the_host_key(
     live: Live, sftp_server: SftpServerInfo
 ) -> None:
@@ -105,7 +81,7 @@ async def test_testing_a_connection_shows_the_files_a_run_would_import_and_the_h
     assert "excludedByPattern" in tested.text
     assert "SHA256:" in tested.text and "Not pinned yet" in tested.text
     assert sftp_server.password not in tested.text
-    assert await _sales(runtime, source_id) == []  # a test imports nothing
+    assert await sales_of(runtime, source_id) == []  # a test imports nothing
 
 
 async def test_a_failed_connection_test_says_its_code_and_message(live: Live) -> None:
@@ -126,16 +102,16 @@ async def test_re_importing_a_file_replaces_its_rows_and_keeps_the_counts(
     sftp_server.put("in/sales.csv", SALES)
     source_id = await _sftp_source(runtime, acme, sftp_server)
     assert (await _post(client, f"/console/sources/{source_id}/run")).status_code == 303
-    await _wait_idle(app)
+    await wait_idle(app)
     async with runtime.db.session() as session:
         (imported,) = await import_store.list_files(session, acme.tenant_id, source_id)
     before = (imported.rows, imported.rows_ok, imported.rows_with_errors)
-    assert await _sales(runtime, source_id) == ["T-1", "T-3"]
+    assert await sales_of(runtime, source_id) == ["T-1", "T-3"]
 
     answer = await _post(client, f"/console/sources/{source_id}/files/{imported.id}/reimport")
     assert answer.status_code == 303
     assert answer.headers["location"].endswith(f"/files/{imported.id}?notice=reimport-queued")
-    await _wait_idle(app)
+    await wait_idle(app)
 
     file_page = await client.get(answer.headers["location"])
     assert "marked for import again and a run was queued" in file_page.text
@@ -145,12 +121,12 @@ async def test_re_importing_a_file_replaces_its_rows_and_keeps_the_counts(
     assert (again.rows, again.rows_ok, again.rows_with_errors) == before
     assert again.finished_at is not None and again.finished_at > imported.finished_at  # type: ignore[operator]
     assert len(runs) == 2
-    assert await _sales(runtime, source_id) == ["T-1", "T-3"]
+    assert await sales_of(runtime, source_id) == ["T-1", "T-3"]
 
     every = await _post(client, f"/console/sources/{source_id}/reimport")
     assert every.headers["location"].endswith("?notice=reimport-queued")
-    await _wait_idle(app)
-    assert await _sales(runtime, source_id) == ["T-1", "T-3"]
+    await wait_idle(app)
+    assert await sales_of(runtime, source_id) == ["T-1", "T-3"]
 
 
 async def test_an_uploaded_file_cannot_be_re_imported_and_the_page_says_why(live: Live) -> None:
@@ -181,7 +157,7 @@ async def test_the_source_page_shows_the_pinned_host_key_and_a_reset_forgets_it(
     sftp_server.put("in/sales.csv", SALES)
     source_id = await _sftp_source(runtime, acme, sftp_server)
     await _post(client, f"/console/sources/{source_id}/run")
-    await _wait_idle(app)
+    await wait_idle(app)
     async with runtime.db.session() as session:
         pinned = (await source_store.get_for_operator(session, source_id)).host_key
     assert pinned
@@ -203,7 +179,7 @@ async def test_the_last_error_and_the_schedule_are_on_the_source_page(live: Live
     app, client, runtime, acme = live
     source_id = (await make_source(runtime, acme, host="127.0.0.1", port=free_port())).id
     await _post(client, f"/console/sources/{source_id}/run")
-    await _wait_idle(app)
+    await wait_idle(app)
     page = await client.get(f"/console/sources/{source_id}")
     assert "Last error" in page.text and "ConnectionFailed" in page.text
     assert "every 3\u202f600 s (the installation's interval)" in page.text

@@ -11,10 +11,10 @@ from fastapi import FastAPI
 from headwater import apikeys
 from headwater.runtime import Runtime
 from headwater.store import credentials as credential_store
+from tests.conftest import AppClient
 from tests.integration.console_support import csrf_of, make_operator, sign_in
 from tests.support.tenants import make_tenancy
 
-AppClient = tuple[FastAPI, httpx.AsyncClient]
 _SECRET = re.compile(r'<code class="secret" data-secret>([^<]+)</code>')
 
 

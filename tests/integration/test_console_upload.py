@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import httpx
-from fastapi import FastAPI
 from sqlalchemy import text
 
 from headwater.runtime import Runtime
+from tests.conftest import AppClient
 from tests.integration.console_support import csrf_of, sign_in
 from tests.support.tenants import make_tenancy
 
-AppClient = tuple[FastAPI, httpx.AsyncClient]
 SALES = (
     b"saleDate;transactionId;quantity;amount;partnerSkuCode\n"
     b"2026-11-01;T-1;2;3.5;SKU-1\n"

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import socket
-import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,26 +28,17 @@ from tests.conftest import make_settings
 from tests.integration.worker_support import (
     WorkerProcess,
     create_sftp_source,
-    emptied_queue_and_tables,
-    headwater_command,
+    headwater_status,
     provision_tenant,
     queue_counts,
     running_workers,
     sales_csv,
     scalar,
     wait_until,
-    worker_env,
 )
 from tests.servers import SftpServerInfo
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def queue_url(postgres_url: str) -> Iterator[str]:
-    """The run's PostgreSQL database with headwater's tables and the queue both empty."""
-    with emptied_queue_and_tables(postgres_url):
-        yield postgres_url
 
 
 @pytest.fixture
@@ -211,15 +200,7 @@ def test_status_shows_the_queue_per_source_as_json(queue_url: str, tmp_path: Pat
             await defer_run(app, 3, 42, "manual")
 
     asyncio.run(enqueue())
-    shown = subprocess.run(
-        [*headwater_command(), "status", "--json"],
-        env=worker_env(queue_url),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    answer = json.loads(shown.stdout)
+    answer = headwater_status(queue_url)
     assert answer["sources"] == [
         {"sourceId": 42, "tenantId": 3, "name": None, "pending": 1, "running": 0, "failed": 0}
     ]

@@ -42,6 +42,20 @@ def good_xlsx(tmp_path: Path) -> bytes:
     return sales_xlsx(tmp_path / "good.xlsx", [("2026-01-03", "T2", "1", "2", "SKU-2")]).read_bytes()
 
 
+GOOD_FILES_IMPORTED = {"good.csv": ("imported", None), "good.xlsx": ("imported", None)}
+
+
+async def run_beside_good_files(
+    runtime: Runtime, tenancy: Tenancy, tmp_path: Path, name: str, content: bytes
+) -> RunSummary:
+    """One run of a source holding the file ``name`` beside a good CSV and a good workbook."""
+    server = MemoryServer()
+    server.put(f"in/{name}", content)
+    server.put("in/good.csv", GOOD_CSV)
+    server.put("in/good.xlsx", good_xlsx(tmp_path))
+    return await run_once(runtime, await make_source(runtime, tenancy), server)
+
+
 @pytest.mark.parametrize(
     ("dimension", "header", "code"),
     [
@@ -58,20 +72,11 @@ async def test_a_workbook_reaching_xfd1048576_fails_alone(
     pid = os.getpid()
     far = far_corner_xlsx(tmp_path / "far.xlsx", dimension=dimension, header=header)
     assert far.stat().st_size < 2048
-    server = MemoryServer()
-    server.put("in/far.xlsx", far.read_bytes())
-    server.put("in/good.csv", GOOD_CSV)
-    server.put("in/good.xlsx", good_xlsx(tmp_path))
-    source = await make_source(runtime, tenancy)
 
-    summary = await run_once(runtime, source, server)
+    summary = await run_beside_good_files(runtime, tenancy, tmp_path, "far.xlsx", far.read_bytes())
 
     assert summary.outcome == "partial"
-    assert await ledger(runtime) == {
-        "far.xlsx": ("failed", code),
-        "good.csv": ("imported", None),
-        "good.xlsx": ("imported", None),
-    }
+    assert await ledger(runtime) == {"far.xlsx": ("failed", code), **GOOD_FILES_IMPORTED}
     assert await transaction_ids(runtime) == ["T1", "T2"]
     assert os.getpid() == pid
 
@@ -81,20 +86,11 @@ async def test_a_zip_bomb_workbook_fails_as_too_large_and_the_other_files_import
 ) -> None:
     bomb = zip_bomb_xlsx(tmp_path / "bomb.xlsx", rows=3_000_000)
     assert bomb.stat().st_size < 5 * 1024 * 1024
-    server = MemoryServer()
-    server.put("in/bomb.xlsx", bomb.read_bytes())
-    server.put("in/good.csv", GOOD_CSV)
-    server.put("in/good.xlsx", good_xlsx(tmp_path))
-    source = await make_source(runtime, tenancy)
 
-    summary = await run_once(runtime, source, server)
+    summary = await run_beside_good_files(runtime, tenancy, tmp_path, "bomb.xlsx", bomb.read_bytes())
 
     assert summary.outcome == "partial"
-    assert await ledger(runtime) == {
-        "bomb.xlsx": ("failed", "FileTooLarge"),
-        "good.csv": ("imported", None),
-        "good.xlsx": ("imported", None),
-    }
+    assert await ledger(runtime) == {"bomb.xlsx": ("failed", "FileTooLarge"), **GOOD_FILES_IMPORTED}
     assert await transaction_ids(runtime) == ["T1", "T2"]
 
 

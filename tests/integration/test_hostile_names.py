@@ -7,15 +7,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
 import pytest
 from fastapi import FastAPI
 
+from tests.conftest import AppClient
 from tests.integration.integration_support import PULL_SOURCE, connect, is_message, runtime_of
 from tests.integration.partner_support import SEED_REQUEST
 from tests.support.tenants import make_tenancy
-
-AppClient = tuple[FastAPI, httpx.AsyncClient]
 
 SALES_CSV = b"saleDate,transactionId,quantity,amount,partnerSkuCode\n2024-03-01,T1,2,10.50,SKU-1\n"
 BOUNDARY = "hostile-boundary"

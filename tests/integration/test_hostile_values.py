@@ -21,10 +21,9 @@ from headwater.domain import ProcessorType
 from headwater.processors import processor_for
 from headwater.processors.base import ProcessOptions
 from headwater.resources import RESOURCES
+from tests.conftest import AppClient
 from tests.integration.integration_support import IntegrationClient, connect, runtime_of
 from tests.support.tenants import Tenancy, make_tenancy
-
-AppClient = tuple[FastAPI, httpx.AsyncClient]
 
 # A NUL in a CSV's first 64 KB marks the whole file as binary: blank lines (skipped, counted) pass that.
 PADDING = 70_000

@@ -13,12 +13,12 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from headwater.jobs.embedded import EmbeddedRunner
 from headwater.runtime import Runtime
 from headwater.settings import Settings
 from headwater.store.tables import PartnerSale, PartnerStock
-from tests.conftest import make_settings, running_app
+from tests.conftest import running_app
 from tests.servers import FtpServerInfo, S3ServerInfo, SftpServerInfo
+from tests.support.runs import importing_settings, wait_idle
 from tests.support.tenants import Tenancy, make_tenancy
 
 pytestmark = pytest.mark.servers
@@ -66,16 +66,12 @@ class Partner:
     async def run_and_wait(self, app: FastAPI, source_id: int) -> None:
         response = await self.call("POST", f"/partner/datasources/{source_id}/run")
         assert response.status_code == 202, response.text
-        runner = app.state.runtime.runner
-        assert isinstance(runner, EmbeddedRunner)
-        await runner.wait_idle()
+        await wait_idle(app)
 
 
 @pytest.fixture
 def import_settings(tmp_path: Path) -> Settings:
-    return make_settings(
-        tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'headwater.db'}", run_imports=True, poll_interval=3600
-    )
+    return importing_settings(tmp_path)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-import httpx
 import pytest
 import structlog
 from fastapi import FastAPI
@@ -23,6 +22,7 @@ from headwater.store.tables import (
     PhysicalLocation,
     Run,
 )
+from tests.conftest import AppClient
 from tests.integration.integration_support import (
     PULL_SOURCE,
     add_tenant,
@@ -31,8 +31,6 @@ from tests.integration.integration_support import (
     runtime_of,
     seed_sales,
 )
-
-AppClient = tuple[FastAPI, httpx.AsyncClient]
 
 
 async def _seed_everything(app: FastAPI, tenant_id: int) -> dict[str, int]:

@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import httpx
 import jwt
-from fastapi import FastAPI
 
 from headwater import oauth
 from headwater.clock import utcnow
+from tests.conftest import AppClient
 from tests.integration.integration_support import (
     PULL_SOURCE,
     IntegrationClient,
@@ -22,8 +22,6 @@ from tests.integration.integration_support import (
     runtime_of,
     seed_sales,
 )
-
-AppClient = tuple[FastAPI, httpx.AsyncClient]
 
 
 async def test_the_token_server_follows_rfc_6749(app_client: AppClient) -> None:

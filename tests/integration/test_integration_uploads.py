@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import httpx
-from fastapi import FastAPI
-
+from tests.conftest import AppClient
 from tests.integration.integration_support import PULL_SOURCE, add_tenant, connect, is_message, runtime_of
-
-AppClient = tuple[FastAPI, httpx.AsyncClient]
 
 SALES_CSV = (
     b"saleDate,transactionId,quantity,amount,partnerSkuCode\n"

@@ -16,12 +16,12 @@ from fastapi import FastAPI
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
-from headwater.jobs.embedded import EmbeddedRunner
 from headwater.settings import Settings
-from tests.conftest import make_settings, running_app
+from tests.conftest import running_app
 from tests.integration.test_chartmogul_api import new_tenant_key
 from tests.integration.test_import_servers import SALES, Partner, login_fields
 from tests.servers import SftpServerInfo
+from tests.support.runs import importing_settings, wait_idle
 from tests.support.tenants import make_tenancy
 
 DIALECT_PREFIXES = ("/api/v4/", "/v1/")
@@ -88,11 +88,8 @@ class Answers:
 
 @pytest.fixture
 def answer_settings(tmp_path: Path) -> Settings:
-    return make_settings(
+    return importing_settings(
         tmp_path,
-        f"sqlite+aiosqlite:///{tmp_path / 'headwater.db'}",
-        run_imports=True,
-        poll_interval=3600,
         connect_timeout=5,
         max_body_size=4096,
         auth_failures_per_address="3/minute",
@@ -178,9 +175,7 @@ async def test_real_partner_answers_validate_against_the_document(
     answers.check(await call("POST", "/partner/datasources/test", json=fields))
     answers.check(await call("POST", f"/partner/datasources/{source_id}/test"))
     answers.check(await call("POST", f"/partner/datasources/{source_id}/run"))
-    runner = app.state.runtime.runner
-    assert isinstance(runner, EmbeddedRunner)
-    await runner.wait_idle()
+    await wait_idle(app)
     answers.check(await call("GET", f"/partner/datasources/{source_id}/runs"))
     imported = answers.check(await call("GET", f"/partner/datasources/{source_id}/imports"))
     file_id = imported.json()["imports"][0]["id"]
@@ -189,9 +184,9 @@ async def test_real_partner_answers_validate_against_the_document(
     answers.check(await call("GET", f"/partner/datasources/{source_id}/imports/{file_id}/errors.csv"))
     answers.check(await call("GET", f"/partner/datasources/{source_id}"))  # with its last run
     answers.check(await call("POST", f"/partner/datasources/{source_id}/imports/{file_id}/reimport"))
-    await runner.wait_idle()
+    await wait_idle(app)
     answers.check(await call("POST", f"/partner/datasources/{source_id}/reimport"))
-    await runner.wait_idle()
+    await wait_idle(app)
     answers.check(await call("POST", f"/partner/datasources/{source_id}/host-key/reset"))
     uploaded = answers.check(
         await call(

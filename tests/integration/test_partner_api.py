@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
+from tests.conftest import AppClient
 from tests.integration.partner_support import (
     SEED_REQUEST,
     Caller,
@@ -18,8 +18,6 @@ from tests.integration.partner_support import (
     provision,
     runtime_of,
 )
-
-AppClient = tuple[FastAPI, httpx.AsyncClient]
 
 # The seed's example response, as a JSON parser reads it (its repeated touchpointCode: the last wins).
 SEED_RESPONSE = json.loads(

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import update
 
 from headwater.clock import utcnow
 from headwater.store.tables import PartnerSession
+from tests.conftest import AppClient
 from tests.integration.partner_support import (
     SEED_REQUEST,
     Caller,
@@ -21,14 +20,7 @@ from tests.integration.partner_support import (
     runtime_of,
 )
 
-AppClient = tuple[FastAPI, httpx.AsyncClient]
 DATASOURCES = "/api/v4/partner/datasources"
-
-
-@pytest.fixture
-async def caller(app_client: AppClient) -> Caller:
-    app, _ = app_client
-    return await provision(runtime_of(app))
 
 
 async def test_the_touchpoint_may_come_as_headers_or_as_query_parameters(

@@ -4,20 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
-import httpx
-import pytest
-from fastapi import FastAPI
-
 from headwater import credentials
-from tests.integration.partner_support import Caller, error_members, login, provision, runtime_of
-
-AppClient = tuple[FastAPI, httpx.AsyncClient]
-
-
-@pytest.fixture
-async def caller(app_client: AppClient) -> Caller:
-    app, _ = app_client
-    return await provision(runtime_of(app))
+from tests.conftest import AppClient
+from tests.integration.partner_support import Caller, error_members, login, runtime_of
 
 
 async def test_a_revoked_partners_session_cookie_is_refused_on_the_next_request(

@@ -10,12 +10,11 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from headwater.api.partner import DatasourceBody
+from headwater.api.partner import DATASOURCE_BODY
+from tests.conftest import AppClient
 from tests.integration.partner_support import SEED_REQUEST, Caller, login, provision, runtime_of
 
-AppClient = tuple[FastAPI, httpx.AsyncClient]
-
-FIELDS = [*DatasourceBody.model_fields, "unknownField"]
+FIELDS = [*DATASOURCE_BODY["properties"], "unknownField"]
 PLAUSIBLE = [
     "",
     " ",

@@ -7,12 +7,11 @@ import logging
 import asyncssh
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from headwater.store import sources as source_store
+from tests.conftest import AppClient
 from tests.integration.partner_support import SEED_REQUEST, Caller, login, provision, runtime_of
 
-AppClient = tuple[FastAPI, httpx.AsyncClient]
 DATASOURCES = "/api/v4/partner/datasources"
 PASSWORD = "s3cr3t-ftp-password-7731"
 PASSPHRASE = "open sesame 4412"

@@ -16,11 +16,11 @@ from fastapi import FastAPI
 
 from headwater import apikeys, credentials
 from headwater.runtime import Runtime
-from headwater.settings import Settings
 from tests.conftest import make_settings, running_app
 from tests.integration.integration_support import connect
 from tests.integration.test_import_servers import SALES, Partner, login_fields
 from tests.servers import SftpServerInfo
+from tests.support.runs import importing_settings, wait_idle
 from tests.support.tenants import Tenancy, make_tenancy
 
 pytestmark = pytest.mark.servers
@@ -28,19 +28,9 @@ pytestmark = pytest.mark.servers
 WRONG_PASSWORD = "Wrong-Pa55word-XYZ"
 
 
-def settings_for(tmp_path: Path, **overrides: Any) -> Settings:
-    return make_settings(
-        tmp_path,
-        f"sqlite+aiosqlite:///{tmp_path / 'headwater.db'}",
-        run_imports=True,
-        poll_interval=3600,
-        **overrides,
-    )
-
-
 @pytest.fixture
 async def live(tmp_path: Path) -> AsyncIterator[tuple[FastAPI, Partner, Runtime]]:
-    async with running_app(settings_for(tmp_path)) as (app, client):
+    async with running_app(importing_settings(tmp_path)) as (app, client):
         runtime: Runtime = app.state.runtime
         yield app, TenantPartner(client, await make_tenancy(runtime)), runtime
 
@@ -81,7 +71,7 @@ async def test_a_refused_sftp_login_is_a_failed_run_with_its_reason_and_without_
     started = await partner.call("POST", f"/partner/datasources/{source_id}/run")
     assert started.status_code == 202, started.text
     assert started.json()["run"]["status"] == "queued"
-    await app.state.runtime.runner.wait_idle()
+    await wait_idle(app)
 
     [run] = await runs_of(partner, source_id)
     assert run["id"] == started.json()["run"]["id"]
@@ -136,7 +126,7 @@ async def test_a_private_host_is_a_failed_run_naming_the_refusal(
         source_id = await Partner(client, tenancy).create(
             **login_fields(sftp_server, "SFTP", password=sftp_server.password)
         )
-    async with running_app(settings_for(tmp_path, allow_private_hosts=False)) as (app, client):
+    async with running_app(importing_settings(tmp_path, allow_private_hosts=False)) as (app, client):
         partner = Partner(client, tenancy)
         await partner.run_and_wait(app, source_id)
 
@@ -236,7 +226,12 @@ async def test_another_partners_runs_are_not_found(live: Any) -> None:
 
 
 async def create_answer(partner: Partner, **fields: Any) -> httpx.Response:
-    body = {
+    return await partner.call("POST", "/partner/datasources", json=sftp_body(partner, **fields))
+
+
+def sftp_body(partner: Partner, **fields: Any) -> dict[str, Any]:
+    """An SFTP source of the partner's touchpoint, as the partner API and ``/prod`` create it, with ``fields`` on top."""
+    return {
         "host": "files.example.com",
         "user": "u",
         "password": "p4ssword",
@@ -247,7 +242,6 @@ async def create_answer(partner: Partner, **fields: Any) -> httpx.Response:
         "touchpointCode": partner.code,
         **fields,
     }
-    return await partner.call("POST", "/partner/datasources", json=body)
 
 
 @pytest.mark.parametrize(
@@ -262,18 +256,7 @@ async def test_an_invalid_schedule_is_refused_in_each_dialect(live: Any, schedul
     assert response.status_code == 400
     assert response.json() == {"errors": {"partnerDataSource": "InvalidSchedule"}}
     prod = await connect(app, partner.client, "acme")
-    body = {
-        "host": "files.example.com",
-        "user": "u",
-        "password": "p4ssword",
-        "dataSourceType": "SFTP",
-        "workingDirectory": "/in",
-        "processorType": 25011,
-        "authenticationType": "PASSWORD",
-        "touchpointCode": partner.code,
-        "schedule": schedule,
-    }
-    answer = await prod.send("POST", "/dataSources", body)
+    answer = await prod.send("POST", "/dataSources", sftp_body(partner, schedule=schedule))
     assert answer["messageCode"] == "invalid_schedule"
 
 
@@ -320,18 +303,7 @@ async def test_a_cron_schedule_names_its_next_time_and_can_be_changed(live: Any)
 async def test_prod_takes_a_schedule_on_create_and_change(live: Any) -> None:
     app, partner, _runtime = live
     prod = await connect(app, partner.client, "acme")
-    body = {
-        "host": "files.example.com",
-        "user": "u",
-        "password": "p4ssword",
-        "dataSourceType": "SFTP",
-        "workingDirectory": "/in",
-        "processorType": 25011,
-        "authenticationType": "PASSWORD",
-        "touchpointCode": partner.code,
-        "schedule": "3600",
-    }
-    created = await prod.send("POST", "/dataSources", body)
+    created = await prod.send("POST", "/dataSources", sftp_body(partner, schedule="3600"))
     assert created["schedule"] == 3600
 
     changed = await prod.send("PATCH", f"/dataSources/{created['id']}", {"schedule": "*/15 * * * *"})

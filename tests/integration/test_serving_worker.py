@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -16,22 +13,14 @@ from headwater.store.queue_schema import QUEUE_SCHEMA, libpq_conninfo
 from tests.conftest import make_settings, running_app
 from tests.integration.worker_support import (
     create_sftp_source,
-    emptied_queue_and_tables,
-    headwater_command,
+    headwater_status,
     provision_tenant,
     scalar,
     wait_until,
-    worker_env,
 )
 from tests.servers import SftpServerInfo
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def queue_url(postgres_url: str) -> Iterator[str]:
-    with emptied_queue_and_tables(postgres_url):
-        yield postgres_url
 
 
 def _serving(tmp_path: Path, url: str, **overrides: object) -> Settings:
@@ -82,15 +71,7 @@ async def test_an_api_only_serve_says_when_runs_wait_and_no_worker_takes_them(
         assert queue["workers"] == 0
         assert "headwater worker" in queue["message"]
 
-    status = subprocess.run(
-        [*headwater_command(), "status", "--json"],
-        env=worker_env(queue_url),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    answer = json.loads(status.stdout)
+    answer = headwater_status(queue_url)
     assert answer["queue"]["status"] == "stalled"
     assert answer["sources"][0]["sourceId"] == 41
 

@@ -9,17 +9,15 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from headwater.imports import run_source
 from headwater.runtime import Runtime
-from tests.conftest import make_settings, running_app
+from tests.conftest import AppClient, make_settings, running_app
 from tests.integration import integration_support as prod
 from tests.integration.partner_support import SEED_REQUEST, Caller, codes, login, provision, runtime_of
 from tests.servers import FtpServerInfo
 from tests.support.tenants import Tenancy, make_source, make_tenancy
 
-AppClient = tuple[FastAPI, httpx.AsyncClient]
 PUBLIC = "8.8.8.8"  # an address literal: nothing is looked up
 
 

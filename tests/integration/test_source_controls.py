@@ -16,14 +16,14 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from headwater.connection_checks import MAX_CONCURRENT_CHECKS
-from headwater.jobs.embedded import EmbeddedRunner
 from headwater.runtime import Runtime
 from headwater.settings import Settings
-from headwater.store.tables import PartnerSale, Run
+from headwater.store.tables import Run
 from tests.conftest import make_settings, running_app
 from tests.integration.integration_support import add_tenant, connect, is_message
 from tests.integration.test_import_servers import SALES, Partner, login_fields
 from tests.servers import PASSWORD, SftpServerInfo
+from tests.support.runs import importing_settings, sales_of, wait_idle
 from tests.support.tenants import make_tenancy
 
 pytestmark = pytest.mark.servers
@@ -39,13 +39,7 @@ def openssh_fingerprint(public_key: str) -> str:
 
 @pytest.fixture
 def control_settings(tmp_path: Path) -> Settings:
-    return make_settings(
-        tmp_path,
-        f"sqlite+aiosqlite:///{tmp_path / 'headwater.db'}",
-        run_imports=True,
-        poll_interval=3600,
-        connect_timeout=5,
-    )
+    return importing_settings(tmp_path, connect_timeout=5)
 
 
 @pytest.fixture
@@ -53,22 +47,6 @@ async def live(control_settings: Settings) -> AsyncIterator[tuple[FastAPI, Partn
     async with running_app(control_settings) as (app, client):
         runtime: Runtime = app.state.runtime
         yield app, Partner(client, await make_tenancy(runtime)), runtime
-
-
-async def wait_idle(app: FastAPI) -> None:
-    runner = app.state.runtime.runner
-    assert isinstance(runner, EmbeddedRunner)
-    await runner.wait_idle()
-
-
-async def sales_rows(runtime: Runtime, source_id: int) -> list[str]:
-    async with runtime.db.session() as session:
-        found = await session.scalars(
-            select(PartnerSale.transaction_id)
-            .where(PartnerSale.data_source_id == source_id)
-            .order_by(PartnerSale.transaction_id)
-        )
-        return list(found)
 
 
 async def runs_of(runtime: Runtime, source_id: int) -> list[tuple[str, str | None, int]]:
@@ -124,7 +102,7 @@ async def test_a_connection_test_lists_the_files_and_which_a_run_would_import_no
         ("sales.csv", len(SALES), False, "unchanged"),
     ]
     assert all(isinstance(f["modified"], int) for f in tested["files"])
-    assert await sales_rows(runtime, source_id) == ["T-1", "T-2"]  # nothing imported by the test
+    assert await sales_of(runtime, source_id) == ["T-1", "T-2"]  # nothing imported by the test
     assert len(await runs_of(runtime, source_id)) == 1
 
 
@@ -174,7 +152,7 @@ async def test_an_unsaved_body_is_tested_and_stored_nowhere(live: Any, sftp_serv
     assert [(f["name"], f["importNow"], f["reason"]) for f in tested["files"]] == [("sales.csv", True, "new")]
     listed = (await partner.call("GET", "/partner/datasources")).json()["datasources"]
     assert listed == []
-    assert await sales_rows(runtime, 0) == []
+    assert await sales_of(runtime, 0) == []
 
 
 async def test_an_unsaved_body_is_validated_like_a_create_body(live: Any) -> None:
@@ -285,10 +263,21 @@ async def test_a_changed_host_key_fails_until_reset_then_the_next_run_pins_the_n
     second = openssh_fingerprint(second_key)
     assert (await runs_of(runtime, source_id))[-1] == ("succeeded", f"pinned new host key {second}", 1)
     assert (await datasource(partner, source_id))["hostKeyFingerprint"] == second
-    assert await sales_rows(runtime, source_id) == ["T-1", "T-2", "U-1", "U-2"]
+    assert await sales_of(runtime, source_id) == ["T-1", "T-2", "U-1", "U-2"]
 
 
 # -- re-import ------------------------------------------------------------------------------------
+
+
+async def imported_source(
+    app: FastAPI, partner: Partner, server: SftpServerInfo, files: dict[str, bytes]
+) -> int:
+    """A source of the partner over ``server``'s ``/in``, holding ``files``, run once."""
+    for name, content in files.items():
+        server.put(f"in/{name}", content)
+    source_id = await partner.create(**sftp_fields(server))
+    await partner.run_and_wait(app, source_id)
+    return source_id
 
 
 async def imports_of(partner: Partner, source_id: int) -> list[dict[str, Any]]:
@@ -302,11 +291,8 @@ async def test_a_reimported_file_replaces_its_rows_exactly_once(
     live: Any, sftp_server: SftpServerInfo
 ) -> None:
     app, partner, runtime = live
-    sftp_server.put("in/sales.csv", SALES)
-    sftp_server.put("in/more.csv", MORE_SALES)
-    source_id = await partner.create(**sftp_fields(sftp_server))
-    await partner.run_and_wait(app, source_id)
-    before = await sales_rows(runtime, source_id)
+    source_id = await imported_source(app, partner, sftp_server, {"sales.csv": SALES, "more.csv": MORE_SALES})
+    before = await sales_of(runtime, source_id)
     [more, sales] = sorted(await imports_of(partner, source_id), key=lambda f: f["name"])
 
     response = await partner.call("POST", f"/partner/datasources/{source_id}/imports/{sales['id']}/reimport")
@@ -315,7 +301,7 @@ async def test_a_reimported_file_replaces_its_rows_exactly_once(
     assert response.json()["run"] == {"partnerDatasourceId": source_id, "status": "queued"}
     await wait_idle(app)
 
-    assert await sales_rows(runtime, source_id) == before == ["T-1", "T-2", "U-1", "U-2"]
+    assert await sales_of(runtime, source_id) == before == ["T-1", "T-2", "U-1", "U-2"]
     after = {f["name"]: f for f in await imports_of(partner, source_id)}
     assert (after["sales.csv"]["state"], after["sales.csv"]["rowsOk"], after["sales.csv"]["rowsSkipped"]) == (
         "imported",
@@ -334,17 +320,14 @@ async def test_reimporting_a_source_imports_every_file_again_without_duplicates(
     live: Any, sftp_server: SftpServerInfo
 ) -> None:
     app, partner, runtime = live
-    sftp_server.put("in/sales.csv", SALES)
-    sftp_server.put("in/more.csv", MORE_SALES)
-    source_id = await partner.create(**sftp_fields(sftp_server))
-    await partner.run_and_wait(app, source_id)
+    source_id = await imported_source(app, partner, sftp_server, {"sales.csv": SALES, "more.csv": MORE_SALES})
 
     response = await partner.call("POST", f"/partner/datasources/{source_id}/reimport")
     assert response.status_code == 202, response.text
     assert response.json()["reimport"] == {"partnerDatasourceId": source_id, "files": 2}
     await wait_idle(app)
 
-    assert await sales_rows(runtime, source_id) == ["T-1", "T-2", "U-1", "U-2"]
+    assert await sales_of(runtime, source_id) == ["T-1", "T-2", "U-1", "U-2"]
     assert (await runs_of(runtime, source_id))[-1][::2] == ("succeeded", 2)
 
 
@@ -369,9 +352,7 @@ async def test_a_file_uploaded_into_a_pull_source_cannot_be_reimported_but_its_p
     live: Any, sftp_server: SftpServerInfo
 ) -> None:
     app, partner, runtime = live
-    sftp_server.put("in/sales.csv", SALES)
-    source_id = await partner.create(**sftp_fields(sftp_server))
-    await partner.run_and_wait(app, source_id)
+    source_id = await imported_source(app, partner, sftp_server, {"sales.csv": SALES})
     uploaded = await partner.call(
         "POST",
         "/import/file",
@@ -388,7 +369,7 @@ async def test_a_file_uploaded_into_a_pull_source_cannot_be_reimported_but_its_p
 
     assert refused.json() == {"errors": {"request": "NotReimportable"}}
     assert marked.json()["reimport"]["files"] == 1
-    assert await sales_rows(runtime, source_id) == ["T-1", "T-2", "U-1", "U-2"]
+    assert await sales_of(runtime, source_id) == ["T-1", "T-2", "U-1", "U-2"]
     states = {f["name"]: f["state"] for f in await imports_of(partner, source_id)}
     assert states == {"sales.csv": "imported", "extra.csv": "imported"}
 
@@ -472,12 +453,12 @@ async def test_the_integration_api_tests_resets_and_reimports_within_its_area(
         reimported = await acme.send("POST", f"/importFiles/{imported['id']}/reimport", None)
         assert reimported == {"dataSourceId": source_id, "filesMarked": 1, "run": "queued"}
         await wait_idle(app)
-        assert await sales_rows(runtime, source_id) == ["T-1", "T-2"]
+        assert await sales_of(runtime, source_id) == ["T-1", "T-2"]
         assert (await acme.get(f"/importFiles/{imported['id']}"))["state"] == "imported"
         marked = await acme.send("POST", f"/dataSources/{source_id}/reimport", None)
         assert marked == {"dataSourceId": source_id, "filesMarked": 1, "run": "queued"}
         await wait_idle(app)
-        assert await sales_rows(runtime, source_id) == ["T-1", "T-2"]
+        assert await sales_of(runtime, source_id) == ["T-1", "T-2"]
 
         reset = await acme.send("POST", f"/dataSources/{source_id}/hostKey/reset", None)
         assert reset["id"] == source_id and "hostKeyFingerprint" not in reset

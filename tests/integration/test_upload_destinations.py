@@ -8,16 +8,14 @@ from typing import Any
 import anyio
 import httpx
 import sqlalchemy as sa
-from fastapi import FastAPI
 
 from headwater import credentials
 from headwater.settings import Settings
 from headwater.store import migrate
 from headwater.store.tables import DataSource
+from tests.conftest import AppClient
 from tests.integration.partner_support import runtime_of
 from tests.support.tenants import Tenancy, make_tenancy
-
-AppClient = tuple[FastAPI, httpx.AsyncClient]
 
 SALES = (
     b"saleDate,transactionId,quantity,amount,partnerSkuCode\n2024-03-01,T1,2,10.50,SKU-1\nbad,T2,1,1,SKU\n"

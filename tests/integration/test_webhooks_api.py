@@ -6,15 +6,11 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-import httpx
-from fastapi import FastAPI
-
 from headwater.uploads import import_upload
-from tests.conftest import make_settings, running_app
+from tests.conftest import AppClient, make_settings, running_app
 from tests.integration.integration_support import add_tenant, connect, is_message
 from tests.integration.partner_support import Caller, error_members, provision, runtime_of
 
-AppClient = tuple[FastAPI, httpx.AsyncClient]
 HOOKS = "/api/v4/partner/webhooks"
 URL = "https://hooks.partner.example/headwater"
 
@@ -23,7 +19,9 @@ def _auth(caller: Caller) -> dict[str, object]:
     return {"headers": caller.touchpoint_headers, "auth": caller.basic}
 
 
-async def test_a_partner_registers_lists_changes_rotates_and_removes_an_endpoint(app_client: AppClient) -> None:
+async def test_a_partner_registers_lists_changes_rotates_and_removes_an_endpoint(
+    app_client: AppClient,
+) -> None:
     app, http = app_client
     caller = await provision(runtime_of(app))
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -21,6 +21,7 @@ from headwater.connectors.hosts import HostPolicy
 from headwater.runtime import Runtime
 from headwater.store.queue_schema import QUEUE_SCHEMA, libpq_conninfo
 from tests.conftest import SECRET_KEY, _truncate_postgres
+from tests.support.live import headwater_command
 
 SALES_HEADER = b"saleDate,transactionId,quantity,amount,partnerSkuCode\n"
 # Fast enough for tests: a killed worker is noticed after three seconds.
@@ -34,10 +35,6 @@ class SftpEndpoint(Protocol):
     port: int
     user: str
     password: str
-
-
-def headwater_command() -> list[str]:
-    return [str(Path(sys.executable).with_name("headwater"))]
 
 
 def worker_env(database_url: str) -> dict[str, str]:
@@ -133,6 +130,20 @@ async def create_sftp_source(
             session, tenant_id, payload, runtime.box, hosts=HostPolicy.from_settings(runtime.settings)
         )
         return source.id
+
+
+def headwater_status(database_url: str) -> dict[str, Any]:
+    """What ``headwater status --json`` prints about the queue of ``database_url``."""
+    shown = subprocess.run(
+        [*headwater_command(), "status", "--json"],
+        env=worker_env(database_url),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    answer: dict[str, Any] = json.loads(shown.stdout)
+    return answer
 
 
 async def scalar(runtime: Runtime, sql: str, **params: Any) -> Any:

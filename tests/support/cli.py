@@ -48,6 +48,21 @@ def headwater(settings: Settings, *args: str, stdin: str | None = None) -> tuple
     return result.exit_code, result.stdout
 
 
+class JsonCli:
+    """Runs ``headwater ... --json`` in this process, seeing ``env``, and reads the one JSON object it prints."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.runner = CliRunner(env=dict(env))
+
+    def __call__(self, *args: str, code: int = 0) -> dict[str, Any]:
+        result = self.runner.invoke(app, [*args, "--json"])
+        assert result.exit_code == code, (result.stdout, result.stderr)
+        lines = result.stdout.strip().splitlines()
+        assert len(lines) == 1, result.stdout
+        parsed: dict[str, Any] = json.loads(lines[0])
+        return parsed
+
+
 def headwater_json(settings: Settings, *args: str) -> dict[str, Any]:
     """What ``headwater ARGS --json`` prints, once it has succeeded."""
     code, out = headwater(settings, *args, "--json")

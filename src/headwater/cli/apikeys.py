@@ -11,14 +11,16 @@ from headwater.cli.common import (
     DatabaseUrlOption,
     JsonOption,
     TenantOption,
-    emit_list,
     emit_work,
     fail,
     sub_app,
+    tenant_list_command,
 )
 from headwater.clock import iso_millis
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from headwater.runtime import Runtime
 
 
@@ -33,9 +35,8 @@ def register(app: typer.Typer) -> None:
         """Issue a new API key for a tenant and print it (shown only this once)."""
         from headwater import apikeys
 
-        async def work(runtime: Runtime) -> dict[str, Any]:
-            async with runtime.db.session() as session:
-                issued = await apikeys.issue_for_tenant_name(session, runtime.box, tenant)
+        async def work(runtime: Runtime, session: AsyncSession) -> dict[str, Any]:
+            issued = await apikeys.issue_for_tenant_name(session, runtime.box, tenant)
             return {
                 "tenant": issued.tenant,
                 "key": issued.key,
@@ -45,28 +46,28 @@ def register(app: typer.Typer) -> None:
 
         emit_work(database_url, work, as_json, title="API key (shown only this once)")
 
-    @apikey_app.command("list")
-    def list_keys(
-        tenant: TenantOption, database_url: DatabaseUrlOption = None, as_json: JsonOption = False
-    ) -> None:
-        """List the tenant's API keys, masked: only their first characters are shown."""
+    async def rows(runtime: Runtime, session: AsyncSession, tenant: str) -> list[dict[str, Any]]:
         from headwater import apikeys
 
-        async def work(runtime: Runtime) -> list[dict[str, Any]]:
-            async with runtime.db.session() as session:
-                keys = await apikeys.list_keys(session, tenant)
-            return [
-                {
-                    "id": key.id,
-                    "tenant": key.tenant,
-                    "key": key.masked,
-                    "createdAt": iso_millis(key.created_at),
-                    "revokedAt": iso_millis(key.revoked_at),
-                }
-                for key in keys
-            ]
+        return [
+            {
+                "id": key.id,
+                "tenant": key.tenant,
+                "key": key.masked,
+                "createdAt": iso_millis(key.created_at),
+                "revokedAt": iso_millis(key.revoked_at),
+            }
+            for key in await apikeys.list_keys(session, tenant)
+        ]
 
-        emit_list(database_url, "apiKeys", work, as_json, title="API keys")
+    apikey_app.command("list")(
+        tenant_list_command(
+            "apiKeys",
+            rows,
+            title="API keys",
+            doc="List the tenant's API keys, masked: only their first characters are shown.",
+        )
+    )
 
     @apikey_app.command("revoke")
     def revoke(
@@ -101,12 +102,11 @@ def register(app: typer.Typer) -> None:
         if key == "-":
             key = sys.stdin.readline().strip()
 
-        async def work(runtime: Runtime) -> dict[str, Any]:
-            async with runtime.db.session() as session:
-                if key_id is not None and tenant is not None:
-                    revoked = await apikeys.revoke_by_id_for_tenant_name(session, tenant, key_id)
-                else:
-                    revoked = await apikeys.revoke(session, runtime.box, key or "")
+        async def work(runtime: Runtime, session: AsyncSession) -> dict[str, Any]:
+            if key_id is not None and tenant is not None:
+                revoked = await apikeys.revoke_by_id_for_tenant_name(session, tenant, key_id)
+            else:
+                revoked = await apikeys.revoke(session, runtime.box, key or "")
             return {
                 "tenant": revoked.tenant,
                 "prefix": revoked.prefix,

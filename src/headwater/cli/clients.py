@@ -6,10 +6,19 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from headwater.cli.common import DatabaseUrlOption, JsonOption, TenantOption, emit_list, emit_work, sub_app
+from headwater.cli.common import (
+    DatabaseUrlOption,
+    JsonOption,
+    TenantOption,
+    emit_work,
+    sub_app,
+    tenant_list_command,
+)
 from headwater.clock import iso_millis
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from headwater.areakeys import AreaKeyInfo
     from headwater.runtime import Runtime
     from headwater.settings import Settings
@@ -58,9 +67,8 @@ def _register_clients(client_app: typer.Typer) -> None:
         """Create a client of the tenant (granted its own tenant) and print its id and secret, once."""
         from headwater import oauth
 
-        async def work(runtime: Runtime) -> dict[str, Any]:
-            async with runtime.db.session() as session:
-                issued = await oauth.create_client(session, tenant, grant or [])
+        async def work(runtime: Runtime, session: AsyncSession) -> dict[str, Any]:
+            issued = await oauth.create_client(session, tenant, grant or [])
             return {
                 "clientId": issued.client_id,
                 "clientSecret": issued.secret,
@@ -71,28 +79,28 @@ def _register_clients(client_app: typer.Typer) -> None:
 
         emit_work(database_url, work, as_json, title="client (the secret is shown only once)")
 
-    @client_app.command("list")
-    def client_list(
-        tenant: TenantOption, database_url: DatabaseUrlOption = None, as_json: JsonOption = False
-    ) -> None:
-        """List the tenant's clients and the tenants each is granted (never their secrets)."""
+    async def rows(runtime: Runtime, session: AsyncSession, tenant: str) -> list[dict[str, Any]]:
         from headwater import oauth
 
-        async def work(runtime: Runtime) -> list[dict[str, Any]]:
-            async with runtime.db.session() as session:
-                clients = await oauth.list_clients(session, tenant)
-            return [
-                {
-                    "clientId": client.client_id,
-                    "tenant": client.tenant,
-                    "granted": client.granted,
-                    "createdAt": iso_millis(client.created_at),
-                    "revokedAt": iso_millis(client.revoked_at),
-                }
-                for client in clients
-            ]
+        return [
+            {
+                "clientId": client.client_id,
+                "tenant": client.tenant,
+                "granted": client.granted,
+                "createdAt": iso_millis(client.created_at),
+                "revokedAt": iso_millis(client.revoked_at),
+            }
+            for client in await oauth.list_clients(session, tenant)
+        ]
 
-        emit_list(database_url, "clients", work, as_json, title="clients")
+    client_app.command("list")(
+        tenant_list_command(
+            "clients",
+            rows,
+            title="clients",
+            doc="List the tenant's clients and the tenants each is granted (never their secrets).",
+        )
+    )
 
     @client_app.command("grant")
     def client_grant(
@@ -104,9 +112,8 @@ def _register_clients(client_app: typer.Typer) -> None:
         """Let the client use the area keys of another tenant."""
         from headwater import oauth
 
-        async def work(runtime: Runtime) -> dict[str, Any]:
-            async with runtime.db.session() as session:
-                granted = await oauth.grant_client(session, client_id, tenant)
+        async def work(runtime: Runtime, session: AsyncSession) -> dict[str, Any]:
+            granted = await oauth.grant_client(session, client_id, tenant)
             return {"clientId": client_id, "granted": granted}
 
         emit_work(database_url, work, as_json, title="client")
@@ -118,9 +125,8 @@ def _register_clients(client_app: typer.Typer) -> None:
         """Revoke the client: its tokens stop working at once and it gets no new ones."""
         from headwater import oauth
 
-        async def work(runtime: Runtime) -> dict[str, Any]:
-            async with runtime.db.session() as session:
-                revoked_at = await oauth.revoke_client(session, client_id)
+        async def work(runtime: Runtime, session: AsyncSession) -> dict[str, Any]:
+            revoked_at = await oauth.revoke_client(session, client_id)
             return {"clientId": client_id, "revokedAt": iso_millis(revoked_at)}
 
         emit_work(database_url, work, as_json, title="client revoked")
@@ -151,11 +157,10 @@ def _register_area_keys(area_key_app: typer.Typer) -> None:
         """Create an x-api-key for the tenant (area) and print it, once."""
         from headwater import areakeys
 
-        async def work(runtime: Runtime) -> dict[str, Any]:
-            async with runtime.db.session() as session:
-                issued = await areakeys.create_area_key(
-                    session, runtime.box, tenant, per_second=per_second, per_day=per_day
-                )
+        async def work(runtime: Runtime, session: AsyncSession) -> dict[str, Any]:
+            issued = await areakeys.create_area_key(
+                session, runtime.box, tenant, per_second=per_second, per_day=per_day
+            )
             settings = runtime.settings
             return {
                 "apiKey": issued.key,
@@ -169,19 +174,21 @@ def _register_area_keys(area_key_app: typer.Typer) -> None:
 
         emit_work(database_url, work, as_json, title="area key (shown only once)")
 
-    @area_key_app.command("list")
-    def area_key_list(
-        tenant: TenantOption, database_url: DatabaseUrlOption = None, as_json: JsonOption = False
-    ) -> None:
-        """List the tenant's area keys, masked: only their first characters are shown."""
+    async def rows(runtime: Runtime, session: AsyncSession, tenant: str) -> list[dict[str, Any]]:
         from headwater import areakeys
 
-        async def work(runtime: Runtime) -> list[dict[str, Any]]:
-            async with runtime.db.session() as session:
-                keys = await areakeys.list_area_keys(session, tenant)
-            return [area_key_json(key, runtime.settings) for key in keys]
+        return [
+            area_key_json(key, runtime.settings) for key in await areakeys.list_area_keys(session, tenant)
+        ]
 
-        emit_list(database_url, "areaKeys", work, as_json, title="area keys")
+    area_key_app.command("list")(
+        tenant_list_command(
+            "areaKeys",
+            rows,
+            title="area keys",
+            doc="List the tenant's area keys, masked: only their first characters are shown.",
+        )
+    )
 
     @area_key_app.command("revoke")
     def area_key_revoke(
@@ -195,9 +202,8 @@ def _register_area_keys(area_key_app: typer.Typer) -> None:
         """Revoke an area key: requests made with it are refused from now on."""
         from headwater import areakeys
 
-        async def work(runtime: Runtime) -> dict[str, Any]:
-            async with runtime.db.session() as session:
-                revoked = await areakeys.revoke_area_key(session, tenant, key_id)
+        async def work(runtime: Runtime, session: AsyncSession) -> dict[str, Any]:
+            revoked = await areakeys.revoke_area_key(session, tenant, key_id)
             return area_key_json(revoked, runtime.settings)
 
         emit_work(database_url, work, as_json, title="area key revoked")

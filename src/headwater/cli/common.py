@@ -23,11 +23,19 @@ from headwater.errors import ConfigurationError, HeadwaterError
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from sqlalchemy.ext.asyncio import AsyncSession
 
     from headwater.runtime import Runtime
     from headwater.settings import Settings
+    from headwater.store.tables import Tenant
 
 T = TypeVar("T")
+
+# What a command does with the store: one session (one transaction) of a fresh runtime.
+SessionWork = Callable[["Runtime", "AsyncSession"], Awaitable[T]]
+TenantWork = Callable[["Runtime", "AsyncSession", "Tenant"], Awaitable[T]]
+# What a list command answers for the tenant it is given by name.
+TenantRows = Callable[["Runtime", "AsyncSession", str], Awaitable[list[dict[str, Any]]]]
 
 
 class _PlainHelpCommand(TyperCommand):
@@ -156,27 +164,70 @@ def settings_or_fail(database_url: str | None, as_json: bool, **overrides: Any) 
         return build_settings(database_url, **overrides)
 
 
+def in_session(work: SessionWork[T]) -> Callable[[Runtime], Awaitable[T]]:
+    """``work`` given a session of the runtime: what it changes is committed when it returns."""
+
+    async def run(runtime: Runtime) -> T:
+        async with runtime.db.session() as session:
+            return await work(runtime, session)
+
+    return run
+
+
+def of_tenant(name: str, work: TenantWork[T]) -> SessionWork[T]:
+    """``work`` given the tenant named ``name``; a name no tenant has ends the command as not found."""
+
+    async def run(runtime: Runtime, session: AsyncSession) -> T:
+        from headwater.store.credentials import get_tenant_by_name
+
+        return await work(runtime, session, await get_tenant_by_name(session, name))
+
+    return run
+
+
 def emit_work(
     database_url: str | None,
-    work: Callable[[Runtime], Awaitable[Mapping[str, Any]]],
+    work: SessionWork[Mapping[str, Any]],
     as_json: bool,
     *,
     title: str,
 ) -> None:
-    """What most commands do: build the settings, run ``work``, show the object it answers."""
-    emit(run_or_fail(settings_or_fail(database_url, as_json), work, as_json), as_json, title=title)
+    """What most commands do: build the settings, run ``work`` in a session, show the object it answers."""
+    settings = settings_or_fail(database_url, as_json)
+    emit(run_or_fail(settings, in_session(work), as_json), as_json, title=title)
 
 
 def emit_list(
     database_url: str | None,
     key: str,
-    work: Callable[[Runtime], Awaitable[list[dict[str, Any]]]],
+    work: SessionWork[list[dict[str, Any]]],
     as_json: bool,
     *,
     title: str,
 ) -> None:
-    """What the list commands do: build the settings, run ``work``, show the rows it answers."""
-    emit_rows(key, run_or_fail(settings_or_fail(database_url, as_json), work, as_json), as_json, title=title)
+    """What the list commands do: build the settings, run ``work`` in a session, show the rows it answers."""
+    settings = settings_or_fail(database_url, as_json)
+    emit_rows(key, run_or_fail(settings, in_session(work), as_json), as_json, title=title)
+
+
+def with_password(shown: dict[str, Any], generated_password: str | None) -> dict[str, Any]:
+    """``shown`` and, when headwater chose the password, that password: shown this once only."""
+    return shown if generated_password is None else {**shown, "password": generated_password}
+
+
+def tenant_list_command(key: str, rows: TenantRows, *, title: str, doc: str) -> Callable[..., None]:
+    """A command of the form ``X list --tenant NAME``: which ``rows``, under which ``key``, is all that differs."""
+
+    def command(
+        tenant: TenantOption, database_url: DatabaseUrlOption = None, as_json: JsonOption = False
+    ) -> None:
+        async def work(runtime: Runtime, session: AsyncSession) -> list[dict[str, Any]]:
+            return await rows(runtime, session, tenant)
+
+        emit_list(database_url, key, work, as_json, title=title)
+
+    command.__doc__ = doc
+    return command
 
 
 def emit(data: Mapping[str, Any], as_json: bool, *, title: str | None = None) -> None:

@@ -9,15 +9,16 @@ import typer
 from headwater.cli.common import (
     DatabaseUrlOption,
     JsonOption,
-    build_settings,
-    emit_rows,
+    emit_list,
     emit_work,
-    run_or_fail,
     sub_app,
+    with_password,
 )
 from headwater.clock import iso_millis
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from headwater.runtime import Runtime
 
 
@@ -45,13 +46,10 @@ def register(app: typer.Typer) -> None:
         """Create an operator; a generated password is printed only this once."""
         from headwater import operators
 
-        async def work(runtime: Runtime) -> dict[str, Any]:
-            async with runtime.db.session() as session:
-                issued = await operators.create_operator(session, principal, password=password)
-                shown: dict[str, Any] = {"id": issued.operator.id, "principal": issued.operator.principal}
-                if issued.generated_password is not None:
-                    shown["password"] = issued.generated_password
-                return shown
+        async def work(runtime: Runtime, session: AsyncSession) -> dict[str, Any]:
+            issued = await operators.create_operator(session, principal, password=password)
+            shown = {"id": issued.operator.id, "principal": issued.operator.principal}
+            return with_password(shown, issued.generated_password)
 
         emit_work(database_url, work, as_json, title="operator")
 
@@ -60,16 +58,13 @@ def register(app: typer.Typer) -> None:
         """List the operators."""
         from headwater.store import operators as store
 
-        async def work(runtime: Runtime) -> list[dict[str, Any]]:
-            async with runtime.db.session() as session:
-                return [
-                    {"id": row.id, "principal": row.principal, "createdAt": iso_millis(row.created_at)}
-                    for row in await store.list_(session)
-                ]
+        async def work(runtime: Runtime, session: AsyncSession) -> list[dict[str, Any]]:
+            return [
+                {"id": row.id, "principal": row.principal, "createdAt": iso_millis(row.created_at)}
+                for row in await store.list_(session)
+            ]
 
-        emit_rows(
-            "operators", run_or_fail(build_settings(database_url), work, as_json), as_json, title="operators"
-        )
+        emit_list(database_url, "operators", work, as_json, title="operators")
 
     @operator_app.command("delete")
     def operator_delete(
@@ -82,9 +77,8 @@ def register(app: typer.Typer) -> None:
         """Delete an operator; their console sessions end at once."""
         from headwater.store import operators as store
 
-        async def work(runtime: Runtime) -> dict[str, Any]:
-            async with runtime.db.session() as session:
-                await store.delete_operator(session, principal)
-                return {"deleted": principal}
+        async def work(runtime: Runtime, session: AsyncSession) -> dict[str, Any]:
+            await store.delete_operator(session, principal)
+            return {"deleted": principal}
 
         emit_work(database_url, work, as_json, title="operator")

@@ -6,6 +6,7 @@ runs the source right here and prints what the run gave.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -22,6 +23,8 @@ from headwater.cli.common import (
 from headwater.cli.sources import source_app
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from headwater.runtime import Runtime
     from headwater.settings import Settings
 
@@ -75,6 +78,25 @@ async def _run_now(runtime: Runtime, tenant_id: int, source_id: int) -> dict[str
         "message": summary.message,
         "filesImported": summary.count(FileOutcomeState.IMPORTED),
     }
+
+
+# What marking files for import answers: the command's answer, and the tenant and source to run.
+Marked = tuple[dict[str, Any], int, int]
+
+
+def _emit_reimport(
+    database_url: str | None, as_json: bool, mark: Callable[[AsyncSession], Awaitable[Marked]], *, run: bool
+) -> None:
+    """Mark files for import in one transaction; with ``--run``, run their source once that is committed."""
+
+    async def work(runtime: Runtime) -> dict[str, Any]:
+        async with runtime.db.session() as session:
+            answer, tenant_id, source_id = await mark(session)
+        if run:
+            answer = {**answer, "run": await _run_now(runtime, tenant_id, source_id)}
+        return answer
+
+    emit(run_or_fail(_settings(database_url), work, as_json), as_json, title="reimport")
 
 
 def register(app: typer.Typer) -> None:
@@ -133,16 +155,12 @@ def register(app: typer.Typer) -> None:
         from headwater import reimports
         from headwater.store import sources as source_store
 
-        async def work(runtime: Runtime) -> dict[str, Any]:
-            async with runtime.db.session() as session:
-                found = await source_store.get_for_operator(session, source_id)
-                marked = await reimports.request_source_reimport(session, found.tenant_id, found.id)
-            answer: dict[str, Any] = {"sourceId": source_id, "filesMarked": marked}
-            if run:
-                answer["run"] = await _run_now(runtime, found.tenant_id, found.id)
-            return answer
+        async def mark(session: AsyncSession) -> Marked:
+            found = await source_store.get_for_operator(session, source_id)
+            marked = await reimports.request_source_reimport(session, found.tenant_id, found.id)
+            return {"sourceId": source_id, "filesMarked": marked}, found.tenant_id, found.id
 
-        emit(run_or_fail(_settings(database_url), work, as_json), as_json, title="reimport")
+        _emit_reimport(database_url, as_json, mark, run=run)
 
     @file_app.command("reimport")
     def file_reimport(
@@ -155,14 +173,10 @@ def register(app: typer.Typer) -> None:
         from headwater import reimports
         from headwater.store import imports as ledger_store
 
-        async def work(runtime: Runtime) -> dict[str, Any]:
-            async with runtime.db.session() as session:
-                found = await ledger_store.get_file_for_operator(session, file_id)
-                row = await reimports.request_file_reimport(session, found.tenant_id, found.id)
-                tenant_id, source_id = row.tenant_id, row.data_source_id
-                answer: dict[str, Any] = {"fileId": file_id, "sourceId": source_id, "state": row.state}
-            if run:
-                answer["run"] = await _run_now(runtime, tenant_id, source_id)
-            return answer
+        async def mark(session: AsyncSession) -> Marked:
+            found = await ledger_store.get_file_for_operator(session, file_id)
+            row = await reimports.request_file_reimport(session, found.tenant_id, found.id)
+            answer = {"fileId": file_id, "sourceId": row.data_source_id, "state": row.state}
+            return answer, row.tenant_id, row.data_source_id
 
-        emit(run_or_fail(_settings(database_url), work, as_json), as_json, title="reimport")
+        _emit_reimport(database_url, as_json, mark, run=run)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -12,11 +13,17 @@ from headwater.cli.common import (
     TenantOption,
     emit_list,
     emit_work,
+    of_tenant,
     sub_app,
+    tenant_list_command,
+    with_password,
 )
 from headwater.clock import iso_millis
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from headwater.credentials import IssuedPartner, IssuedTouchpoint, RevokedPartner
     from headwater.runtime import Runtime
     from headwater.store.tables import Partner, Tenant, Touchpoint
 
@@ -61,6 +68,15 @@ def partner_json(tenant: str, partner: Partner) -> dict[str, Any]:
     }
 
 
+def with_token(tenant: Tenant, issued: IssuedTouchpoint) -> dict[str, Any]:
+    """A touchpoint and its new token: the only answer that ever shows the token."""
+    return {**touchpoint_json(tenant.name, issued.touchpoint), "token": issued.token}
+
+
+def _with_sessions_ended(tenant: Tenant, done: IssuedPartner | RevokedPartner) -> dict[str, Any]:
+    return {**partner_json(tenant.name, done.partner), "sessionsEnded": done.sessions_ended}
+
+
 def register(app: typer.Typer) -> None:
     tenant_app = sub_app("Tenants: the isolation boundary.")
     touchpoint_app = sub_app("Touchpoints: a tenant's API code and token.")
@@ -83,9 +99,8 @@ def _register_tenants(tenant_app: typer.Typer) -> None:
         """Create a tenant."""
         from headwater import credentials
 
-        async def work(runtime: Runtime) -> dict[str, Any]:
-            async with runtime.db.session() as session:
-                return tenant_json(await credentials.create_tenant(session, name))
+        async def work(runtime: Runtime, session: AsyncSession) -> dict[str, Any]:
+            return tenant_json(await credentials.create_tenant(session, name))
 
         emit_work(database_url, work, as_json, title="tenant")
 
@@ -94,90 +109,90 @@ def _register_tenants(tenant_app: typer.Typer) -> None:
         """List the tenants."""
         from headwater.store import credentials as store
 
-        async def work(runtime: Runtime) -> list[dict[str, Any]]:
-            async with runtime.db.session() as session:
-                return [tenant_json(tenant) for tenant in await store.list_tenants(session)]
+        async def work(runtime: Runtime, session: AsyncSession) -> list[dict[str, Any]]:
+            return [tenant_json(tenant) for tenant in await store.list_tenants(session)]
 
         emit_list(database_url, "tenants", work, as_json, title="tenants")
 
 
+# What a touchpoint command does with the tenant and the code it is given.
+TouchpointAct = Callable[["Runtime", "AsyncSession", "Tenant", str], Awaitable[dict[str, Any]]]
+
+
+def _touchpoint_command(act: TouchpointAct, *, title: str, doc: str) -> Callable[..., None]:
+    """A command of the form ``touchpoint X --tenant NAME --code CODE``: ``act`` is all that differs."""
+
+    def command(
+        tenant: TenantOption,
+        code: CodeOption,
+        database_url: DatabaseUrlOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        async def work(runtime: Runtime, session: AsyncSession, found: Tenant) -> dict[str, Any]:
+            return await act(runtime, session, found, code)
+
+        emit_work(database_url, of_tenant(tenant, work), as_json, title=title)
+
+    command.__doc__ = doc
+    return command
+
+
 def _register_touchpoints(touchpoint_app: typer.Typer) -> None:
-    @touchpoint_app.command("create")
-    def touchpoint_create(
-        tenant: TenantOption,
-        code: CodeOption,
-        database_url: DatabaseUrlOption = None,
-        as_json: JsonOption = False,
-    ) -> None:
-        """Create a REST touchpoint and print its generated token (shown only this once)."""
+    async def create(runtime: Runtime, session: AsyncSession, tenant: Tenant, code: str) -> dict[str, Any]:
         from headwater import credentials
+
+        return with_token(tenant, await credentials.create_touchpoint(session, runtime.box, tenant.id, code))
+
+    async def rotate(runtime: Runtime, session: AsyncSession, tenant: Tenant, code: str) -> dict[str, Any]:
+        from headwater import credentials
+
+        return with_token(tenant, await credentials.rotate_touchpoint(session, runtime.box, tenant.id, code))
+
+    async def revoke(runtime: Runtime, session: AsyncSession, tenant: Tenant, code: str) -> dict[str, Any]:
+        from headwater import credentials
+
+        return touchpoint_json(tenant.name, await credentials.revoke_touchpoint(session, tenant.id, code))
+
+    touchpoint_app.command("create")(
+        _touchpoint_command(
+            create,
+            title="touchpoint (the token is shown only once)",
+            doc="Create a REST touchpoint and print its generated token (shown only this once).",
+        )
+    )
+
+    async def rows(runtime: Runtime, session: AsyncSession, tenant: str) -> list[dict[str, Any]]:
         from headwater.store import credentials as store
 
-        async def work(runtime: Runtime) -> dict[str, Any]:
-            async with runtime.db.session() as session:
-                found = await store.get_tenant_by_name(session, tenant)
-                issued = await credentials.create_touchpoint(session, runtime.box, found.id, code)
-                return {**touchpoint_json(found.name, issued.touchpoint), "token": issued.token}
+        found = await store.get_tenant_by_name(session, tenant)
+        return [touchpoint_json(found.name, t) for t in await store.list_touchpoints(session, found.id)]
 
-        emit_work(database_url, work, as_json, title="touchpoint (the token is shown only once)")
+    touchpoint_app.command("list")(
+        tenant_list_command(
+            "touchpoints",
+            rows,
+            title="touchpoints",
+            doc="List the tenant's touchpoints (never their tokens).",
+        )
+    )
 
-    @touchpoint_app.command("list")
-    def touchpoint_list(
-        tenant: TenantOption, database_url: DatabaseUrlOption = None, as_json: JsonOption = False
-    ) -> None:
-        """List the tenant's touchpoints (never their tokens)."""
-        from headwater.store import credentials as store
-
-        async def work(runtime: Runtime) -> list[dict[str, Any]]:
-            async with runtime.db.session() as session:
-                found = await store.get_tenant_by_name(session, tenant)
-                return [
-                    touchpoint_json(found.name, t) for t in await store.list_touchpoints(session, found.id)
-                ]
-
-        emit_list(database_url, "touchpoints", work, as_json, title="touchpoints")
-
-    @touchpoint_app.command("rotate")
-    def touchpoint_rotate(
-        tenant: TenantOption,
-        code: CodeOption,
-        database_url: DatabaseUrlOption = None,
-        as_json: JsonOption = False,
-    ) -> None:
-        """Issue a new token and print it, once; the old token stops working at once.
+    touchpoint_app.command("rotate")(
+        _touchpoint_command(
+            rotate,
+            title="touchpoint (the new token is shown only once)",
+            doc="""Issue a new token and print it, once; the old token stops working at once.
 
         A revoked touchpoint works again with the new token.
-        """
-        from headwater import credentials
-        from headwater.store import credentials as store
-
-        async def work(runtime: Runtime) -> dict[str, Any]:
-            async with runtime.db.session() as session:
-                found = await store.get_tenant_by_name(session, tenant)
-                issued = await credentials.rotate_touchpoint(session, runtime.box, found.id, code)
-                return {**touchpoint_json(found.name, issued.touchpoint), "token": issued.token}
-
-        emit_work(database_url, work, as_json, title="touchpoint (the new token is shown only once)")
-
-    @touchpoint_app.command("revoke")
-    def touchpoint_revoke(
-        tenant: TenantOption,
-        code: CodeOption,
-        database_url: DatabaseUrlOption = None,
-        as_json: JsonOption = False,
-    ) -> None:
-        """Refuse the touchpoint's token from now on (`touchpoint rotate` issues a new one)."""
-        from headwater import credentials
-        from headwater.store import credentials as store
-
-        async def work(runtime: Runtime) -> dict[str, Any]:
-            async with runtime.db.session() as session:
-                found = await store.get_tenant_by_name(session, tenant)
-                return touchpoint_json(
-                    found.name, await credentials.revoke_touchpoint(session, found.id, code)
-                )
-
-        emit_work(database_url, work, as_json, title="touchpoint revoked")
+        """,
+        )
+    )
+    touchpoint_app.command("revoke")(
+        _touchpoint_command(
+            revoke,
+            title="touchpoint revoked",
+            doc="Refuse the touchpoint's token from now on (`touchpoint rotate` issues a new one).",
+        )
+    )
 
 
 def _register_partners(partner_app: typer.Typer) -> None:
@@ -198,44 +213,33 @@ def _register_partners(partner_app: typer.Typer) -> None:
     ) -> None:
         """Create a partner account; a generated password is printed only this once."""
         from headwater import credentials
+
+        async def work(runtime: Runtime, session: AsyncSession, found: Tenant) -> dict[str, Any]:
+            issued = await credentials.create_partner(
+                session,
+                found.id,
+                principal,
+                password=password,
+                first_name=first_name,
+                last_name=last_name,
+                email=email,
+            )
+            shown = {"tenant": found.name, "id": issued.partner.id, "principal": issued.partner.principal}
+            return with_password(shown, issued.generated_password)
+
+        emit_work(database_url, of_tenant(tenant, work), as_json, title="partner")
+
+    async def rows(runtime: Runtime, session: AsyncSession, tenant: str) -> list[dict[str, Any]]:
         from headwater.store import credentials as store
 
-        async def work(runtime: Runtime) -> dict[str, Any]:
-            async with runtime.db.session() as session:
-                found = await store.get_tenant_by_name(session, tenant)
-                issued = await credentials.create_partner(
-                    session,
-                    found.id,
-                    principal,
-                    password=password,
-                    first_name=first_name,
-                    last_name=last_name,
-                    email=email,
-                )
-                shown: dict[str, Any] = {
-                    "tenant": found.name,
-                    "id": issued.partner.id,
-                    "principal": issued.partner.principal,
-                }
-                if issued.generated_password is not None:
-                    shown["password"] = issued.generated_password
-                return shown
+        found = await store.get_tenant_by_name(session, tenant)
+        return [partner_json(found.name, p) for p in await store.list_partners(session, found.id)]
 
-        emit_work(database_url, work, as_json, title="partner")
-
-    @partner_app.command("list")
-    def partner_list(
-        tenant: TenantOption, database_url: DatabaseUrlOption = None, as_json: JsonOption = False
-    ) -> None:
-        """List the tenant's partners (never their passwords)."""
-        from headwater.store import credentials as store
-
-        async def work(runtime: Runtime) -> list[dict[str, Any]]:
-            async with runtime.db.session() as session:
-                found = await store.get_tenant_by_name(session, tenant)
-                return [partner_json(found.name, p) for p in await store.list_partners(session, found.id)]
-
-        emit_list(database_url, "partners", work, as_json, title="partners")
+    partner_app.command("list")(
+        tenant_list_command(
+            "partners", rows, title="partners", doc="List the tenant's partners (never their passwords)."
+        )
+    )
 
     @partner_app.command("reset-password")
     def partner_reset_password(
@@ -250,20 +254,17 @@ def _register_partners(partner_app: typer.Typer) -> None:
         A revoked partner can log in again with the new password.
         """
         from headwater import credentials
-        from headwater.store import credentials as store
 
-        async def work(runtime: Runtime) -> dict[str, Any]:
-            async with runtime.db.session() as session:
-                found = await store.get_tenant_by_name(session, tenant)
-                issued = await credentials.reset_partner_password(
-                    session, found.id, principal, password=password
-                )
-            shown = {**partner_json(found.name, issued.partner), "sessionsEnded": issued.sessions_ended}
-            if issued.generated_password is not None:
-                shown["password"] = issued.generated_password
-            return shown
+        async def work(runtime: Runtime, session: AsyncSession, found: Tenant) -> dict[str, Any]:
+            issued = await credentials.reset_partner_password(session, found.id, principal, password=password)
+            return with_password(_with_sessions_ended(found, issued), issued.generated_password)
 
-        emit_work(database_url, work, as_json, title="partner (a generated password is shown only once)")
+        emit_work(
+            database_url,
+            of_tenant(tenant, work),
+            as_json,
+            title="partner (a generated password is shown only once)",
+        )
 
     @partner_app.command("revoke")
     def partner_revoke(
@@ -274,12 +275,8 @@ def _register_partners(partner_app: typer.Typer) -> None:
     ) -> None:
         """Refuse the partner's password from now on and end its sessions at once."""
         from headwater import credentials
-        from headwater.store import credentials as store
 
-        async def work(runtime: Runtime) -> dict[str, Any]:
-            async with runtime.db.session() as session:
-                found = await store.get_tenant_by_name(session, tenant)
-                revoked = await credentials.revoke_partner(session, found.id, principal)
-            return {**partner_json(found.name, revoked.partner), "sessionsEnded": revoked.sessions_ended}
+        async def work(runtime: Runtime, session: AsyncSession, found: Tenant) -> dict[str, Any]:
+            return _with_sessions_ended(found, await credentials.revoke_partner(session, found.id, principal))
 
-        emit_work(database_url, work, as_json, title="partner revoked")
+        emit_work(database_url, of_tenant(tenant, work), as_json, title="partner revoked")

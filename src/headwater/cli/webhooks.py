@@ -6,10 +6,22 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from headwater.cli.common import DatabaseUrlOption, JsonOption, TenantOption, emit_list, emit_work, sub_app
+from headwater.cli.common import (
+    DatabaseUrlOption,
+    JsonOption,
+    TenantOption,
+    emit_list,
+    emit_work,
+    of_tenant,
+    sub_app,
+    tenant_list_command,
+)
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from headwater.runtime import Runtime
+    from headwater.store.tables import Tenant
 
 EndpointArgument = Annotated[int, typer.Argument(metavar="ENDPOINT_ID", help="The webhook endpoint's id.")]
 
@@ -42,36 +54,34 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Register a webhook endpoint and print its signing secret (shown only this once)."""
         from headwater.connectors.hosts import HostPolicy
-        from headwater.store import credentials as tenant_store
         from headwater.webhooks import endpoints
 
-        async def work(runtime: Runtime) -> dict[str, Any]:
+        async def work(runtime: Runtime, session: AsyncSession, found: Tenant) -> dict[str, Any]:
             body: dict[str, Any] = {"url": url, "events": event or None, "description": description}
-            async with runtime.db.session() as session:
-                found = await tenant_store.get_tenant_by_name(session, tenant)
-                created = await endpoints.create_endpoint(
-                    session, found.id, body, runtime.box, hosts=HostPolicy.from_settings(runtime.settings)
-                )
-                return {**_shown(endpoints.describe(created.endpoint)), "secret": created.secret}
+            created = await endpoints.create_endpoint(
+                session, found.id, body, runtime.box, hosts=HostPolicy.from_settings(runtime.settings)
+            )
+            return {**_shown(endpoints.describe(created.endpoint)), "secret": created.secret}
 
-        emit_work(database_url, work, as_json, title="webhook endpoint (secret shown only this once)")
+        emit_work(
+            database_url,
+            of_tenant(tenant, work),
+            as_json,
+            title="webhook endpoint (secret shown only this once)",
+        )
 
-    @webhook_app.command("list")
-    def list_endpoints(
-        tenant: TenantOption, database_url: DatabaseUrlOption = None, as_json: JsonOption = False
-    ) -> None:
-        """List the tenant's webhook endpoints."""
+    async def rows(runtime: Runtime, session: AsyncSession, tenant: str) -> list[dict[str, Any]]:
         from headwater.store import credentials as tenant_store
         from headwater.webhooks import endpoints
 
-        async def work(runtime: Runtime) -> list[dict[str, Any]]:
-            async with runtime.db.session() as session:
-                found = await tenant_store.get_tenant_by_name(session, tenant)
-                return [
-                    _shown(endpoints.describe(e)) for e in await endpoints.list_endpoints(session, found.id)
-                ]
+        found = await tenant_store.get_tenant_by_name(session, tenant)
+        return [_shown(endpoints.describe(e)) for e in await endpoints.list_endpoints(session, found.id)]
 
-        emit_list(database_url, "webhooks", work, as_json, title="webhook endpoints")
+    webhook_app.command("list")(
+        tenant_list_command(
+            "webhooks", rows, title="webhook endpoints", doc="List the tenant's webhook endpoints."
+        )
+    )
 
     @webhook_app.command("revoke")
     def revoke(
@@ -81,11 +91,10 @@ def register(app: typer.Typer) -> None:
         from headwater.store import webhooks as webhook_store
         from headwater.webhooks import endpoints
 
-        async def work(runtime: Runtime) -> dict[str, Any]:
-            async with runtime.db.session() as session:
-                found = await webhook_store.get_endpoint_for_operator(session, endpoint_id)
-                shown = _shown(endpoints.describe(found))
-                await endpoints.delete_endpoint(session, found.tenant_id, found.id)
+        async def work(runtime: Runtime, session: AsyncSession) -> dict[str, Any]:
+            found = await webhook_store.get_endpoint_for_operator(session, endpoint_id)
+            shown = _shown(endpoints.describe(found))
+            await endpoints.delete_endpoint(session, found.tenant_id, found.id)
             return {**shown, "revoked": True}
 
         emit_work(database_url, work, as_json, title="webhook endpoint revoked")
@@ -98,11 +107,10 @@ def register(app: typer.Typer) -> None:
         from headwater.store import webhooks as webhook_store
         from headwater.webhooks import endpoints
 
-        async def work(runtime: Runtime) -> dict[str, Any]:
-            async with runtime.db.session() as session:
-                found = await webhook_store.get_endpoint_for_operator(session, endpoint_id)
-                rotated = await endpoints.rotate_secret(session, found.tenant_id, found.id, runtime.box)
-                return {**_shown(endpoints.describe(rotated.endpoint)), "secret": rotated.secret}
+        async def work(runtime: Runtime, session: AsyncSession) -> dict[str, Any]:
+            found = await webhook_store.get_endpoint_for_operator(session, endpoint_id)
+            rotated = await endpoints.rotate_secret(session, found.tenant_id, found.id, runtime.box)
+            return {**_shown(endpoints.describe(rotated.endpoint)), "secret": rotated.secret}
 
         emit_work(database_url, work, as_json, title="webhook endpoint (new secret shown only this once)")
 
@@ -114,10 +122,9 @@ def register(app: typer.Typer) -> None:
         from headwater.store import webhooks as webhook_store
         from headwater.webhooks import delivery
 
-        async def work(runtime: Runtime) -> list[dict[str, Any]]:
-            async with runtime.db.session() as session:
-                found = await webhook_store.get_endpoint_for_operator(session, endpoint_id)
-                listed = await delivery.list_deliveries(session, found.tenant_id, found.id)
+        async def work(runtime: Runtime, session: AsyncSession) -> list[dict[str, Any]]:
+            found = await webhook_store.get_endpoint_for_operator(session, endpoint_id)
+            listed = await delivery.list_deliveries(session, found.tenant_id, found.id)
             rows = []
             for shown in listed:
                 last = shown["log"][-1] if shown["log"] else {}
@@ -142,11 +149,10 @@ def register(app: typer.Typer) -> None:
         from headwater.store import webhooks as webhook_store
         from headwater.webhooks import delivery
 
-        async def work(runtime: Runtime) -> dict[str, Any]:
-            async with runtime.db.session() as session:
-                found = await webhook_store.get_delivery_for_operator(session, delivery_id)
-                again = await delivery.redeliver(session, found.tenant_id, found.id)
-                return {"id": again.id, "endpointId": again.endpoint_id, "state": again.state}
+        async def work(runtime: Runtime, session: AsyncSession) -> dict[str, Any]:
+            found = await webhook_store.get_delivery_for_operator(session, delivery_id)
+            again = await delivery.redeliver(session, found.tenant_id, found.id)
+            return {"id": again.id, "endpointId": again.endpoint_id, "state": again.state}
 
         emit_work(database_url, work, as_json, title="delivery queued again")
 

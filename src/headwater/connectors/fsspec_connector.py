@@ -16,7 +16,7 @@ import anyio.to_thread
 
 from headwater.connectors.base import ConnectionConfig, RemoteFile
 from headwater.connectors.failures import Step, translate
-from headwater.connectors.hosts import HostPolicy
+from headwater.connectors.hosts import HostPolicy, checked_address
 from headwater.connectors.paths import checked_directory, checked_relative, is_selected, join
 from headwater.errors import ConnectionFailed, RemotePathRefused, SourceError, TransferFailed
 from headwater.logging import get_logger
@@ -65,9 +65,15 @@ class FsspecConnector:
 
     # -- what each protocol provides ------------------------------------------------------------
 
+    @property
+    def port(self) -> int:
+        """The port the source names, else the protocol's own."""
+        return self.config.port or self.default_port
+
     async def _target(self) -> str:
-        """The checked address (or name) to connect to."""
-        raise NotImplementedError
+        """The checked address (or name) to connect to: by default the source's host and port, once
+        the host policy has allowed the address they resolve to."""
+        return await checked_address(self.config.host, self.port, policy=self.hosts)
 
     def _open(self, address: str) -> Any:
         """Connect and log in; blocking. Returns the fsspec filesystem."""
@@ -109,8 +115,7 @@ class FsspecConnector:
 
     @property
     def where(self) -> str:
-        port = self.config.port or self.default_port
-        return f"{self.protocol} server {self.config.host}:{port}"
+        return f"{self.protocol} server {self.config.host}:{self.port}"
 
     @property
     def host_key(self) -> str | None:

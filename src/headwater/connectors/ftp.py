@@ -11,7 +11,6 @@ from typing import Any
 from fsspec.implementations.ftp import FTPFileSystem
 
 from headwater.connectors.fsspec_connector import FsspecConnector, SizeCappedSink
-from headwater.connectors.hosts import checked_address
 
 _BLOCK_SIZE = 256 * 1024
 
@@ -24,20 +23,13 @@ class FtpConnector(FsspecConnector):
     def protocol(self) -> str:  # type: ignore[override]
         return "FTPS" if self.config.tls else "FTP"
 
-    async def _target(self) -> str:
-        return await checked_address(
-            self.config.host,
-            self.config.port or self.default_port,
-            policy=self.hosts,
-        )
-
     def _open(self, address: str) -> Any:
         # tls=True is explicit FTPS: AUTH TLS before login, then PROT P for the data channel.
         # ftplib ignores the address in PASV replies and reuses the control connection's peer, so a
         # server cannot point the data connection elsewhere.
         fs = FTPFileSystem(
             address,
-            port=self.config.port or self.default_port,
+            port=self.port,
             username=self.config.user,
             password=self.config.password,
             timeout=self.settings.connect_timeout,

@@ -10,7 +10,6 @@ from fsspec.asyn import sync
 from sshfs import SSHFileSystem
 
 from headwater.connectors.fsspec_connector import FsspecConnector
-from headwater.connectors.hosts import checked_address
 from headwater.errors import HostKeyChanged, SourceAuthenticationFailed
 
 
@@ -32,16 +31,9 @@ class SftpConnector(FsspecConnector):
     def host_key(self) -> str | None:
         return self._host_key
 
-    async def _target(self) -> str:
-        return await checked_address(
-            self.config.host,
-            self.config.port or self.default_port,
-            policy=self.hosts,
-        )
-
     def _open(self, address: str) -> Any:
         options: dict[str, Any] = {
-            "port": self.config.port or self.default_port,
+            "port": self.port,
             "known_hosts": self._known_hosts(),
             "client_keys": self._client_keys(),
             # Only what the source says: no agent, no ~/.ssh/config, no keys of the account headwater runs as.

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from headwater.clock import utcnow
 from headwater.errors import NotFound
-from headwater.store.queries import inserted, one_or_not_found
+from headwater.store.queries import inserted, one_or_not_found, revoked
 from headwater.store.tables import ApiKey, Tenant
 
 
@@ -56,7 +56,4 @@ async def revoke(session: AsyncSession, tenant_id: int, key_id: int, *, at: date
     api_key = await one_or_not_found(
         session, select(ApiKey).where(ApiKey.tenant_id == tenant_id, ApiKey.id == key_id), "API key"
     )
-    if api_key.revoked_at is None:
-        api_key.revoked_at = at or utcnow()
-        await session.flush()
-    return api_key
+    return await revoked(session, api_key, at=at)

@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from headwater.clock import utcnow
-from headwater.store.queries import inserted, one_or_not_found, refuse_taken
+from headwater.store.queries import inserted, one_or_not_found, refuse_taken, revoked
 from headwater.store.tables import Partner, PartnerSession, Tenant, Touchpoint
 
 
@@ -112,10 +112,7 @@ async def replace_touchpoint_token(
 
 async def revoke_touchpoint(session: AsyncSession, touchpoint: Touchpoint) -> Touchpoint:
     """Revoke the touchpoint; revoking it again keeps the first time."""
-    if touchpoint.revoked_at is None:
-        touchpoint.revoked_at = utcnow()
-        await session.flush()
-    return touchpoint
+    return await revoked(session, touchpoint)
 
 
 async def create_partner(
@@ -183,10 +180,7 @@ async def replace_partner_password(session: AsyncSession, partner: Partner, *, p
 
 async def revoke_partner(session: AsyncSession, partner: Partner) -> Partner:
     """Revoke the partner; revoking it again keeps the first time."""
-    if partner.revoked_at is None:
-        partner.revoked_at = utcnow()
-        await session.flush()
-    return partner
+    return await revoked(session, partner)
 
 
 async def get_partner(session: AsyncSession, tenant_id: int, partner_id: int) -> Partner:

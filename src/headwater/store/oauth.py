@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from headwater.clock import utcnow
-from headwater.store.queries import inserted, one_or_not_found
+from headwater.store.queries import inserted, one_or_not_found, revoked
 from headwater.store.tables import AreaKey, ClientGrant, OAuthClient, Tenant
 
 
@@ -57,9 +57,7 @@ async def client_by_client_id(
 
 
 async def revoke_client(session: AsyncSession, client: OAuthClient, *, at: datetime | None = None) -> None:
-    if client.revoked_at is None:
-        client.revoked_at = at or utcnow()
-        await session.flush()
+    await revoked(session, client, at=at)
 
 
 async def grant(session: AsyncSession, client: OAuthClient, tenant_id: int) -> None:
@@ -117,10 +115,7 @@ async def revoke_area_key(session: AsyncSession, tenant_id: int, key_id: int) ->
         "Area key",
         key_id,
     )
-    if area_key.revoked_at is None:
-        area_key.revoked_at = utcnow()
-        await session.flush()
-    return area_key
+    return await revoked(session, area_key)
 
 
 async def list_clients(session: AsyncSession, tenant_id: int) -> Sequence[OAuthClient]:

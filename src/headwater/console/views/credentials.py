@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -157,158 +158,151 @@ async def show_tenant(
     return await tenant_page(request, viewer, tenant_id, notice=notice)
 
 
+TenantAction = Callable[[Request, AsyncSession, Tenant, FormData], Awaitable[Issued | str]]
+
+
+def tenant_action(router: APIRouter, path: str, form_name: str) -> Callable[[TenantAction], TenantAction]:
+    """Register ``action`` on ``router`` as the operator's ``POST /tenants/{id}/<path>``, run as ``_act``
+    says, its refusals shown next to the fields of the form ``form_name``."""
+
+    def register(action: TenantAction) -> TenantAction:
+        async def endpoint(request: Request, viewer: OperatorDep, tenant_id: int) -> Response:
+            return await _act(request, viewer, tenant_id, form_name, partial(action, request))
+
+        router.add_api_route(
+            f"/tenants/{{tenant_id}}/{path}", endpoint, methods=["POST"], name=action.__name__
+        )
+        return action
+
+    return register
+
+
+def form_id(form: FormData, what: str) -> int:
+    """The key id the form names; anything else is a key that is not there."""
+    key_id = _text(form, "id", 20)
+    if not key_id.isdigit():
+        raise NotFound(what)
+    return int(key_id)
+
+
 # -- touchpoints ----------------------------------------------------------------------------------
 
 
-@router.post("/tenants/{tenant_id}/touchpoints")
-async def create_touchpoint(request: Request, viewer: OperatorDep, tenant_id: int) -> Response:
-    async def action(session: AsyncSession, tenant: Tenant, form: FormData) -> Issued:
-        runtime = runtime_of(request)
-        issued = await credentials.create_touchpoint(session, runtime.box, tenant.id, _text(form, "code"))
-        return Issued(
-            "New touchpoint",
-            f"Touchpoint {issued.touchpoint.code}",
-            [("Touchpoint code", issued.touchpoint.code), ("Touchpoint token", issued.token)],
-        )
-
-    return await _act(request, viewer, tenant_id, "touchpoint", action)
+def _touchpoint_issued(title: str, subject: str, issued: credentials.IssuedTouchpoint) -> Issued:
+    code = issued.touchpoint.code
+    return Issued(
+        title, f"Touchpoint {code}{subject}", [("Touchpoint code", code), ("Touchpoint token", issued.token)]
+    )
 
 
-@router.post("/tenants/{tenant_id}/touchpoints/rotate")
-async def rotate_touchpoint(request: Request, viewer: OperatorDep, tenant_id: int) -> Response:
-    async def action(session: AsyncSession, tenant: Tenant, form: FormData) -> Issued:
-        runtime = runtime_of(request)
-        issued = await credentials.rotate_touchpoint(session, runtime.box, tenant.id, _text(form, "code"))
-        return Issued(
-            "New touchpoint token",
-            f"Touchpoint {issued.touchpoint.code} (the old token no longer works)",
-            [("Touchpoint code", issued.touchpoint.code), ("Touchpoint token", issued.token)],
-        )
-
-    return await _act(request, viewer, tenant_id, "touchpoint", action)
+@tenant_action(router, "touchpoints", "touchpoint")
+async def create_touchpoint(
+    request: Request, session: AsyncSession, tenant: Tenant, form: FormData
+) -> Issued:
+    issued = await credentials.create_touchpoint(
+        session, runtime_of(request).box, tenant.id, _text(form, "code")
+    )
+    return _touchpoint_issued("New touchpoint", "", issued)
 
 
-@router.post("/tenants/{tenant_id}/touchpoints/revoke")
-async def revoke_touchpoint(request: Request, viewer: OperatorDep, tenant_id: int) -> Response:
-    async def action(session: AsyncSession, tenant: Tenant, form: FormData) -> str:
-        await credentials.revoke_touchpoint(session, tenant.id, _text(form, "code"))
-        return "touchpoint-revoked"
+@tenant_action(router, "touchpoints/rotate", "touchpoint")
+async def rotate_touchpoint(
+    request: Request, session: AsyncSession, tenant: Tenant, form: FormData
+) -> Issued:
+    issued = await credentials.rotate_touchpoint(
+        session, runtime_of(request).box, tenant.id, _text(form, "code")
+    )
+    return _touchpoint_issued("New touchpoint token", " (the old token no longer works)", issued)
 
-    return await _act(request, viewer, tenant_id, "touchpoint", action)
+
+@tenant_action(router, "touchpoints/revoke", "touchpoint")
+async def revoke_touchpoint(request: Request, session: AsyncSession, tenant: Tenant, form: FormData) -> str:
+    await credentials.revoke_touchpoint(session, tenant.id, _text(form, "code"))
+    return "touchpoint-revoked"
 
 
 # -- partners -------------------------------------------------------------------------------------
 
 
-@router.post("/tenants/{tenant_id}/partners")
-async def create_partner(request: Request, viewer: OperatorDep, tenant_id: int) -> Response:
-    async def action(session: AsyncSession, tenant: Tenant, form: FormData) -> Issued:
-        optional = {
-            name: _text(form, name, 200).strip() or None for name in ("first_name", "last_name", "email")
-        }
-        issued = await credentials.create_partner(session, tenant.id, _text(form, "principal"), **optional)
-        assert issued.generated_password is not None
-        return Issued(
-            "New partner",
-            f"Partner {issued.partner.principal}",
-            [("Principal", issued.partner.principal), ("Password", issued.generated_password)],
-        )
-
-    return await _act(request, viewer, tenant_id, "partner", action)
+def _partner_issued(title: str, subject: str, issued: credentials.IssuedPartner) -> Issued:
+    assert issued.generated_password is not None
+    principal = issued.partner.principal
+    return Issued(
+        title,
+        f"Partner {principal}{subject}",
+        [("Principal", principal), ("Password", issued.generated_password)],
+    )
 
 
-@router.post("/tenants/{tenant_id}/partners/reset-password")
-async def reset_partner_password(request: Request, viewer: OperatorDep, tenant_id: int) -> Response:
-    async def action(session: AsyncSession, tenant: Tenant, form: FormData) -> Issued:
-        issued = await credentials.reset_partner_password(session, tenant.id, _text(form, "principal"))
-        assert issued.generated_password is not None
-        return Issued(
-            "New partner password",
-            f"Partner {issued.partner.principal} ({issued.sessions_ended} session(s) ended)",
-            [("Principal", issued.partner.principal), ("Password", issued.generated_password)],
-        )
-
-    return await _act(request, viewer, tenant_id, "partner", action)
+@tenant_action(router, "partners", "partner")
+async def create_partner(request: Request, session: AsyncSession, tenant: Tenant, form: FormData) -> Issued:
+    optional = {name: _text(form, name, 200).strip() or None for name in ("first_name", "last_name", "email")}
+    issued = await credentials.create_partner(session, tenant.id, _text(form, "principal"), **optional)
+    return _partner_issued("New partner", "", issued)
 
 
-@router.post("/tenants/{tenant_id}/partners/revoke")
-async def revoke_partner(request: Request, viewer: OperatorDep, tenant_id: int) -> Response:
-    async def action(session: AsyncSession, tenant: Tenant, form: FormData) -> str:
-        await credentials.revoke_partner(session, tenant.id, _text(form, "principal"))
-        return "partner-revoked"
+@tenant_action(router, "partners/reset-password", "partner")
+async def reset_partner_password(
+    request: Request, session: AsyncSession, tenant: Tenant, form: FormData
+) -> Issued:
+    issued = await credentials.reset_partner_password(session, tenant.id, _text(form, "principal"))
+    return _partner_issued("New partner password", f" ({issued.sessions_ended} session(s) ended)", issued)
 
-    return await _act(request, viewer, tenant_id, "partner", action)
+
+@tenant_action(router, "partners/revoke", "partner")
+async def revoke_partner(request: Request, session: AsyncSession, tenant: Tenant, form: FormData) -> str:
+    await credentials.revoke_partner(session, tenant.id, _text(form, "principal"))
+    return "partner-revoked"
 
 
 # -- API keys (/v1) -------------------------------------------------------------------------------
 
 
-@router.post("/tenants/{tenant_id}/api-keys")
-async def create_api_key(request: Request, viewer: OperatorDep, tenant_id: int) -> Response:
-    async def action(session: AsyncSession, tenant: Tenant, form: FormData) -> Issued:
-        issued = await apikeys.issue(session, runtime_of(request).box, tenant.id)
-        return Issued("New API key", "API key of the data sources API (/v1)", [("API key", issued.key)])
-
-    return await _act(request, viewer, tenant_id, "apiKey", action)
+@tenant_action(router, "api-keys", "apiKey")
+async def create_api_key(request: Request, session: AsyncSession, tenant: Tenant, form: FormData) -> Issued:
+    issued = await apikeys.issue(session, runtime_of(request).box, tenant.id)
+    return Issued("New API key", "API key of the data sources API (/v1)", [("API key", issued.key)])
 
 
-@router.post("/tenants/{tenant_id}/api-keys/revoke")
-async def revoke_api_key(request: Request, viewer: OperatorDep, tenant_id: int) -> Response:
-    async def action(session: AsyncSession, tenant: Tenant, form: FormData) -> str:
-        key_id = _text(form, "id", 20)
-        if not key_id.isdigit():
-            raise NotFound("API key")
-        await apikeys.revoke_by_id(session, tenant.id, int(key_id))
-        return "api-key-revoked"
-
-    return await _act(request, viewer, tenant_id, "apiKey", action)
+@tenant_action(router, "api-keys/revoke", "apiKey")
+async def revoke_api_key(request: Request, session: AsyncSession, tenant: Tenant, form: FormData) -> str:
+    await apikeys.revoke_by_id(session, tenant.id, form_id(form, "API key"))
+    return "api-key-revoked"
 
 
 # -- OAuth clients and area keys (integration API) ------------------------------------------------
 
 
-@router.post("/tenants/{tenant_id}/clients")
-async def create_client(request: Request, viewer: OperatorDep, tenant_id: int) -> Response:
-    async def action(session: AsyncSession, tenant: Tenant, form: FormData) -> Issued:
-        grants = [str(name)[:200] for name in form.getlist("grant")[:100]]
-        issued = await oauth.create_client(session, tenant.name, grants)
-        return Issued(
-            "New OAuth client",
-            f"Client of {issued.tenant}, granted {', '.join(issued.granted)}",
-            [("Client id", issued.client_id), ("Client secret", issued.secret)],
-        )
-
-    return await _act(request, viewer, tenant_id, "client", action)
+@tenant_action(router, "clients", "client")
+async def create_client(request: Request, session: AsyncSession, tenant: Tenant, form: FormData) -> Issued:
+    grants = [str(name)[:200] for name in form.getlist("grant")[:100]]
+    issued = await oauth.create_client(session, tenant.name, grants)
+    return Issued(
+        "New OAuth client",
+        f"Client of {issued.tenant}, granted {', '.join(issued.granted)}",
+        [("Client id", issued.client_id), ("Client secret", issued.secret)],
+    )
 
 
-@router.post("/tenants/{tenant_id}/area-keys")
-async def create_area_key(request: Request, viewer: OperatorDep, tenant_id: int) -> Response:
-    async def action(session: AsyncSession, tenant: Tenant, form: FormData) -> Issued:
-        problems = []
-        limits: dict[str, int | None] = {}
-        for field, name in (("perSecond", "per_second"), ("perDay", "per_day")):
-            try:
-                limits[name] = _limit(form, field)
-            except ValidationFailed as exc:
-                problems.extend(exc.problems)
-        if problems:
-            raise ValidationFailed(problems)
-        issued = await areakeys.create_area_key(session, runtime_of(request).box, tenant.name, **limits)
-        return Issued("New area key", f"Area key (x-api-key) of {issued.tenant}", [("Area key", issued.key)])
-
-    return await _act(request, viewer, tenant_id, "areaKey", action)
+@tenant_action(router, "area-keys", "areaKey")
+async def create_area_key(request: Request, session: AsyncSession, tenant: Tenant, form: FormData) -> Issued:
+    problems = []
+    limits: dict[str, int | None] = {}
+    for field, name in (("perSecond", "per_second"), ("perDay", "per_day")):
+        try:
+            limits[name] = _limit(form, field)
+        except ValidationFailed as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ValidationFailed(problems)
+    issued = await areakeys.create_area_key(session, runtime_of(request).box, tenant.name, **limits)
+    return Issued("New area key", f"Area key (x-api-key) of {issued.tenant}", [("Area key", issued.key)])
 
 
-@router.post("/tenants/{tenant_id}/area-keys/revoke")
-async def revoke_area_key(request: Request, viewer: OperatorDep, tenant_id: int) -> Response:
-    async def action(session: AsyncSession, tenant: Tenant, form: FormData) -> str:
-        key_id = _text(form, "id", 20)
-        if not key_id.isdigit():
-            raise NotFound("Area key")
-        await areakeys.revoke_area_key(session, tenant.name, int(key_id))
-        return "area-key-revoked"
-
-    return await _act(request, viewer, tenant_id, "areaKey", action)
+@tenant_action(router, "area-keys/revoke", "areaKey")
+async def revoke_area_key(request: Request, session: AsyncSession, tenant: Tenant, form: FormData) -> str:
+    await areakeys.revoke_area_key(session, tenant.name, form_id(form, "Area key"))
+    return "area-key-revoked"
 
 
 __all__ = ["OperatorDep", "operator_only", "router", "sentence", "tenant_page"]
