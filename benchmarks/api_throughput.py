@@ -39,7 +39,7 @@ from tests.support.records import add_tenant, sale_values, seed_sales  # noqa: E
 from tests.support.services import free_port  # noqa: E402
 
 from benchmarks.served import FTP_SOURCE, served_env, serving, uvicorn_options, wait_until_up  # noqa: E402
-from headwater import areakeys, oauth  # noqa: E402
+from headwater.access import areakeys, oauth  # noqa: E402
 from headwater.api.app import create_app  # noqa: E402
 from headwater.runtime import open_runtime  # noqa: E402
 from headwater.settings import Settings  # noqa: E402

@@ -38,10 +38,11 @@ sys.path.insert(0, str(ROOT))
 
 from tests.support.tenants import sftp_fields  # noqa: E402
 
-from headwater import credentials, operators, sources  # noqa: E402
+from headwater import sources  # noqa: E402
+from headwater.access import credentials, operators  # noqa: E402
 from headwater.api.app import create_app  # noqa: E402
 from headwater.clock import utcnow  # noqa: E402
-from headwater.connectors.hosts import HostPolicy  # noqa: E402
+from headwater.ingest.connectors.hosts import HostPolicy  # noqa: E402
 from headwater.runtime import open_runtime  # noqa: E402
 from headwater.settings import Settings  # noqa: E402
 from headwater.store.tables import ImportErrorRow, ImportFile, Run  # noqa: E402

@@ -83,8 +83,8 @@ def build(directory: Path, rows: int, bomb_rows: int) -> dict[str, Path]:
 def read_with_headwater(path: Path) -> dict[str, object]:
     from headwater.domain import ProcessorType
     from headwater.errors import FileUnreadable
-    from headwater.processors import processor_for
-    from headwater.processors.base import ProcessOptions
+    from headwater.ingest.processors import processor_for
+    from headwater.ingest.processors.base import ProcessOptions
 
     try:
         _, batches = processor_for(ProcessorType.PARTNER_SALES).read(path, ProcessOptions())

@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from tests.support.records import add_custom_source, add_import_file, add_tenant  # noqa: E402
 
 from benchmarks.run_latency import scratch_postgres  # noqa: E402
-from headwater import areakeys, oauth  # noqa: E402
+from headwater.access import areakeys, oauth  # noqa: E402
 from headwater.api.app import create_app  # noqa: E402
 from headwater.runtime import Runtime  # noqa: E402
 from headwater.settings import Settings  # noqa: E402

@@ -30,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.support.records import add_owner
 
 from headwater.domain import ProcessorType
-from headwater.processors import processor_for
-from headwater.processors.base import ProcessOptions
+from headwater.ingest.processors import processor_for
+from headwater.ingest.processors.base import ProcessOptions
 from headwater.store import migrate
 from headwater.store.database import Database
 from headwater.store.records import count_records, write_batch

@@ -44,7 +44,7 @@ SEND_CHUNK = 256 * 1024
 
 
 async def _provision() -> dict[str, Any]:
-    from headwater import apikeys, credentials
+    from headwater.access import apikeys, credentials
     from headwater.runtime import open_runtime
     from headwater.settings import Settings
 

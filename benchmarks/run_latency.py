@@ -36,10 +36,11 @@ from sqlalchemy.engine.url import make_url
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from headwater import credentials, sources  # noqa: E402
+from headwater import sources  # noqa: E402
+from headwater.access import credentials  # noqa: E402
 from headwater.api.app import create_app  # noqa: E402
-from headwater.connectors.hosts import HostPolicy  # noqa: E402
-from headwater.jobs.queue import WorkerTuning  # noqa: E402
+from headwater.ingest.connectors.hosts import HostPolicy  # noqa: E402
+from headwater.ingest.jobs.queue import WorkerTuning  # noqa: E402
 from headwater.runtime import Runtime  # noqa: E402
 from headwater.settings import Settings  # noqa: E402
 from headwater.store.queue_schema import libpq_conninfo  # noqa: E402

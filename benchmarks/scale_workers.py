@@ -40,8 +40,8 @@ from tests.integration.worker_support import (
 )
 from tests.servers import LOOPBACK, PASSWORD, USER, _SftpServer
 
-from headwater.jobs.queue import defer_run
-from headwater.jobs.tasks import build_app
+from headwater.ingest.jobs.queue import defer_run
+from headwater.ingest.jobs.tasks import build_app
 from headwater.runtime import Runtime, open_runtime, prepare_store
 
 

@@ -41,7 +41,7 @@ from tests.support.services import free_port  # noqa: E402
 
 from benchmarks.import_throughput import write_sales  # noqa: E402
 from benchmarks.served import FTP_SOURCE, serving, wait_until_up  # noqa: E402
-from headwater import apikeys, areakeys, oauth  # noqa: E402
+from headwater.access import apikeys, areakeys, oauth  # noqa: E402
 from headwater.domain import ProcessorType  # noqa: E402
 from headwater.runtime import open_runtime  # noqa: E402
 from headwater.settings import Settings  # noqa: E402
@@ -55,7 +55,7 @@ import asyncio, json, sys, time
 from contextlib import asynccontextmanager
 from headwater.runtime import open_runtime
 from headwater.settings import Settings
-from headwater.uploads import import_upload
+from headwater.ingest.uploads import import_upload
 
 async def main(tenant_id, source_id, path):
     async with open_runtime(Settings()) as runtime:

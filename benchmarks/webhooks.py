@@ -34,7 +34,7 @@ from tests.support.services import free_port  # noqa: E402
 from tests.support.tenants import make_tenancy  # noqa: E402
 from tests.support.webhook_receiver import webhook_receiver  # noqa: E402
 
-from headwater.connectors.hosts import HostPolicy  # noqa: E402
+from headwater.ingest.connectors.hosts import HostPolicy  # noqa: E402
 from headwater.runtime import open_runtime  # noqa: E402
 from headwater.webhooks import delivery, endpoints, outbox  # noqa: E402
 

@@ -32,9 +32,11 @@ sys.path.insert(0, str(ROOT))
 from tests.support.live import serve_process  # noqa: E402
 from tests.support.services import free_port  # noqa: E402
 
-from headwater import credentials, operators, sources, uploads  # noqa: E402
+from headwater import sources  # noqa: E402
+from headwater.access import credentials, operators  # noqa: E402
 from headwater.clock import utcnow  # noqa: E402
-from headwater.connectors.hosts import HostPolicy  # noqa: E402
+from headwater.ingest import uploads  # noqa: E402
+from headwater.ingest.connectors.hosts import HostPolicy  # noqa: E402
 from headwater.runtime import open_runtime  # noqa: E402
 from headwater.settings import Settings  # noqa: E402
 from headwater.store.tables import ImportFile  # noqa: E402

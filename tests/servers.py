@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from headwater.connectors.base import ConnectionConfig
+from headwater.ingest.connectors.base import ConnectionConfig
 from headwater.settings import Settings
 
 with warnings.catch_warnings():

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.exc import IntegrityError
 
-from headwater import credentials
+from headwater.access import credentials
 from headwater.runtime import Runtime
 from headwater.store import credentials as store
 

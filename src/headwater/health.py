@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import anyio
 from sqlalchemy import text
 
-from headwater.jobs.queue_health import QueueHealth, queue_health
+from headwater.ingest.jobs.queue_health import QueueHealth, queue_health
 from headwater.logging import get_logger
 from headwater.runtime import Runtime
 

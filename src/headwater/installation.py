@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
 
-from headwater.crypto import SecretBox, key_source
+from headwater.access.crypto import SecretBox, key_source
 from headwater.errors import ConfigurationError
 from headwater.settings import ENV_FILE_VARIABLE, Settings
 from headwater.store import installation as store

@@ -12,18 +12,18 @@ from typing import TYPE_CHECKING
 import anyio
 from sqlalchemy.engine.url import make_url
 
-from headwater.auth import AuthCache
-from headwater.crypto import SecretBox, load_secret_box
-from headwater.guard import AuthGuard
+from headwater.access.auth import AuthCache
+from headwater.access.crypto import SecretBox, load_secret_box
+from headwater.access.guard import AuthGuard
+from headwater.access.ratelimit import RateLimiter
+from headwater.ingest.scratch import scratch_directory
 from headwater.installation import check_key_fingerprint, require_installation
-from headwater.ratelimit import RateLimiter
-from headwater.scratch import scratch_directory
 from headwater.settings import Settings
 from headwater.store import migrate, queue_schema
 from headwater.store.database import Database
 
 if TYPE_CHECKING:
-    from headwater.jobs.base import JobRunner
+    from headwater.ingest.jobs.base import JobRunner
 
 
 @dataclass

@@ -21,10 +21,9 @@ import asyncssh
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from headwater import schedules, source_fields
+from headwater import source_fields
+from headwater.access.crypto import SecretBox
 from headwater.clock import utcnow
-from headwater.connectors.hosts import HostPolicy
-from headwater.crypto import SecretBox
 from headwater.domain import (
     CUSTOM_SYSTEM,
     SECRET_MASK,
@@ -35,9 +34,11 @@ from headwater.domain import (
     SourceStatus,
 )
 from headwater.errors import Conflict, FieldProblem, ValidationFailed
-from headwater.host_keys import host_key_fingerprint
-from headwater.schedules import Schedule
-from headwater.source_checks import archive_directory_problem, host_problem
+from headwater.ingest import schedules
+from headwater.ingest.connectors.hosts import HostPolicy
+from headwater.ingest.host_keys import host_key_fingerprint
+from headwater.ingest.schedules import Schedule
+from headwater.ingest.source_checks import archive_directory_problem, host_problem
 from headwater.source_fields import FieldType, SourceField
 from headwater.storable import storable
 from headwater.store import sources as repo

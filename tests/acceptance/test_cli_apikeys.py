@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from headwater import apikeys
-from headwater.apikeys import InvalidApiKey
+from headwater.access import apikeys
+from headwater.access.apikeys import InvalidApiKey
 from headwater.runtime import open_runtime
 from headwater.settings import Settings
 from tests.support.cli import cli_settings, headwater, headwater_json

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from headwater import auth
+from headwater.access import auth
 from headwater.runtime import open_runtime
 from headwater.settings import Settings
 from tests.support.cli import headwater_process, headwater_process_json

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from headwater.imports import run_source
+from headwater.ingest.imports import run_source
 from headwater.runtime import open_runtime
 from headwater.settings import Settings
 from headwater.store import sources as source_store

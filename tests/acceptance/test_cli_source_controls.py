@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from headwater.ingest.uploads import import_upload
 from headwater.runtime import open_runtime
 from headwater.settings import Settings
 from headwater.store.tables import PartnerSale
-from headwater.uploads import import_upload
 from tests.conftest import SECRET_KEY, make_settings
 from tests.integration.test_source_controls import MORE_SALES, SALES, openssh_fingerprint
 from tests.servers import SftpServerInfo

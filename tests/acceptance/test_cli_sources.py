@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from headwater.ingest.uploads import import_upload
 from headwater.runtime import open_runtime
 from headwater.settings import Settings
-from headwater.uploads import import_upload
 from tests.support.cli import cli_settings, headwater, headwater_json
 from tests.support.tenants import make_source, make_tenancy
 

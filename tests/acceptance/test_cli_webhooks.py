@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from headwater.ingest.uploads import import_upload
 from headwater.runtime import open_runtime
 from headwater.settings import Settings
 from headwater.store import credentials as tenant_store
-from headwater.uploads import import_upload
 from tests.support.cli import cli_settings, headwater, headwater_json
 
 URL = "https://hooks.partner.example/in"

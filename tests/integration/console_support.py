@@ -6,7 +6,7 @@ import re
 
 import httpx
 
-from headwater import operators
+from headwater.access import operators
 from headwater.runtime import Runtime
 
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')

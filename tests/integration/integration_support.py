@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from headwater import areakeys, oauth
+from headwater.access import areakeys, oauth
 from headwater.runtime import Runtime
 from tests.support import records
 

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from headwater import credentials
+from headwater.access import credentials
 from headwater.runtime import Runtime
 
 SEED_REQUEST: dict[str, Any] = {

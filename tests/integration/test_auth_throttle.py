@@ -15,7 +15,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from headwater import apikeys
+from headwater.access import apikeys
 from headwater.settings import Settings
 from tests.conftest import make_settings, running_app
 from tests.integration.integration_support import add_client

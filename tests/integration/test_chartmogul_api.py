@@ -12,9 +12,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from headwater import apikeys, sources
+from headwater import sources
+from headwater.access import apikeys
 from headwater.clock import utcnow
-from headwater.connectors.hosts import HostPolicy
+from headwater.ingest.connectors.hosts import HostPolicy
 from headwater.runtime import Runtime
 from headwater.store import sources as source_store
 from headwater.store.tables import ImportFile, Tenant, Touchpoint

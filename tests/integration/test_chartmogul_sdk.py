@@ -21,11 +21,12 @@ import pytest
 import requests
 import uvicorn
 
-from headwater import apikeys, sources
+from headwater import sources
+from headwater.access import apikeys
+from headwater.access.crypto import load_secret_box
 from headwater.api.app import create_app
 from headwater.clock import utcnow
-from headwater.connectors.hosts import HostPolicy
-from headwater.crypto import load_secret_box
+from headwater.ingest.connectors.hosts import HostPolicy
 from headwater.settings import Settings
 from headwater.store.database import Database
 from headwater.store.tables import Tenant, Touchpoint

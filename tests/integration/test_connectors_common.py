@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from headwater.connectors import connector_for
-from headwater.connectors.base import ConnectionConfig
 from headwater.errors import ConnectionFailed, RemotePathRefused, SourceAuthenticationFailed, TransferFailed
+from headwater.ingest.connectors import connector_for
+from headwater.ingest.connectors.base import ConnectionConfig
 from headwater.settings import Settings
 from tests.servers import FtpServerInfo, SftpServerInfo
 

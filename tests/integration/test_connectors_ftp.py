@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-from headwater.connectors import connector_for
 from headwater.errors import ConnectionFailed, TransferFailed
+from headwater.ingest.connectors import connector_for
 from headwater.settings import Settings
 from tests.servers import FtpServerInfo
 

@@ -7,8 +7,8 @@ import io
 import pytest
 from moto import settings as moto_settings
 
-from headwater.connectors import connector_for
 from headwater.errors import ConnectionFailed, SourceAuthenticationFailed
+from headwater.ingest.connectors import connector_for
 from headwater.settings import Settings
 from tests.servers import S3ServerInfo
 

@@ -6,8 +6,8 @@ import io
 
 import pytest
 
-from headwater.connectors import connector_for
 from headwater.errors import HostKeyChanged, SourceAuthenticationFailed
+from headwater.ingest.connectors import connector_for
 from headwater.settings import Settings
 from tests.servers import SftpServerInfo
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 
-from headwater import uploads
+from headwater.ingest import uploads
 from headwater.runtime import Runtime
 from headwater.store import sources as source_store
 from tests.conftest import AppClient, make_settings, running_app

@@ -133,7 +133,7 @@ async def test_an_uploaded_file_cannot_be_re_imported_and_the_page_says_why(live
     _, client, runtime, acme = live
     from io import BytesIO
 
-    from headwater import uploads
+    from headwater.ingest import uploads
 
     uploaded = await uploads.import_upload(
         runtime,

@@ -8,7 +8,7 @@ import re
 import httpx
 from fastapi import FastAPI
 
-from headwater import apikeys
+from headwater.access import apikeys
 from headwater.runtime import Runtime
 from headwater.store import credentials as credential_store
 from tests.conftest import AppClient

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from headwater import auth, credentials
+from headwater.access import auth, credentials
+from headwater.access.crypto import SecretBox, verify_secret
 from headwater.bootstrap import DEFAULT_TENANT, bootstrap
-from headwater.crypto import SecretBox, verify_secret
 from headwater.errors import Conflict, NotFound, ValidationFailed
 from headwater.runtime import Runtime
 from headwater.store import credentials as store

@@ -14,10 +14,11 @@ import psycopg
 from fastapi import FastAPI
 from sqlalchemy import func, select, text
 
-from headwater import overview, reimports, uploads
+from headwater import overview
 from headwater.clock import utcnow
-from headwater.connectors.memory import MemoryServer
-from headwater.imports import run_source
+from headwater.ingest import reimports, uploads
+from headwater.ingest.connectors.memory import MemoryServer
+from headwater.ingest.imports import run_source
 from headwater.overview import Scope
 from headwater.runtime import Runtime
 from headwater.store import migrate

@@ -15,12 +15,12 @@ from procrastinate import App, JobContext
 from procrastinate.jobs import Job
 from structlog.testing import capture_logs
 
-from headwater import runs
-from headwater.crypto import load_secret_box
-from headwater.jobs.distributed import ProcrastinateRunner
-from headwater.jobs.queue import QUEUE, RUN_TASK, defer_run, queue_status, recover_stalled_jobs
-from headwater.jobs.tasks import MAX_RETRIES, build_app, enqueue_due, retry_delay, run_source_task
-from headwater.ratelimit import RateLimiter
+from headwater.access.crypto import load_secret_box
+from headwater.access.ratelimit import RateLimiter
+from headwater.ingest import runs
+from headwater.ingest.jobs.distributed import ProcrastinateRunner
+from headwater.ingest.jobs.queue import QUEUE, RUN_TASK, defer_run, queue_status, recover_stalled_jobs
+from headwater.ingest.jobs.tasks import MAX_RETRIES, build_app, enqueue_due, retry_delay, run_source_task
 from headwater.runtime import Runtime, open_runtime
 from headwater.settings import Settings
 from headwater.store.database import Database
@@ -337,8 +337,8 @@ async def _worker_count(queue: App) -> int:
 async def test_embedded_mode_still_imports_in_process_on_sqlite(
     sqlite_settings: Settings, sftp_server: SftpServerInfo
 ) -> None:
-    from headwater.jobs.embedded import EmbeddedRunner
-    from headwater.jobs.select import make_runner
+    from headwater.ingest.jobs.embedded import EmbeddedRunner
+    from headwater.ingest.jobs.select import make_runner
 
     sftp_server.put("in/sales.csv", sales_csv("embedded", 40))
     async with open_runtime(sqlite_settings) as runtime:

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from headwater.clock import as_utc
-from headwater.connectors.memory import MemoryServer
-from headwater.jobs.embedded import EmbeddedRunner
+from headwater.ingest.connectors.memory import MemoryServer
+from headwater.ingest.jobs.embedded import EmbeddedRunner
 from headwater.runtime import Runtime
 from headwater.store import imports as ledger_store
 from headwater.store.tables import DataSource, PartnerSale, Run
@@ -37,7 +37,7 @@ async def tenancy(runtime: Runtime) -> Tenancy:
 def server(monkeypatch: pytest.MonkeyPatch) -> MemoryServer:
     """Every run of the runner reaches this in-memory server instead of the network."""
     memory = MemoryServer()
-    monkeypatch.setattr("headwater.imports.connector_for", memory.connector_for)
+    monkeypatch.setattr("headwater.ingest.imports.connector_for", memory.connector_for)
     return memory
 
 
@@ -83,7 +83,7 @@ async def test_inactive_sources_are_not_polled(
     runtime: Runtime, tenancy: Tenancy, server: MemoryServer
 ) -> None:
     await make_source(runtime, tenancy, active=False)
-    from headwater.imports import due_sources
+    from headwater.ingest.imports import due_sources
 
     assert await due_sources(runtime) == []
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from headwater.connectors.memory import MemoryServer
-from headwater.imports import RunSummary, run_source
+from headwater.ingest.connectors.memory import MemoryServer
+from headwater.ingest.imports import RunSummary, run_source
 from headwater.runtime import Runtime
 from headwater.store.tables import DataSource, ImportErrorRow, ImportFile, PartnerSale
 from tests.support.tenants import Tenancy, make_source, make_tenancy

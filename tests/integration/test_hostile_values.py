@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from headwater.domain import ProcessorType
-from headwater.processors import processor_for
-from headwater.processors.base import ProcessOptions
+from headwater.ingest.processors import processor_for
+from headwater.ingest.processors.base import ProcessOptions
 from headwater.resources import RESOURCES
 from tests.conftest import AppClient
 from tests.integration.integration_support import IntegrationClient, connect, runtime_of

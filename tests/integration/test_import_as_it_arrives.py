@@ -10,8 +10,8 @@ import hashlib
 
 from sqlalchemy import func, select
 
-from headwater.connectors.memory import MemoryServer
-from headwater.imports import RunSummary, run_source
+from headwater.ingest.connectors.memory import MemoryServer
+from headwater.ingest.imports import RunSummary, run_source
 from headwater.runtime import Runtime
 from headwater.store.tables import DataSource, ImportErrorRow, ImportFile, PartnerSale
 from tests.support.tenants import make_source, make_tenancy

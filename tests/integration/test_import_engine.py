@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy import func, select
 
 from headwater.clock import as_utc, utcnow
-from headwater.connectors.memory import MemoryServer
 from headwater.errors import ConnectionFailed
-from headwater.imports import RunSummary, run_source
+from headwater.ingest.connectors.memory import MemoryServer
+from headwater.ingest.imports import RunSummary, run_source
+from headwater.ingest.uploads import import_upload
 from headwater.runtime import Runtime
 from headwater.store.tables import DataSource, ImportErrorRow, ImportFile, PartnerSale, Run
-from headwater.uploads import import_upload
 from tests.support.tenants import Tenancy, make_source, make_tenancy
 
 HEADER = "saleDate,transactionId,quantity,amount,partnerSkuCode\n"

@@ -8,7 +8,7 @@ from datetime import timedelta
 import httpx
 import jwt
 
-from headwater import oauth
+from headwater.access import oauth
 from headwater.clock import utcnow
 from tests.conftest import AppClient
 from tests.integration.integration_support import (

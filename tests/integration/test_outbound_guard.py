@@ -18,11 +18,11 @@ import aiohttp
 import httpx
 import pytest
 
-from headwater.connectors import connector_for
-from headwater.connectors.hosts import HostGuard, HostPolicy
-from headwater.connectors.outbound import aiohttp_connector_args, guarded_client
-from headwater.connectors.s3 import S3Connector
 from headwater.errors import HostRefused
+from headwater.ingest.connectors import connector_for
+from headwater.ingest.connectors.hosts import HostGuard, HostPolicy
+from headwater.ingest.connectors.outbound import aiohttp_connector_args, guarded_client
+from headwater.ingest.connectors.s3 import S3Connector
 from headwater.settings import Settings
 from tests.servers import S3ServerInfo
 from tests.support.http_servers import http_server, port_of

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from headwater import credentials
+from headwater.access import credentials
 from tests.conftest import AppClient
 from tests.integration.partner_support import Caller, error_members, login, runtime_of
 

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from headwater.domain import ProcessorType
-from headwater.processors import processor_for
-from headwater.processors.base import ProcessOptions
+from headwater.ingest.processors import processor_for
+from headwater.ingest.processors.base import ProcessOptions
 from headwater.runtime import Runtime
 from headwater.store.records import WriteResult, count_records, delete_file_records, write_batch
 from headwater.store.tables import (

@@ -10,7 +10,7 @@ import httpx
 import sqlalchemy as sa
 from fastapi import FastAPI
 
-from headwater import apikeys
+from headwater.access import apikeys
 from headwater.store.tables import Base, Tenant
 from tests.conftest import AppClient
 from tests.integration.integration_support import PULL_SOURCE, add_tenant, connect, is_message

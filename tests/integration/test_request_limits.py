@@ -20,7 +20,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from headwater import apikeys
+from headwater.access import apikeys
 from headwater.api.app import create_app
 from headwater.runtime import Runtime, open_runtime
 from headwater.settings import Settings

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from headwater.jobs.queue import WorkerTuning
-from headwater.jobs.worker import ServingWorkerRunner
+from headwater.ingest.jobs.queue import WorkerTuning
+from headwater.ingest.jobs.worker import ServingWorkerRunner
 from headwater.runtime import Runtime
 from headwater.settings import Settings
 from headwater.store.tables import Run

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from headwater import apikeys, credentials
+from headwater.access import apikeys, credentials
 from headwater.runtime import Runtime
 from tests.conftest import make_settings, running_app
 from tests.integration.integration_support import connect

@@ -13,15 +13,15 @@ from pathlib import Path
 import pytest
 
 from headwater.errors import ConfigurationError
+from headwater.ingest.scratch import scratch_directory, scratch_root
 from headwater.runtime import open_runtime
-from headwater.scratch import scratch_directory, scratch_root
 from headwater.settings import Settings
 from tests.conftest import make_settings
 
 CRASHING_PROCESS = """
 import os, sys
 from pathlib import Path
-from headwater.scratch import scratch_directory
+from headwater.ingest.scratch import scratch_directory
 
 with scratch_directory(Path(sys.argv[1])) as directory:
     (directory / "download-1").mkdir()

@@ -7,7 +7,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from headwater.jobs.worker import ServingWorkerRunner
+from headwater.ingest.jobs.worker import ServingWorkerRunner
 from headwater.settings import Settings
 from headwater.store.queue_schema import QUEUE_SCHEMA, libpq_conninfo
 from tests.conftest import make_settings, running_app

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from headwater.imports import run_source
+from headwater.ingest.imports import run_source
 from headwater.runtime import Runtime
 from tests.conftest import AppClient, make_settings, running_app
 from tests.integration import integration_support as prod

@@ -15,7 +15,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from headwater.connection_checks import MAX_CONCURRENT_CHECKS
+from headwater.ingest.connection_checks import MAX_CONCURRENT_CHECKS
 from headwater.runtime import Runtime
 from headwater.settings import Settings
 from headwater.store.tables import Run

@@ -12,18 +12,18 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from headwater import apikeys
+from headwater.access import apikeys
 from headwater.api.app import create_app
 from headwater.domain import FileState, ProcessorType
-from headwater.pipeline import FileJob, FileOutcome, discard_abandoned_imports, import_local_file
-from headwater.processors.base import ProcessOptions
+from headwater.ingest.pipeline import FileJob, FileOutcome, discard_abandoned_imports, import_local_file
+from headwater.ingest.processors.base import ProcessOptions
+from headwater.ingest.uploads import import_upload
 from headwater.runtime import Runtime, open_runtime
 from headwater.settings import Settings
 from headwater.store import database
 from headwater.store import imports as ledger_store
 from headwater.store.records import write_batch
 from headwater.store.tables import ImportErrorRow, ImportFile, PartnerSale, PartnerStock
-from headwater.uploads import import_upload
 from tests.conftest import running_app
 from tests.integration.integration_support import (
     PULL_SOURCE,
@@ -94,7 +94,7 @@ async def import_file(
 
 async def leave_pending(runtime: Runtime, tenant_id: int, source_id: int, path: str, content: bytes) -> int:
     """What a process that died mid-file leaves: the file ``importing``, its first rows committed."""
-    from headwater.processors import processor_for
+    from headwater.ingest.processors import processor_for
 
     local = Path(runtime.scratch) / "pending.csv"
     local.write_bytes(content)

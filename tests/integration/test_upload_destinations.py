@@ -9,7 +9,7 @@ import anyio
 import httpx
 import sqlalchemy as sa
 
-from headwater import credentials
+from headwater.access import credentials
 from headwater.settings import Settings
 from headwater.store import migrate
 from headwater.store.tables import DataSource

@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import func, select, text
 
 from headwater.clock import utcnow
-from headwater.connectors.hosts import HostPolicy
-from headwater.connectors.memory import MemoryServer
 from headwater.errors import ConnectionFailed, ValidationFailed
-from headwater.imports import RunSummary, run_source
+from headwater.ingest.connectors.hosts import HostPolicy
+from headwater.ingest.connectors.memory import MemoryServer
+from headwater.ingest.imports import RunSummary, run_source
 from headwater.runtime import Runtime, open_runtime
 from headwater.settings import Settings
 from headwater.store.tables import DataSource, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from headwater.uploads import import_upload
+from headwater.ingest.uploads import import_upload
 from tests.conftest import AppClient, make_settings, running_app
 from tests.integration.integration_support import add_tenant, connect, is_message
 from tests.integration.partner_support import Caller, error_members, provision, runtime_of

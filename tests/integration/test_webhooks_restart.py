@@ -8,10 +8,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from headwater.connectors.hosts import HostPolicy
+from headwater.ingest.connectors.hosts import HostPolicy
+from headwater.ingest.uploads import import_upload
 from headwater.runtime import open_runtime
 from headwater.store.tables import WebhookAttempt, WebhookDelivery
-from headwater.uploads import import_upload
 from headwater.webhooks import endpoints
 from tests.conftest import make_settings
 from tests.integration.worker_support import wait_until, worker_env

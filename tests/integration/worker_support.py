@@ -16,8 +16,9 @@ from typing import Any, Protocol
 import psycopg
 from sqlalchemy import text
 
-from headwater import credentials, sources
-from headwater.connectors.hosts import HostPolicy
+from headwater import sources
+from headwater.access import credentials
+from headwater.ingest.connectors.hosts import HostPolicy
 from headwater.runtime import Runtime
 from headwater.store.queue_schema import QUEUE_SCHEMA, libpq_conninfo
 from tests.conftest import SECRET_KEY, _truncate_postgres

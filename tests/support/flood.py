@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from headwater import apikeys, credentials, oauth
+from headwater.access import apikeys, credentials, oauth
 from headwater.runtime import open_runtime
 from headwater.settings import Settings
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from headwater.access.crypto import new_token
 from headwater.clock import utcnow
-from headwater.crypto import new_token
 from headwater.domain import CUSTOM_SYSTEM
 from headwater.store.tables import DataSource, ImportFile, PartnerSale, Tenant, Touchpoint
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from headwater.jobs.embedded import EmbeddedRunner
+from headwater.ingest.jobs.embedded import EmbeddedRunner
 from headwater.runtime import Runtime
 from headwater.settings import Settings
 from headwater.store.tables import PartnerSale

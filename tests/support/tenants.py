@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from headwater import credentials, sources
-from headwater.connectors.hosts import HostPolicy
+from headwater import sources
+from headwater.access import credentials
+from headwater.ingest.connectors.hosts import HostPolicy
 from headwater.runtime import Runtime
 from headwater.store.tables import DataSource
 

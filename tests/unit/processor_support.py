@@ -9,8 +9,8 @@ from typing import Any
 from openpyxl import Workbook  # type: ignore[import-untyped]
 
 from headwater.domain import RowError
-from headwater.processors import processor_for
-from headwater.processors.base import ProcessOptions
+from headwater.ingest.processors import processor_for
+from headwater.ingest.processors.base import ProcessOptions
 
 TODAY = date(2024, 6, 30)
 

@@ -9,10 +9,10 @@ import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
 
-from headwater import auth
+from headwater.access import auth
+from headwater.access.credentials import plain_text
 from headwater.api.partner import PartnerRoute, error_response
 from headwater.bootstrap import FirstStart, instructions
-from headwater.credentials import plain_text
 from headwater.errors import Conflict, FieldProblem, NotFound, ValidationFailed
 
 

@@ -9,8 +9,8 @@ import asyncssh
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 
-from headwater.connectors.failures import scrub, translate
 from headwater.errors import ConnectionFailed, SourceAuthenticationFailed, SourceError, TransferFailed
+from headwater.ingest.connectors.failures import scrub, translate
 
 SECRET = "Very-Secret-Pa55"
 WHERE = "FTP server example.com:21"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from headwater.connectors.base import ConnectionConfig
-from headwater.connectors.paths import checked_directory, checked_relative, is_selected, join
 from headwater.errors import RemotePathRefused
+from headwater.ingest.connectors.base import ConnectionConfig
+from headwater.ingest.connectors.paths import checked_directory, checked_relative, is_selected, join
 
 
 @pytest.mark.parametrize(

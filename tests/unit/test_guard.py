@@ -15,9 +15,9 @@ import pytest
 from argon2 import PasswordHasher
 from limits import parse
 
+from headwater.access.guard import Attempt, AuthGuard
+from headwater.access.ratelimit import RateLimiter
 from headwater.errors import RateLimited, TooManyFailures
-from headwater.guard import Attempt, AuthGuard
-from headwater.ratelimit import RateLimiter
 
 SECRET = "the right secret"
 

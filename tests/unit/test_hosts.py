@@ -9,10 +9,10 @@ from ipaddress import ip_address
 import pytest
 from pydantic import ValidationError
 
-from headwater.connectors import connector_for
-from headwater.connectors.base import ConnectionConfig
-from headwater.connectors.hosts import HostPolicy, Lookup, checked_address, refusal_reason
 from headwater.errors import ConnectionFailed, HostRefused
+from headwater.ingest.connectors import connector_for
+from headwater.ingest.connectors.base import ConnectionConfig
+from headwater.ingest.connectors.hosts import HostPolicy, Lookup, checked_address, refusal_reason
 from headwater.settings import Settings
 
 

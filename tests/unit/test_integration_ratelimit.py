@@ -18,11 +18,11 @@ import limits.aio.strategies
 import pytest
 from cryptography.fernet import Fernet
 
-from headwater import areakeys, ratelimit
+from headwater.access import areakeys, ratelimit
+from headwater.access.oauth import Area
+from headwater.access.ratelimit import RateLimiter
 from headwater.api import integration
 from headwater.errors import RateLimited
-from headwater.oauth import Area
-from headwater.ratelimit import RateLimiter
 from headwater.settings import Settings
 
 

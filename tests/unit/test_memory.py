@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from headwater.memory import cap_malloc_arenas, fix_mmap_threshold
+from headwater.ingest.memory import cap_malloc_arenas, fix_mmap_threshold
 
 
 def test_an_arena_cap_set_in_the_environment_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,9 +6,9 @@ import io
 
 import pytest
 
-from headwater.connectors.base import ConnectionConfig
-from headwater.connectors.memory import MemoryServer
 from headwater.errors import ConnectionFailed, HostKeyChanged, RemotePathRefused, TransferFailed
+from headwater.ingest.connectors.base import ConnectionConfig
+from headwater.ingest.connectors.memory import MemoryServer
 from headwater.settings import Settings
 
 SETTINGS = Settings(allow_private_hosts=True)

@@ -12,10 +12,10 @@ from sqlalchemy import Numeric
 
 from headwater.domain import FileImportType, ProcessorType
 from headwater.errors import FileUnreadable
-from headwater.processors import processor_for
-from headwater.processors.base import ProcessOptions
-from headwater.processors.common import largest_integer, numeric_bound
-from headwater.processors.reader import CSV, LINE, RawBatch, RawTable
+from headwater.ingest.processors import processor_for
+from headwater.ingest.processors.base import ProcessOptions
+from headwater.ingest.processors.common import largest_integer, numeric_bound
+from headwater.ingest.processors.reader import CSV, LINE, RawBatch, RawTable
 from headwater.store.tables import PartnerSale, PhysicalLocation, RecordDate
 
 from .processor_support import codes, read, write_csv

@@ -7,7 +7,7 @@ import threading
 
 import anyio
 
-from headwater.progress import ReportingSink, RowsReporter, Throttle, on_loop_thread
+from headwater.ingest.progress import ReportingSink, RowsReporter, Throttle, on_loop_thread
 
 
 def test_a_throttle_lets_the_first_report_through_then_waits_for_its_interval() -> None:

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from headwater import schedules
-from headwater.schedules import InvalidSchedule, Schedule
+from headwater.ingest import schedules
+from headwater.ingest.schedules import InvalidSchedule, Schedule
 
 NOW = datetime(2026, 3, 4, 10, 17, 30, tzinfo=UTC)  # a Wednesday
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from headwater.crypto import SecretBox, load_secret_box
+from headwater.access.crypto import SecretBox, load_secret_box
 from headwater.errors import ConfigurationError
 from headwater.settings import Settings
 

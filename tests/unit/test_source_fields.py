@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from headwater import source_fields, sources
 from headwater.api import integration, partner
 from headwater.api.app import create_app
-from headwater.connectors.hosts import HostPolicy
 from headwater.errors import ValidationFailed
+from headwater.ingest.connectors.hosts import HostPolicy
 from headwater.store.tables import DataSource
 from tests.conftest import make_settings
 

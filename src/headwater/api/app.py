@@ -23,7 +23,7 @@ from headwater.api import (
 )
 from headwater.api.limits import BodyLimits, DialectAnswer, UploadRoute
 from headwater.api.metrics_server import serving_metrics
-from headwater.jobs.select import make_runner
+from headwater.ingest.jobs.select import make_runner
 from headwater.runtime import open_runtime
 from headwater.settings import Settings
 

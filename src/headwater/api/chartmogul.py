@@ -21,7 +21,10 @@ from fastapi.security import HTTPAuthorizationCredentials
 from limits import RateLimitItem
 from starlette.exceptions import HTTPException
 
-from headwater import apikeys, source_fields, sources
+from headwater import source_fields, sources
+from headwater.access import apikeys
+from headwater.access.guard import Attempt
+from headwater.access.ratelimit import limit
 from headwater.api import basic_auth, bodies
 from headwater.api.deps import ClientAddressDep, RuntimeDep
 from headwater.api.error_tables import Answer, ErrorTable
@@ -42,10 +45,8 @@ from headwater.errors import (
     StoreBusy,
     ValidationFailed,
 )
-from headwater.guard import Attempt
 from headwater.logging import get_logger
 from headwater.metrics import RATE_LIMITED
-from headwater.ratelimit import limit
 from headwater.storable import storable
 from headwater.store import sources as source_store
 from headwater.store.tables import DataSource

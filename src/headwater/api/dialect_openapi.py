@@ -18,11 +18,12 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from sqlalchemy import Boolean, Column, DateTime, Integer, Numeric, String, inspect
 
-from headwater import reimports, source_fields
+from headwater import source_fields
 from headwater.api import chartmogul, partner
 from headwater.api.integration_openapi import CONNECTION_TEST_SCHEMA
 from headwater.api.schemas import field_answer_schema
 from headwater.domain import RunOutcome
+from headwater.ingest import reimports
 from headwater.store.tables import DataSource, ImportErrorRow, ImportFile, Run
 
 PARTNER_PREFIX = partner.PREFIX + "/"

@@ -32,17 +32,8 @@ from fastapi.security import APIKeyHeader, OAuth2
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from headwater import (
-    __version__,
-    areakeys,
-    connection_checks,
-    host_keys,
-    oauth,
-    processor_types,
-    reimports,
-    resources,
-    runs,
-)
+from headwater import __version__, resources
+from headwater.access import areakeys, oauth
 from headwater.api import bodies, docs
 from headwater.api import integration_openapi as doc
 from headwater.api.deps import RuntimeDep
@@ -50,7 +41,6 @@ from headwater.api.error_tables import ErrorTable
 from headwater.api.oauth_token import TOKEN_PATH, oauth_router
 from headwater.api.responses import JsonBytesResponse
 from headwater.clock import iso_millis
-from headwater.connectors.hosts import HostPolicy
 from headwater.domain import CUSTOM_SYSTEM, ProcessorType
 from headwater.errors import (
     AuthenticationFailed,
@@ -63,6 +53,8 @@ from headwater.errors import (
     StoreBusy,
     ValidationFailed,
 )
+from headwater.ingest import connection_checks, host_keys, processor_types, reimports, runs
+from headwater.ingest.connectors.hosts import HostPolicy
 from headwater.logging import get_logger
 from headwater.runtime import Runtime
 from headwater.settings import Settings
@@ -488,7 +480,7 @@ def _add_data_source_routes(router: APIRouter) -> None:
         processor_type: Annotated[str | None, Query(alias="processorType", include_in_schema=False)] = None,
         dry_run: Annotated[str | None, Query(alias="dryRun", include_in_schema=False)] = None,
     ) -> Response:
-        from headwater import dry_runs, uploads  # the import pipeline: only uploads need it
+        from headwater.ingest import dry_runs, uploads  # the import pipeline: only uploads need it
 
         requested = (
             None
@@ -551,7 +543,7 @@ def _add_rejected_rows_route(router: APIRouter) -> None:
         responses=_csv_answers(),
     )
     async def rejected_rows(id: IdPath, area: AreaDep, runtime: RuntimeDep) -> Response:
-        from headwater.rejected_rows import rejected_rows_csv  # reads with the processors' CSV helpers
+        from headwater.ingest.rejected_rows import rejected_rows_csv  # reads with the processors' CSV helpers
 
         found = await rejected_rows_csv(runtime, area.tenant_id, id)
         return StreamingResponse(

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Path, Request, Response
 from headwater.api import bodies
 from headwater.api.deps import RuntimeDep
 from headwater.clock import iso_millis
-from headwater.connectors.hosts import HostPolicy
+from headwater.ingest.connectors.hosts import HostPolicy
 from headwater.webhooks import delivery, endpoints
 
 

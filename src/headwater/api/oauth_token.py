@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from headwater import oauth
+from headwater.access import oauth
 from headwater.api import basic_auth
 from headwater.api.deps import ClientAddressDep, RuntimeDep
 from headwater.errors import RateLimited, RequestTooLarge, StoreBusy, TooManyFailures

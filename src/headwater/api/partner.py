@@ -29,14 +29,14 @@ from fastapi.security.http import HTTPAuthorizationCredentials
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from headwater import auth, source_fields
+from headwater import source_fields
+from headwater.access import auth
 from headwater.api import basic_auth, bodies
 from headwater.api.deps import ClientAddressDep, RuntimeDep
 from headwater.api.error_tables import Answer, ErrorTable
 from headwater.api.responses import JsonBytesResponse
 from headwater.api.schemas import pull_source_body
 from headwater.clock import epoch_millis
-from headwater.connectors.hosts import HostPolicy
 from headwater.errors import (
     AuthenticationFailed,
     ConfigurationError,
@@ -52,6 +52,7 @@ from headwater.errors import (
     TooManyFailures,
     ValidationFailed,
 )
+from headwater.ingest.connectors.hosts import HostPolicy
 from headwater.logging import get_logger
 from headwater.sources import create_pull_source, describe, update_pull_source
 from headwater.store import sources as source_store

@@ -11,7 +11,6 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from headwater import connection_checks, reimports
 from headwater.api.deps import RuntimeDep
 from headwater.api.partner import (
     DATASOURCE_BODY,
@@ -25,7 +24,8 @@ from headwater.api.partner import (
 )
 from headwater.api.partner_imports import FileIdPath, file_json
 from headwater.clock import epoch_millis
-from headwater.host_keys import reset_host_key
+from headwater.ingest import connection_checks, reimports
+from headwater.ingest.host_keys import reset_host_key
 
 router = APIRouter(prefix=PREFIX, route_class=PartnerRoute, tags=["partner controls"])
 

@@ -10,17 +10,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Path, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from headwater import dry_runs
 from headwater.api.deps import RuntimeDep
 from headwater.api.partner import MAX_ID, PREFIX, CurrentPartnerDep, PartnerRoute, SourceIdPath, context_json
 from headwater.clock import epoch_millis
 from headwater.errors import FieldProblem, HeadwaterError, ValidationFailed
-from headwater.rejected_rows import rejected_rows_csv
-from headwater.runs import MAX_PAGE, describe_run, list_runs, request_run
+from headwater.ingest import dry_runs
+from headwater.ingest.rejected_rows import rejected_rows_csv
+from headwater.ingest.runs import MAX_PAGE, describe_run, list_runs, request_run
+from headwater.ingest.uploads import import_upload
 from headwater.store import imports as ledger_store
 from headwater.store import sources as source_store
 from headwater.store.tables import ImportErrorRow, ImportFile, Run
-from headwater.uploads import import_upload
 
 router = APIRouter(prefix=PREFIX, route_class=PartnerRoute, tags=["partner imports"])
 

@@ -24,8 +24,8 @@ from headwater.api.partner import (
     error_response,
 )
 from headwater.clock import epoch_millis
-from headwater.connectors.hosts import HostPolicy
 from headwater.errors import NotFound, ValidationFailed
+from headwater.ingest.connectors.hosts import HostPolicy
 from headwater.webhooks import delivery, endpoints
 
 

@@ -15,7 +15,7 @@ from headwater.cli import (
     worker,
 )
 from headwater.cli.common import app
-from headwater.memory import cap_malloc_arenas, fix_mmap_threshold
+from headwater.ingest.memory import cap_malloc_arenas, fix_mmap_threshold
 
 for module in (serve, tenants, apikeys, clients, operators, runs, sources, source_controls, webhooks, worker):
     module.register(app)

@@ -33,7 +33,7 @@ def register(app: typer.Typer) -> None:
         tenant: TenantOption, database_url: DatabaseUrlOption = None, as_json: JsonOption = False
     ) -> None:
         """Issue a new API key for a tenant and print it (shown only this once)."""
-        from headwater import apikeys
+        from headwater.access import apikeys
 
         async def work(runtime: Runtime, session: AsyncSession) -> dict[str, Any]:
             issued = await apikeys.issue_for_tenant_name(session, runtime.box, tenant)
@@ -47,7 +47,7 @@ def register(app: typer.Typer) -> None:
         emit_work(database_url, work, as_json, title="API key (shown only this once)")
 
     async def rows(runtime: Runtime, session: AsyncSession, tenant: str) -> list[dict[str, Any]]:
-        from headwater import apikeys
+        from headwater.access import apikeys
 
         return [
             {
@@ -93,7 +93,7 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOption = False,
     ) -> None:
         """Revoke an API key, by the key itself or by its id: requests made with it are refused from now on."""
-        from headwater import apikeys
+        from headwater.access import apikeys
 
         if (key is None) == (key_id is None):
             raise fail("give either the KEY or its --id (with --tenant)", as_json, exit_code=2)

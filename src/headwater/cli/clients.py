@@ -19,7 +19,7 @@ from headwater.clock import iso_millis
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from headwater.areakeys import AreaKeyInfo
+    from headwater.access.areakeys import AreaKeyInfo
     from headwater.runtime import Runtime
     from headwater.settings import Settings
 
@@ -65,7 +65,7 @@ def _register_clients(client_app: typer.Typer) -> None:
         as_json: JsonOption = False,
     ) -> None:
         """Create a client of the tenant (granted its own tenant) and print its id and secret, once."""
-        from headwater import oauth
+        from headwater.access import oauth
 
         async def work(runtime: Runtime, session: AsyncSession) -> dict[str, Any]:
             issued = await oauth.create_client(session, tenant, grant or [])
@@ -80,7 +80,7 @@ def _register_clients(client_app: typer.Typer) -> None:
         emit_work(database_url, work, as_json, title="client (the secret is shown only once)")
 
     async def rows(runtime: Runtime, session: AsyncSession, tenant: str) -> list[dict[str, Any]]:
-        from headwater import oauth
+        from headwater.access import oauth
 
         return [
             {
@@ -110,7 +110,7 @@ def _register_clients(client_app: typer.Typer) -> None:
         as_json: JsonOption = False,
     ) -> None:
         """Let the client use the area keys of another tenant."""
-        from headwater import oauth
+        from headwater.access import oauth
 
         async def work(runtime: Runtime, session: AsyncSession) -> dict[str, Any]:
             granted = await oauth.grant_client(session, client_id, tenant)
@@ -123,7 +123,7 @@ def _register_clients(client_app: typer.Typer) -> None:
         client_id: ClientIdArgument, database_url: DatabaseUrlOption = None, as_json: JsonOption = False
     ) -> None:
         """Revoke the client: its tokens stop working at once and it gets no new ones."""
-        from headwater import oauth
+        from headwater.access import oauth
 
         async def work(runtime: Runtime, session: AsyncSession) -> dict[str, Any]:
             revoked_at = await oauth.revoke_client(session, client_id)
@@ -155,7 +155,7 @@ def _register_area_keys(area_key_app: typer.Typer) -> None:
         as_json: JsonOption = False,
     ) -> None:
         """Create an x-api-key for the tenant (area) and print it, once."""
-        from headwater import areakeys
+        from headwater.access import areakeys
 
         async def work(runtime: Runtime, session: AsyncSession) -> dict[str, Any]:
             issued = await areakeys.create_area_key(
@@ -175,7 +175,7 @@ def _register_area_keys(area_key_app: typer.Typer) -> None:
         emit_work(database_url, work, as_json, title="area key (shown only once)")
 
     async def rows(runtime: Runtime, session: AsyncSession, tenant: str) -> list[dict[str, Any]]:
-        from headwater import areakeys
+        from headwater.access import areakeys
 
         return [
             area_key_json(key, runtime.settings) for key in await areakeys.list_area_keys(session, tenant)
@@ -200,7 +200,7 @@ def _register_area_keys(area_key_app: typer.Typer) -> None:
         as_json: JsonOption = False,
     ) -> None:
         """Revoke an area key: requests made with it are refused from now on."""
-        from headwater import areakeys
+        from headwater.access import areakeys
 
         async def work(runtime: Runtime, session: AsyncSession) -> dict[str, Any]:
             revoked = await areakeys.revoke_area_key(session, tenant, key_id)

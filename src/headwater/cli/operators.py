@@ -44,7 +44,7 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOption = False,
     ) -> None:
         """Create an operator; a generated password is printed only this once."""
-        from headwater import operators
+        from headwater.access import operators
 
         async def work(runtime: Runtime, session: AsyncSession) -> dict[str, Any]:
             issued = await operators.create_operator(session, principal, password=password)

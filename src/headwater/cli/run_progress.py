@@ -1,6 +1,6 @@
 """What ``headwater run`` shows while it works: bytes as files download, rows as they import.
 
-Two bars over the whole run, fed by the import engine's progress events (``headwater.progress``): the
+Two bars over the whole run, fed by the import engine's progress events (``headwater.ingest.progress``): the
 bytes of the files to import (size, speed and time left), and the rows read so far with their rate.
 """
 

@@ -11,7 +11,7 @@ import typer
 from headwater.cli.common import DatabaseUrlOption, JsonOption, console, run_or_fail, settings_or_fail
 
 if TYPE_CHECKING:
-    from headwater.imports import RunSummary
+    from headwater.ingest.imports import RunSummary
     from headwater.runtime import Runtime
 
 
@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
         """Import one source now and print what each file gave."""
         from headwater.cli.run_progress import RunProgress
         from headwater.domain import RunOutcome
-        from headwater.imports import run_source
+        from headwater.ingest.imports import run_source
         from headwater.logging import configure_logging
         from headwater.store import sources as source_store
 

@@ -69,7 +69,7 @@ def _print_check(shown: dict[str, Any], source_id: int) -> None:
 
 async def _run_now(runtime: Runtime, tenant_id: int, source_id: int) -> dict[str, Any]:
     from headwater.domain import FileOutcomeState
-    from headwater.imports import run_source
+    from headwater.ingest.imports import run_source
 
     summary = await run_source(runtime, tenant_id, source_id, trigger="cli")
     return {
@@ -108,8 +108,8 @@ def register(app: typer.Typer) -> None:
         source_id: SourceIdArgument, database_url: DatabaseUrlOption = None, as_json: JsonOption = False
     ) -> None:
         """Connect, list the files and say which a run would import now; import nothing, pin nothing."""
-        from headwater import connection_checks
         from headwater.clock import iso_millis
+        from headwater.ingest import connection_checks
         from headwater.store import sources as source_store
 
         settings = _settings(database_url)
@@ -133,7 +133,7 @@ def register(app: typer.Typer) -> None:
         source_id: SourceIdArgument, database_url: DatabaseUrlOption = None, as_json: JsonOption = False
     ) -> None:
         """Forget the pinned SFTP host key: the next run pins the key the server presents."""
-        from headwater.host_keys import reset_host_key
+        from headwater.ingest.host_keys import reset_host_key
         from headwater.store import sources as source_store
 
         async def work(runtime: Runtime) -> dict[str, Any]:
@@ -152,7 +152,7 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOption = False,
     ) -> None:
         """Import every file of the source again at its next run, replacing their rows."""
-        from headwater import reimports
+        from headwater.ingest import reimports
         from headwater.store import sources as source_store
 
         async def mark(session: AsyncSession) -> Marked:
@@ -170,7 +170,7 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOption = False,
     ) -> None:
         """Import one pulled file again at its source's next run, replacing its rows."""
-        from headwater import reimports
+        from headwater.ingest import reimports
         from headwater.store import imports as ledger_store
 
         async def mark(session: AsyncSession) -> Marked:

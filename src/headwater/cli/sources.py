@@ -52,7 +52,7 @@ def source_json(source: DataSource, tenant: str) -> dict[str, Any]:
 
 
 def run_json(run: Any) -> dict[str, Any]:
-    from headwater import runs
+    from headwater.ingest import runs
 
     return _iso_times(runs.describe_run(run))
 
@@ -135,7 +135,7 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOption = False,
     ) -> None:
         """List a source's runs, newest first: what each imported, and why it failed."""
-        from headwater import runs
+        from headwater.ingest import runs
         from headwater.store import sources as source_store
 
         async def work(runtime: Runtime) -> list[dict[str, Any]]:

@@ -23,7 +23,7 @@ from headwater.clock import iso_millis
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from headwater.credentials import IssuedPartner, IssuedTouchpoint, RevokedPartner
+    from headwater.access.credentials import IssuedPartner, IssuedTouchpoint, RevokedPartner
     from headwater.runtime import Runtime
     from headwater.store.tables import Partner, Tenant, Touchpoint
 
@@ -97,7 +97,7 @@ def _register_tenants(tenant_app: typer.Typer) -> None:
         as_json: JsonOption = False,
     ) -> None:
         """Create a tenant."""
-        from headwater import credentials
+        from headwater.access import credentials
 
         async def work(runtime: Runtime, session: AsyncSession) -> dict[str, Any]:
             return tenant_json(await credentials.create_tenant(session, name))
@@ -139,17 +139,17 @@ def _touchpoint_command(act: TouchpointAct, *, title: str, doc: str) -> Callable
 
 def _register_touchpoints(touchpoint_app: typer.Typer) -> None:
     async def create(runtime: Runtime, session: AsyncSession, tenant: Tenant, code: str) -> dict[str, Any]:
-        from headwater import credentials
+        from headwater.access import credentials
 
         return with_token(tenant, await credentials.create_touchpoint(session, runtime.box, tenant.id, code))
 
     async def rotate(runtime: Runtime, session: AsyncSession, tenant: Tenant, code: str) -> dict[str, Any]:
-        from headwater import credentials
+        from headwater.access import credentials
 
         return with_token(tenant, await credentials.rotate_touchpoint(session, runtime.box, tenant.id, code))
 
     async def revoke(runtime: Runtime, session: AsyncSession, tenant: Tenant, code: str) -> dict[str, Any]:
-        from headwater import credentials
+        from headwater.access import credentials
 
         return touchpoint_json(tenant.name, await credentials.revoke_touchpoint(session, tenant.id, code))
 
@@ -212,7 +212,7 @@ def _register_partners(partner_app: typer.Typer) -> None:
         as_json: JsonOption = False,
     ) -> None:
         """Create a partner account; a generated password is printed only this once."""
-        from headwater import credentials
+        from headwater.access import credentials
 
         async def work(runtime: Runtime, session: AsyncSession, found: Tenant) -> dict[str, Any]:
             issued = await credentials.create_partner(
@@ -253,7 +253,7 @@ def _register_partners(partner_app: typer.Typer) -> None:
 
         A revoked partner can log in again with the new password.
         """
-        from headwater import credentials
+        from headwater.access import credentials
 
         async def work(runtime: Runtime, session: AsyncSession, found: Tenant) -> dict[str, Any]:
             issued = await credentials.reset_partner_password(session, found.id, principal, password=password)
@@ -274,7 +274,7 @@ def _register_partners(partner_app: typer.Typer) -> None:
         as_json: JsonOption = False,
     ) -> None:
         """Refuse the partner's password from now on and end its sessions at once."""
-        from headwater import credentials
+        from headwater.access import credentials
 
         async def work(runtime: Runtime, session: AsyncSession, found: Tenant) -> dict[str, Any]:
             return _with_sessions_ended(found, await credentials.revoke_partner(session, found.id, principal))

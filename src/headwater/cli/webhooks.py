@@ -53,7 +53,7 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOption = False,
     ) -> None:
         """Register a webhook endpoint and print its signing secret (shown only this once)."""
-        from headwater.connectors.hosts import HostPolicy
+        from headwater.ingest.connectors.hosts import HostPolicy
         from headwater.webhooks import endpoints
 
         async def work(runtime: Runtime, session: AsyncSession, found: Tenant) -> dict[str, Any]:

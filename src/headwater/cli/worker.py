@@ -21,7 +21,7 @@ from headwater.cli.common import (
 from headwater.errors import NotFound
 
 if TYPE_CHECKING:
-    from headwater.jobs.queue_health import QueueHealth
+    from headwater.ingest.jobs.queue_health import QueueHealth
     from headwater.runtime import Runtime
     from headwater.settings import Settings
 
@@ -74,8 +74,8 @@ def register(app: typer.Typer) -> None:
         """Take import runs from the queue until SIGTERM (distributed mode)."""
         import asyncio
 
-        from headwater.jobs.queue import WorkerTuning
-        from headwater.jobs.worker import run_worker
+        from headwater.ingest.jobs.queue import WorkerTuning
+        from headwater.ingest.jobs.worker import run_worker
         from headwater.logging import configure_logging
 
         settings = _queue_settings(database_url)
@@ -106,9 +106,9 @@ def register(app: typer.Typer) -> None:
         configure_logging(settings.model_copy(update={"log_level": "WARNING"}))
 
         async def work(runtime: Runtime) -> tuple[list[dict[str, Any]], QueueHealth | None]:
-            from headwater.jobs.queue import queue_status
-            from headwater.jobs.queue_health import queue_health
-            from headwater.jobs.tasks import build_app
+            from headwater.ingest.jobs.queue import queue_status
+            from headwater.ingest.jobs.queue_health import queue_health
+            from headwater.ingest.jobs.tasks import build_app
 
             async with build_app(runtime.settings, pool_size=2).open_async() as queue:
                 entries = await queue_status(queue)

@@ -8,7 +8,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from headwater.auth import NotLoggedIn
+from headwater.access.auth import NotLoggedIn
 from headwater.console import views
 from headwater.console.session import PATH, CsrfRefused
 from headwater.console.templating import render

@@ -14,9 +14,9 @@ from typing import Literal
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from headwater import auth, operators
-from headwater.auth import NotLoggedIn
-from headwater.crypto import SecretBox
+from headwater.access import auth, operators
+from headwater.access.auth import NotLoggedIn
+from headwater.access.crypto import SecretBox
 from headwater.overview import Scope
 from headwater.runtime import Runtime
 

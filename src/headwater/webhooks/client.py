@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import anyio
 import httpx
 
-from headwater.connectors.hosts import HostGuard, HostPolicy
-from headwater.connectors.outbound import guarded_client
 from headwater.errors import HeadwaterError
+from headwater.ingest.connectors.hosts import HostGuard, HostPolicy
+from headwater.ingest.connectors.outbound import guarded_client
 from headwater.settings import Settings
 
 # The delivery log keeps this much of each answer.

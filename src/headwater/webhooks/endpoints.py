@@ -9,11 +9,11 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from headwater.access.crypto import SecretBox
 from headwater.clock import utcnow
-from headwater.connectors.hosts import HostPolicy
-from headwater.crypto import SecretBox
 from headwater.errors import ConnectionFailed, FieldProblem, ValidationFailed
-from headwater.source_checks import LOOKUP_TIMEOUT
+from headwater.ingest.connectors.hosts import HostPolicy
+from headwater.ingest.source_checks import LOOKUP_TIMEOUT
 from headwater.storable import storable
 from headwater.store import webhooks as webhook_store
 from headwater.store.tables import WebhookEndpoint

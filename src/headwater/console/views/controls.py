@@ -9,10 +9,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from headwater import connection_checks, host_keys, reimports
 from headwater.console.session import Viewer
 from headwater.console.views.common import ViewerDep, back_to, checked_form, page, runtime_of, visible_source
 from headwater.errors import NotReimportable, RateLimited, ValidationFailed
+from headwater.ingest import connection_checks, host_keys, reimports
 
 router = APIRouter()
 

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
-from headwater import apikeys, areakeys, credentials, oauth
+from headwater.access import apikeys, areakeys, credentials, oauth
 from headwater.console.session import Viewer
 from headwater.console.views.common import ViewerDep, back_to, checked_form, page, runtime_of
 from headwater.errors import Conflict, FieldProblem, NotFound, ValidationFailed

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 
 from headwater.console.views.common import ViewerDep, page, runtime_of, visible_source
-from headwater.rejected_rows import rejected_rows_csv
+from headwater.ingest.rejected_rows import rejected_rows_csv
 from headwater.store import imports as import_store
 
 router = APIRouter()

@@ -19,9 +19,9 @@ async def queue_page(request: Request, viewer: ViewerDep) -> HTMLResponse:
     health = None
     entries = []
     if runtime.settings.distributed:
-        from headwater.jobs.distributed import ProcrastinateRunner
-        from headwater.jobs.queue import queue_status
-        from headwater.jobs.queue_health import queue_health
+        from headwater.ingest.jobs.distributed import ProcrastinateRunner
+        from headwater.ingest.jobs.queue import queue_status
+        from headwater.ingest.jobs.queue_health import queue_health
 
         health = await queue_health(runtime)
         if isinstance(runtime.runner, ProcrastinateRunner):

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from headwater import sources
-from headwater.connectors.hosts import HostPolicy
 from headwater.console import forms
 from headwater.console.session import Viewer
 from headwater.console.views.common import ViewerDep, back_to, checked_form, page, runtime_of, visible_source
 from headwater.errors import Conflict, NotFound, ValidationFailed
+from headwater.ingest.connectors.hosts import HostPolicy
 from headwater.store import credentials as credential_store
 
 router = APIRouter()

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from headwater import auth, operators
+from headwater.access import auth, operators
+from headwater.access.auth import InvalidCredentials, NotLoggedIn
 from headwater.api.deps import client_address
-from headwater.auth import InvalidCredentials, NotLoggedIn
 from headwater.console.session import (
     COOKIE,
     LOGIN_COOKIE,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from headwater import credentials, overview
+from headwater import overview
+from headwater.access import credentials
 from headwater.console.session import Viewer
 from headwater.console.views.common import back_to, checked_form, page, runtime_of
 from headwater.console.views.credentials import OperatorDep, sentence

@@ -8,12 +8,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
-from headwater import overview, uploads
+from headwater import overview
 from headwater.console.forms import OPTIONS
 from headwater.console.session import Viewer
 from headwater.console.views.common import ViewerDep, back_to, checked_form, page, runtime_of, visible_source
-from headwater.dry_runs import dry_run
 from headwater.errors import FieldProblem, ValidationFailed
+from headwater.ingest import uploads
+from headwater.ingest.dry_runs import dry_run
 from headwater.store.tables import DataSource
 
 router = APIRouter()

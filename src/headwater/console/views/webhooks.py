@@ -10,9 +10,9 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
-from headwater.connectors.hosts import HostPolicy
 from headwater.console.views.common import page, runtime_of
 from headwater.console.views.credentials import Issued, OperatorDep, _tenant, _text, form_id, tenant_action
+from headwater.ingest.connectors.hosts import HostPolicy
 from headwater.store.tables import Tenant
 from headwater.webhooks import delivery, endpoints
 
