@@ -319,16 +319,33 @@ async def test_a_worker_stops_cleanly_on_sigterm(queue_url: str, queue: App, tmp
         return bool(await _worker_count(queue))
 
     await wait_until(registered, "the worker registered", workers=[worker])
+    # procrastinate registers a worker before it installs its signal handlers, and starts the heartbeat
+    # in the same step as the handlers: a heartbeat after the registration's means both are up.
+    registered_at = await _scalar(
+        queue, "SELECT extract(epoch FROM max(last_heartbeat)) FROM procrastinate_workers"
+    )
+
+    async def beating() -> bool:
+        beat = await _scalar(
+            queue, "SELECT extract(epoch FROM max(last_heartbeat)) FROM procrastinate_workers"
+        )
+        return beat > registered_at
+
+    await wait_until(beating, "the worker up and beating", workers=[worker])
     assert worker.stop() == 0, worker.output()
     assert await _worker_count(queue) == 0
 
 
 async def _worker_count(queue: App) -> int:
+    return int(await _scalar(queue, "SELECT count(*) FROM procrastinate_workers"))
+
+
+async def _scalar(queue: App, sql: str) -> float:
     connector = queue.connector
     async with connector.pool.connection() as connection:  # type: ignore[attr-defined]
-        cursor = await connection.execute("SELECT count(*) FROM procrastinate_workers")
+        cursor = await connection.execute(sql)
         row = await cursor.fetchone()
-    return int(row[0]) if row else 0
+    return float(row[0]) if row and row[0] is not None else 0
 
 
 # -- embedded mode ----------------------------------------------------------------------------------
