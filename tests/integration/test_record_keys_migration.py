@@ -101,7 +101,10 @@ def test_a_store_of_0008_keeps_its_records_and_ids_under_the_new_keys(fresh_url:
                     assert "USING brin (import_file_id)" in indexes[f"ix_{table}_import_file_id"]
                     assert "UNIQUE INDEX" in indexes[f"ix_{table}_tenant_id_id"]
                     assert "(tenant_id, id) INCLUDE (import_file_id)" in indexes[f"ix_{table}_tenant_id_id"]
-                    assert len(indexes) == 3, indexes
+                    assert "(data_source_id, id) INCLUDE (tenant_id, import_file_id)" in (
+                        indexes[f"ix_{table}_data_source_id_id"]
+                    )
+                    assert len(indexes) == 4, indexes
                 else:
                     assert primary == ["id"], table
                     assert key in uniques, table

@@ -369,8 +369,10 @@ def _record_keys(table: str, *key: str) -> tuple[Any, ...]:
 
     PostgreSQL: the record's own key, ``(data_source_id, *key)``, is the primary key (it decides what is
     skipped or upserted); a BRIN index finds a file's rows, which a file writes contiguously, for a
-    fraction of a btree's cost; and ``(tenant_id, id)``, filled in ascending order and so cheap to keep,
-    pages in id order, the file beside it so that counting rows for ``firstRow`` reads the index alone.
+    fraction of a btree's cost; ``(tenant_id, id)``, filled in ascending order and so cheap to keep,
+    pages in id order, the file beside it so that counting rows for ``firstRow`` reads the index alone;
+    ``(data_source_id, id)`` does the same for one source's rows (the console's records, the
+    ``/dataSources/{id}/...`` listings), which would otherwise walk the tenant's every row before them.
     SQLite: ``id`` stays the rowid (free), the record's key a unique constraint, the file a btree.
     """
     return (
@@ -383,6 +385,13 @@ def _record_keys(table: str, *key: str) -> tuple[Any, ...]:
             "id",
             unique=True,
             postgresql_include=["import_file_id"],
+            info={ONLY_ON: "postgresql"},
+        ).ddl_if(dialect="postgresql"),
+        Index(
+            f"ix_{table}_data_source_id_id",
+            "data_source_id",
+            "id",
+            postgresql_include=["tenant_id", "import_file_id"],
             info={ONLY_ON: "postgresql"},
         ).ddl_if(dialect="postgresql"),
     )

@@ -1,8 +1,8 @@
 """Record tables: cheaper keys with the same rules.
 
 PostgreSQL: the record's own key becomes the primary key (it was a unique constraint beside a primary
-key on ``id``); the file index becomes BRIN; ``id`` keeps its sequence and is indexed with the tenant,
-for paging in id order. SQLite keeps ``id`` as the rowid and the record's key as a unique constraint:
+key on ``id``); the file index becomes BRIN; ``id`` keeps its sequence and is indexed with the tenant
+and with the source, for paging in id order. SQLite keeps ``id`` as the rowid and the record's key as a unique constraint:
 that is already its cheapest design (``benchmarks/record_keys.py``), so nothing changes there.
 
 Revision ID: 0009_record_keys
@@ -45,6 +45,10 @@ def upgrade() -> None:
         op.execute(
             f"CREATE UNIQUE INDEX ix_{table}_tenant_id_id ON {table} (tenant_id, id) INCLUDE (import_file_id)"
         )
+        op.execute(
+            f"CREATE INDEX ix_{table}_data_source_id_id ON {table} (data_source_id, id) "
+            "INCLUDE (tenant_id, import_file_id)"
+        )
 
 
 def downgrade() -> None:
@@ -52,6 +56,7 @@ def downgrade() -> None:
         return
     for table, key in KEYS.items():
         columns = ", ".join(("data_source_id", *key))
+        op.execute(f"DROP INDEX ix_{table}_data_source_id_id")
         op.execute(f"DROP INDEX ix_{table}_tenant_id_id")
         op.execute(f"DROP INDEX ix_{table}_import_file_id")
         op.execute(f"CREATE INDEX ix_{table}_import_file_id ON {table} (import_file_id)")
