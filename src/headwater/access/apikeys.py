@@ -144,7 +144,3 @@ async def revoke_by_id(session: AsyncSession, tenant_id: int, key_id: int) -> Re
         id=row.id, tenant_id=tenant.id, tenant=tenant.name, prefix=row.prefix, revoked_at=row.revoked_at
     )
 
-
-async def revoke_by_id_for_tenant_name(session: AsyncSession, tenant_name: str, key_id: int) -> RevokedKey:
-    tenant = await store.get_tenant_by_name(session, tenant_name)
-    return await revoke_by_id(session, tenant.id, key_id)

@@ -13,6 +13,7 @@ from headwater.cli.common import (
     TenantOption,
     emit_work,
     fail,
+    of_tenant,
     sub_app,
     tenant_list_command,
 )
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from headwater.runtime import Runtime
+    from headwater.store.tables import Tenant
 
 
 def register(app: typer.Typer) -> None:
@@ -102,11 +104,17 @@ def register(app: typer.Typer) -> None:
         if key == "-":
             key = sys.stdin.readline().strip()
 
+        async def by_key(runtime: Runtime, session: AsyncSession) -> apikeys.RevokedKey:
+            return await apikeys.revoke(session, runtime.box, key or "")
+
+        async def by_id(runtime: Runtime, session: AsyncSession, found: Tenant) -> apikeys.RevokedKey:
+            assert key_id is not None
+            return await apikeys.revoke_by_id(session, found.id, key_id)
+
+        revoking = by_key if tenant is None else of_tenant(tenant, by_id)
+
         async def work(runtime: Runtime, session: AsyncSession) -> dict[str, Any]:
-            if key_id is not None and tenant is not None:
-                revoked = await apikeys.revoke_by_id_for_tenant_name(session, tenant, key_id)
-            else:
-                revoked = await apikeys.revoke(session, runtime.box, key or "")
+            revoked = await revoking(runtime, session)
             return {
                 "tenant": revoked.tenant,
                 "prefix": revoked.prefix,
