@@ -35,9 +35,13 @@ def decode(encoded: str) -> BasicCredentials:
     return BasicCredentials(username, password)
 
 
+def says_basic(given: HTTPAuthorizationCredentials | None) -> bool:
+    return given is not None and given.scheme.lower() == "basic"
+
+
 def credentials_of(given: HTTPAuthorizationCredentials | None) -> BasicCredentials | None:
     """The Basic credentials of an Authorization header (None: none, or another scheme)."""
-    if given is None or given.scheme.lower() != "basic":
+    if given is None or not says_basic(given):
         return None
     return decode(given.credentials)
 

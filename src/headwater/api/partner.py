@@ -240,7 +240,7 @@ async def current_partner(
                     session, runtime.box, touchpoint.tenant_id, session_token
                 )
         except auth.NotLoggedIn:
-            if basic is None or basic.scheme.lower() != "basic":
+            if not basic_auth.says_basic(basic):
                 raise
     try:
         given = basic_auth.credentials_of(basic)
