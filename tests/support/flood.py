@@ -8,6 +8,7 @@ the server sees two client addresses without any proxy header.
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import secrets
 import time
@@ -82,6 +83,24 @@ def _bogus_login(http: httpx.AsyncClient, given: Credentials, n: int) -> Awaitab
     )
 
 
+async def status_of(send: Callable[[], Awaitable[httpx.Response]]) -> int:
+    """The status of a request, sent again once if the connection dropped under it; 0 if it failed twice.
+
+    A kept-alive HTTP/1.1 connection can be closed by the server just as the client reuses it (the
+    server's idle timeout, or a response sent before the body was read); the request then never
+    reached the application, and clients send it again, as browsers do. Timeouts are not retried.
+    """
+    for attempt in range(2):
+        try:
+            return (await send()).status_code
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.ConnectError):
+            if attempt:
+                return 0
+        except httpx.TransportError:
+            return 0
+    raise AssertionError("unreachable")
+
+
 async def flood(base_url: str, given: Credentials, *, requests: int, concurrency: int) -> Counter[int]:
     """``requests`` bogus token requests and as many bogus logins, each kind ``concurrency`` at a time.
 
@@ -95,10 +114,7 @@ async def flood(base_url: str, given: Credentials, *, requests: int, concurrency
 
             async def worker() -> None:
                 for n in numbers:
-                    try:
-                        statuses[(await send(http, given, n)).status_code] += 1
-                    except httpx.TransportError:
-                        statuses[0] += 1
+                    statuses[await status_of(functools.partial(send, http, given, n))] += 1
 
             await asyncio.gather(*(worker() for _ in range(concurrency)))
 
@@ -121,19 +137,16 @@ class LegitimateCaller:
     given: Credentials
     answers: list[Answer] = field(default_factory=list)
 
-    async def _timed(self, what: str, request: Awaitable[httpx.Response]) -> None:
+    async def _timed(self, what: str, request: Callable[[], Awaitable[httpx.Response]]) -> None:
         started = time.perf_counter()
-        try:
-            status = (await request).status_code
-        except httpx.TransportError:
-            status = 0
+        status = await status_of(request)
         self.answers.append(Answer(what, status, time.perf_counter() - started))
 
     async def round(self) -> None:
-        await self._timed("GET /v1/ping", self.http.get("/v1/ping", auth=(self.given.api_key, "")))
+        await self._timed("GET /v1/ping", lambda: self.http.get("/v1/ping", auth=(self.given.api_key, "")))
         await self._timed(
             "POST /api/v4/login",
-            self.http.post(
+            lambda: self.http.post(
                 "/api/v4/login",
                 headers=self.given.touchpoint_headers,
                 json={"principal": PRINCIPAL, "password": PASSWORD},
@@ -142,7 +155,7 @@ class LegitimateCaller:
         self.http.cookies.clear()  # each round logs in afresh, not "already logged in"
         await self._timed(
             "POST /oauth2/token",
-            self.http.post(
+            lambda: self.http.post(
                 "/oauth2/token",
                 data={"grant_type": "client_credentials"},
                 auth=(self.given.client_id, self.given.client_secret),
