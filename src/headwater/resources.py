@@ -587,21 +587,33 @@ async def get_one(session: AsyncSession, tenant_id: int, resource: Resource, row
 async def _page_json(
     session: AsyncSession, tenant_id: int, resource: Resource, conditions: list[Condition], page: Page
 ) -> bytes:
-    """One page as the JSON array the integration API answers. On PostgreSQL the database writes each
-    row of a record resource; elsewhere, or for other resources, the rows are shown here and written
+    """One page as the JSON array the integration API answers. On PostgreSQL the database writes the
+    page of a record resource (row by row where description columns are added here); elsewhere, or for other resources, the rows are shown here and written
     by ``jsonbytes``. Both give the same text, bar numbers of more than 15 significant digits, which
     PostgreSQL writes exactly and a float would round."""
     fields = resource.written_by_database
     if fields is not None and session.get_bind().dialect.name == "postgresql":
+        first_row, max_rows = page.first_row, page.max_rows
+        if resource.descriptions_position is None:
+            array = await store.fetch_page_json_array(
+                session,
+                tenant_id,
+                resource.model,
+                conditions,
+                first_row=first_row,
+                max_rows=max_rows,
+                fields=fields,
+            )
+            return array.encode()
         written = await store.fetch_page_json(
             session,
             tenant_id,
             resource.model,
             conditions,
-            first_row=page.first_row,
-            max_rows=page.max_rows,
+            first_row=first_row,
+            max_rows=max_rows,
             fields=fields,
-            extras_column="descriptions" if resource.descriptions_position is not None else None,
+            extras_column="descriptions",
         )
         parts = []
         for text, extras in written:
