@@ -17,6 +17,25 @@ ENV_FILE_VARIABLE = "HEADWATER_ENV_FILE"
 DEFAULT_ENV_FILE = Path("headwater.env")
 
 
+# The paths the other APIs, the console and the operational endpoints answer under.
+_SERVED_ROOTS = (
+    "/api/v4",
+    "/v1",
+    "/oauth2",
+    "/console",
+    "/docs",
+    "/docs-assets",
+    "/openapi.json",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+)
+
+
+def _covers(prefix: str, path: str) -> bool:
+    return path == prefix or path.startswith(prefix + "/")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HEADWATER_", extra="ignore")
 
@@ -98,6 +117,10 @@ class Settings(BaseSettings):
     @classmethod
     def _prefix_starts_with_slash(cls, value: str) -> str:
         value = "/" + value.strip("/")
+        # The integration API is mounted ahead of the other routes, so it must not cover any of them.
+        for taken in _SERVED_ROOTS:
+            if value == "/" or _covers(value, taken) or _covers(taken, value):
+                raise ValueError(f"{value!r} overlaps {taken!r}, which headwater serves itself")
         return value
 
     @field_validator("allowed_hosts")

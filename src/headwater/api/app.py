@@ -60,6 +60,12 @@ def create_app(settings: Settings, *, migrate_on_start: bool = True) -> FastAPI:
     docs.add_docs_page(app, openapi_url="/openapi.json", title="headwater")
     app.state.settings = settings
     app.openapi = dialect_openapi.openapi_builder(app)  # type: ignore[method-assign]
+    # Mounted before the routers: routes are matched in order, and a request to the integration API or
+    # the console would otherwise be tried against every route of the other dialects first.
+    integration_app = integration.create_app(settings)
+    app.mount(settings.integration_prefix, integration_app)
+    console_app = console.create_app()
+    app.mount("/console", console_app)
     app.include_router(partner.router)
     app.include_router(partner_imports.router)
     app.include_router(partner_controls.router)
@@ -88,10 +94,6 @@ def create_app(settings: Settings, *, migrate_on_start: bool = True) -> FastAPI:
     )
     # Added last, so outermost: it also counts the refusals of the middleware above.
     app.add_middleware(ops.RequestMetrics, integration_prefix=settings.integration_prefix)
-    integration_app = integration.create_app(settings)
-    app.mount(settings.integration_prefix, integration_app)
-    console_app = console.create_app()
-    app.mount("/console", console_app)
 
     @app.get("/", include_in_schema=False)
     async def home() -> RedirectResponse:
