@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from asyncpg.exceptions import UniqueViolationError  # type: ignore[import-untyped]
-from sqlalchemy import ColumnElement, Table, TextClause, exists, func, select, text
+from sqlalchemy import BindParameter, ColumnElement, Table, TextClause, exists, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from headwater.domain import FileState, ProcessorType, RowError
@@ -417,7 +417,7 @@ async def has_file_records(session: AsyncSession, tenant_id: int, file_id: int) 
     return False
 
 
-def visible(table: Table, tenant_id: int) -> ColumnElement[bool]:
+def visible(table: Table, tenant_id: int | BindParameter[int]) -> ColumnElement[bool]:
     """Rows of files whose import has committed: a file still importing keeps its rows to itself."""
     importing = select(ImportFile.id).where(
         ImportFile.tenant_id == tenant_id, ImportFile.state == FileState.IMPORTING

@@ -12,9 +12,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, Subquery, Text, cast, func, literal_column, select
+from sqlalchemy import (
+    BigInteger,
+    BindParameter,
+    ColumnElement,
+    Select,
+    Subquery,
+    Text,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.schema import Column, Table
@@ -49,43 +62,74 @@ def _table(model: type[Base]) -> Table:
     return table
 
 
-def _clause(column: Column[Any], condition: Condition) -> ColumnElement[bool]:
+# A query's shape: the column and operator of each condition, in order. Statements are built once per
+# shape, with bind parameters for the tenant, the values and the page, and then only executed: building
+# one costs as much as running it. The caches are bounded, since a caller chooses its conditions.
+Shape = tuple[tuple[str, Operator], ...]
+_STATEMENTS_PER_KIND = 256
+_TENANT: BindParameter[int] = bindparam("tenant_id")  # typed by each column it is compared with
+_FIRST_ROW = bindparam("first_row", type_=BigInteger)  # an offset may pass 2**31
+_MAX_ROWS = bindparam("max_rows", type_=BigInteger)
+
+
+def _shape(conditions: Sequence[Condition]) -> Shape:
+    return tuple((condition.column, condition.operator) for condition in conditions)
+
+
+def _parameters(tenant_id: int, conditions: Sequence[Condition], **more: int) -> dict[str, Any]:
+    values = {
+        f"value_{n}": like_pattern(str(condition.value)) if condition.operator == "match" else condition.value
+        for n, condition in enumerate(conditions)
+    }
+    return {"tenant_id": tenant_id, **values, **more}
+
+
+def _clause(column: Column[Any], operator: Operator, value: BindParameter[Any]) -> ColumnElement[bool]:
     clause: ColumnElement[bool]
-    match condition.operator:
+    match operator:
         case "eq":
-            clause = column == condition.value
+            clause = column == value
         case "match":
             # Case-insensitive on both databases (SQLite's LIKE already is, PostgreSQL's is not).
-            clause = column.ilike(like_pattern(str(condition.value)), escape=_LIKE_ESCAPE)
+            clause = column.ilike(value, escape=_LIKE_ESCAPE)
         case "ge":
-            clause = column >= condition.value
+            clause = column >= value
         case "le":
-            clause = column <= condition.value
+            clause = column <= value
         case "lt":
-            clause = column < condition.value
+            clause = column < value
     return clause
 
 
-def _scoped(
-    model: type[Base], tenant_id: int, conditions: Sequence[Condition], *, columns_only: bool = False
-) -> Select[Any]:
-    table = _table(model)
-    return _filtered(select(table if columns_only else model), table, tenant_id, conditions)
-
-
-def _filtered(
-    query: Select[Any], table: Table, tenant_id: int, conditions: Sequence[Condition]
-) -> Select[Any]:
-    query = query.where(table.c.tenant_id == tenant_id)
+def _filtered(query: Select[Any], table: Table, shape: Shape) -> Select[Any]:
+    query = query.where(table.c.tenant_id == _TENANT)
     if "import_file_id" in table.c:  # records and row errors of a file still importing stay hidden
-        query = query.where(visible(table, tenant_id))
-    for condition in conditions:
-        query = query.where(_clause(table.c[condition.column], condition))
+        query = query.where(visible(table, _TENANT))
+    for n, (column, operator) in enumerate(shape):
+        query = query.where(_clause(table.c[column], operator, bindparam(f"value_{n}")))
     return query
 
 
+@lru_cache(maxsize=_STATEMENTS_PER_KIND)
+def _one_row(model: type[Base]) -> Select[Any]:
+    return _filtered(select(model), _table(model), (("id", "eq"),))
+
+
 async def fetch_one(session: AsyncSession, tenant_id: int, model: type[Base], row_id: int) -> Any | None:
-    return await session.scalar(_scoped(model, tenant_id, [Condition("id", "eq", row_id)]))
+    return await session.scalar(_one_row(model), _parameters(tenant_id, [Condition("id", "eq", row_id)]))
+
+
+def _page(query: Select[Any], table: Table, shape: Shape) -> Select[Any]:
+    """The rows of one page: found by their ids alone first, since an offset then counts index entries,
+    not rows."""
+    ids = _filtered(select(table.c.id), table, shape).order_by(table.c.id).offset(_FIRST_ROW).limit(_MAX_ROWS)
+    return query.where(table.c.tenant_id == _TENANT, table.c.id.in_(ids))
+
+
+@lru_cache(maxsize=_STATEMENTS_PER_KIND)
+def _page_of_rows(model: type[Base], shape: Shape, columns_only: bool) -> Select[Any]:
+    table = _table(model)
+    return _page(select(table if columns_only else model), table, shape).order_by(table.c.id)
 
 
 async def fetch_page(
@@ -100,27 +144,14 @@ async def fetch_page(
 ) -> Sequence[Any]:
     """One page of rows in id order: ORM objects or, with ``columns_only``, plain rows in the table's
     column order (several times faster to load and to read)."""
-    table = _table(model)
-    query = (
-        select(table if columns_only else model)
-        .where(
-            table.c.tenant_id == tenant_id,
-            table.c.id.in_(_page_ids(table, tenant_id, conditions, first_row, max_rows)),
-        )
-        .order_by(table.c.id)
-    )
+    query = _page_of_rows(model, _shape(conditions), columns_only)
+    parameters = _parameters(tenant_id, conditions, first_row=first_row, max_rows=max_rows)
     rows: Sequence[Any] = (
-        (await session.execute(query)).all() if columns_only else (await session.scalars(query)).all()
+        (await session.execute(query, parameters)).all()
+        if columns_only
+        else (await session.scalars(query, parameters)).all()
     )
     return rows
-
-
-def _page_ids(
-    table: Table, tenant_id: int, conditions: Sequence[Condition], first_row: int, max_rows: int
-) -> Select[Any]:
-    """The ids of one page: an offset counts index entries, not rows."""
-    query = _filtered(select(table.c.id), table, tenant_id, conditions)
-    return query.order_by(table.c.id).offset(first_row).limit(max_rows)
 
 
 @dataclass(frozen=True)
@@ -134,23 +165,11 @@ class JsonField:
 
 
 def _rows_as_json(
-    table: Table,
-    tenant_id: int,
-    conditions: Sequence[Condition],
-    first_row: int,
-    max_rows: int,
-    fields: Sequence[JsonField],
+    table: Table, shape: Shape, fields: tuple[JsonField, ...]
 ) -> tuple[Subquery, ColumnElement[str]]:
     """One page as a subquery, and each of its rows as JSON text written by the database (fields in
     the order given, null ones left out)."""
-    page = (
-        select(table)
-        .where(
-            table.c.tenant_id == tenant_id,
-            table.c.id.in_(_page_ids(table, tenant_id, conditions, first_row, max_rows)),
-        )
-        .subquery("page")
-    )
+    page = _page(select(table), table, shape).subquery("page")
     pairs: list[Any] = []
     for field in fields:
         assert field.name.isidentifier(), field.name  # written into the SQL as a literal
@@ -158,6 +177,21 @@ def _rows_as_json(
         pairs += [literal_column(f"'{field.name}'"), func.trim_scale(value) if field.numeric else value]
     # As text: the driver would otherwise parse each row's JSON only for it to be written again.
     return page, cast(func.json_strip_nulls(func.json_build_object(*pairs)), Text)
+
+
+@lru_cache(maxsize=_STATEMENTS_PER_KIND)
+def _page_as_json_rows(
+    table: Table, shape: Shape, fields: tuple[JsonField, ...], extras_column: str
+) -> Select[Any]:
+    page, row_json = _rows_as_json(table, shape, fields)
+    return select(row_json, page.c[extras_column]).order_by(page.c.id)
+
+
+@lru_cache(maxsize=_STATEMENTS_PER_KIND)
+def _page_as_json_array(table: Table, shape: Shape, fields: tuple[JsonField, ...]) -> Select[Any]:
+    page, row_json = _rows_as_json(table, shape, fields)
+    joined = func.string_agg(row_json, aggregate_order_by(literal_column("','"), page.c.id))
+    return select(func.coalesce(joined, ""))
 
 
 async def fetch_page_json(
@@ -173,8 +207,10 @@ async def fetch_page_json(
 ) -> Sequence[Any]:
     """PostgreSQL only: one page in id order, each row as ``(json text, extras)``, ``extras`` the
     ``extras_column``'s value, for rows that are finished in Python."""
-    page, row_json = _rows_as_json(_table(model), tenant_id, conditions, first_row, max_rows, fields)
-    return (await session.execute(select(row_json, page.c[extras_column]).order_by(page.c.id))).all()
+    query = _page_as_json_rows(_table(model), _shape(conditions), tuple(fields), extras_column)
+    parameters = _parameters(tenant_id, conditions, first_row=first_row, max_rows=max_rows)
+    rows: Sequence[Any] = (await session.execute(query, parameters)).all()
+    return rows
 
 
 async def fetch_page_json_array(
@@ -190,7 +226,7 @@ async def fetch_page_json_array(
     """PostgreSQL only: one page in id order as one JSON array, written whole by the database. One text
     instead of a row per record is what makes a page cheap to serve: the driver and the ORM handle one
     value, not a thousand."""
-    page, row_json = _rows_as_json(_table(model), tenant_id, conditions, first_row, max_rows, fields)
-    joined = func.string_agg(row_json, aggregate_order_by(literal_column("','"), page.c.id))
-    written = (await session.execute(select(func.coalesce(joined, "")))).scalar_one()
+    query = _page_as_json_array(_table(model), _shape(conditions), tuple(fields))
+    parameters = _parameters(tenant_id, conditions, first_row=first_row, max_rows=max_rows)
+    written = (await session.execute(query, parameters)).scalar_one()
     return f"[{written}]"
