@@ -100,26 +100,30 @@ async def fetch_page(
     """One page of rows in id order: ORM objects or, with ``columns_only``, plain rows in the table's
     column order (several times faster to load and to read)."""
     table = _table(model)
-    query = (
-        select(table if columns_only else model)
-        .where(
-            table.c.tenant_id == tenant_id,
-            table.c.id.in_(_page_ids(table, tenant_id, conditions, first_row, max_rows)),
-        )
-        .order_by(table.c.id)
-    )
+    query = _in_page(
+        select(table if columns_only else model), table, tenant_id, conditions, first_row, max_rows
+    ).order_by(table.c.id)
     rows: Sequence[Any] = (
         (await session.execute(query)).all() if columns_only else (await session.scalars(query)).all()
     )
     return rows
 
 
-def _page_ids(
-    table: Table, tenant_id: int, conditions: Sequence[Condition], first_row: int, max_rows: int
+def _in_page(
+    query: Select[Any],
+    table: Table,
+    tenant_id: int,
+    conditions: Sequence[Condition],
+    first_row: int,
+    max_rows: int,
 ) -> Select[Any]:
-    """The ids of one page: an offset counts index entries, not rows."""
-    query = _filtered(select(table.c.id), table, tenant_id, conditions)
-    return query.order_by(table.c.id).offset(first_row).limit(max_rows)
+    """``query`` narrowed to the rows of one page, found by their ids first: an offset counts index
+    entries, not rows."""
+    page_ids = _filtered(select(table.c.id), table, tenant_id, conditions)
+    return query.where(
+        table.c.tenant_id == tenant_id,
+        table.c.id.in_(page_ids.order_by(table.c.id).offset(first_row).limit(max_rows)),
+    )
 
 
 @dataclass(frozen=True)
@@ -147,14 +151,7 @@ async def fetch_page_json(
     the database (fields in the order given, null ones left out), ``extras`` the ``extras_column``'s
     value or None. Reading one text a row instead of every column is what makes a page cheap to serve."""
     table = _table(model)
-    page = (
-        select(table)
-        .where(
-            table.c.tenant_id == tenant_id,
-            table.c.id.in_(_page_ids(table, tenant_id, conditions, first_row, max_rows)),
-        )
-        .subquery("page")
-    )
+    page = _in_page(select(table), table, tenant_id, conditions, first_row, max_rows).subquery("page")
     pairs: list[Any] = []
     for field in fields:
         assert field.name.isidentifier(), field.name  # written into the SQL as a literal
