@@ -57,6 +57,21 @@ def _place(root: Path, relative: str, data: bytes, mtime: dt.datetime | None) ->
     return target
 
 
+def _login_config(
+    kind: str, server: FtpServerInfo | SftpServerInfo, working_directory: str, overrides: dict[str, Any]
+) -> ConnectionConfig:
+    """The ConnectionConfig of a server that takes the test user's name and password."""
+    base = ConnectionConfig(
+        kind=kind,
+        host=server.host,
+        port=server.port,
+        user=server.user,
+        password=server.password,
+        working_directory=working_directory,
+    )
+    return replace(base, **overrides)
+
+
 @pytest.fixture
 def connector_settings() -> Settings:
     """Settings under which connectors reach these loopback servers, and give up on them quickly."""
@@ -85,16 +100,7 @@ class FtpServerInfo:
         return _place(self.root, relative, data, mtime)
 
     def config(self, working_directory: str = "/", **overrides: Any) -> ConnectionConfig:
-        base = ConnectionConfig(
-            kind="FTP",
-            host=self.host,
-            port=self.port,
-            user=self.user,
-            password=self.password,
-            tls=self.tls,
-            working_directory=working_directory,
-        )
-        return replace(base, **overrides)
+        return _login_config("FTP", self, working_directory, {"tls": self.tls, **overrides})
 
 
 class _FtpServerThread(threading.Thread):
@@ -225,15 +231,7 @@ class SftpServerInfo:
         return self.host_key
 
     def config(self, working_directory: str = "/", **overrides: Any) -> ConnectionConfig:
-        base = ConnectionConfig(
-            kind="SFTP",
-            host=self.host,
-            port=self.port,
-            user=self.user,
-            password=self.password,
-            working_directory=working_directory,
-        )
-        return replace(base, **overrides)
+        return _login_config("SFTP", self, working_directory, overrides)
 
 
 class _SshServer(asyncssh.SSHServer):

@@ -33,7 +33,7 @@ from headwater.domain import (
     FileImportType,
     SourceStatus,
 )
-from headwater.errors import Conflict, FieldProblem, ValidationFailed
+from headwater.errors import FieldProblem, ValidationFailed
 from headwater.ingest import schedules
 from headwater.ingest.connectors.hosts import HostPolicy
 from headwater.ingest.host_keys import host_key_fingerprint
@@ -429,16 +429,13 @@ async def create_pull_source(
     hosts: HostPolicy,
 ) -> DataSource:
     fields = await validate_pull_source(session, tenant_id, payload, hosts=hosts)
-    if fields.name is not None and await repo.name_taken(session, tenant_id, fields.name):
-        raise Conflict("name", "Has already been taken.")
-    name = fields.name or await _free_name(session, tenant_id, _default_name(fields))
-    return await repo.add(
+    if fields.name is not None:
+        await repo.refuse_taken_name(session, tenant_id, fields.name)
+    return await _add_source(
         session,
         tenant_id,
-        uuid=new_source_uuid(),
+        fields.name or await _free_name(session, tenant_id, _default_name(fields)),
         owner_partner_id=owner_partner_id,
-        name=name,
-        status=SourceStatus.IDLE,
         next_run_at=schedules.first_run(fields.schedule, now=utcnow()),
         **_columns(fields, box),
     )
@@ -461,8 +458,7 @@ async def update_pull_source(
         payload = merged
     fields = await validate_pull_source(session, tenant_id, payload, current=source, box=box, hosts=hosts)
     if fields.name is not None and fields.name != source.name:
-        if await repo.name_taken(session, tenant_id, fields.name, except_id=source.id):
-            raise Conflict("name", "Has already been taken.")
+        await repo.refuse_taken_name(session, tenant_id, fields.name, except_id=source.id)
         source.name = fields.name
     columns = _columns(fields, box)
     # A re-pointed server gets a fresh host-key pin; the same server keeps its pin.
@@ -482,19 +478,17 @@ def new_source_uuid() -> str:
     return f"ds_{uuidlib.uuid4()}"
 
 
+async def _add_source(session: AsyncSession, tenant_id: int, name: str, **columns: Any) -> DataSource:
+    """A new source under a fresh uuid, idle until its first run."""
+    return await repo.add(
+        session, tenant_id, uuid=new_source_uuid(), name=name, status=SourceStatus.IDLE, **columns
+    )
+
+
 async def create_custom_source(session: AsyncSession, tenant_id: int, name: str) -> DataSource:
     """An upload-only source (ChartMogul's ``Custom``); the name is unique within the tenant."""
-    if await repo.name_taken(session, tenant_id, name):
-        raise Conflict("name", "Has already been taken.")
-    return await repo.add(
-        session,
-        tenant_id,
-        uuid=new_source_uuid(),
-        name=name,
-        system=CUSTOM_SYSTEM,
-        status=SourceStatus.IDLE,
-        active=True,
-    )
+    await repo.refuse_taken_name(session, tenant_id, name)
+    return await _add_source(session, tenant_id, name, system=CUSTOM_SYSTEM, active=True)
 
 
 def describe(source: DataSource) -> dict[str, Any]:

@@ -50,6 +50,22 @@ class KeyInfo:
     revoked_at: datetime | None
 
 
+@dataclass(frozen=True)
+class NewKey:
+    """A key just made: the key itself (handed back once), the keyed digest it is stored and found by,
+    and the first characters that name it to the operator."""
+
+    key: str = field(repr=False)
+    digest: str
+    prefix: str
+
+
+def new_key(box: SecretBox, start: str) -> NewKey:
+    """A random key beginning with ``start``; area keys are made the same way as API keys."""
+    key = start + new_token(24)
+    return NewKey(key=key, digest=box.digest(key), prefix=key[:PREFIX_LENGTH])
+
+
 def masked(prefix: str) -> str:
     """The first characters of a key followed by stars: enough to recognise it, never to use it."""
     return prefix + "*" * 8
@@ -76,15 +92,15 @@ def _usable(key: str | None) -> str | None:
 
 async def issue(session: AsyncSession, box: SecretBox, tenant_id: int) -> IssuedKey:
     tenant = await store.get_tenant(session, tenant_id)
-    key = KEY_START + new_token(24)
-    row = await store.add(session, tenant.id, key_digest=box.digest(key), prefix=key[:PREFIX_LENGTH])
+    new = new_key(box, KEY_START)
+    row = await store.add(session, tenant.id, key_digest=new.digest, prefix=new.prefix)
     return IssuedKey(
         id=row.id,
         tenant_id=tenant.id,
         tenant=tenant.name,
         prefix=row.prefix,
         created_at=row.created_at,
-        key=key,
+        key=new.key,
     )
 
 
@@ -143,4 +159,3 @@ async def revoke_by_id(session: AsyncSession, tenant_id: int, key_id: int) -> Re
     return RevokedKey(
         id=row.id, tenant_id=tenant.id, tenant=tenant.name, prefix=row.prefix, revoked_at=row.revoked_at
     )
-

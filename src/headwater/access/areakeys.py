@@ -13,8 +13,8 @@ from datetime import datetime
 from limits import RateLimitItem, RateLimitItemPerDay, RateLimitItemPerSecond
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from headwater.access.apikeys import masked
-from headwater.access.crypto import SecretBox, new_token
+from headwater.access.apikeys import masked, new_key
+from headwater.access.crypto import SecretBox
 from headwater.access.oauth import Area
 from headwater.access.ratelimit import RateLimiter
 from headwater.errors import FieldProblem, ValidationFailed
@@ -23,7 +23,6 @@ from headwater.store import oauth as store
 from headwater.store.tables import AreaKey
 
 KEY_START = "hwx_"
-PREFIX_LENGTH = 12
 LIMIT_NAMESPACE = "integration"
 
 
@@ -82,12 +81,12 @@ async def create_area_key(
     _check_limit("perSecond", per_second)
     _check_limit("perDay", per_day)
     tenant = await store.tenant_by_name(session, tenant_name)
-    key = KEY_START + new_token(24)
+    new = new_key(box, KEY_START)
     row = await store.add_area_key(
         session,
         tenant.id,
-        key_digest=box.digest(key),
-        prefix=key[:PREFIX_LENGTH],
+        key_digest=new.digest,
+        prefix=new.prefix,
         per_second=per_second,
         per_day=per_day,
     )
@@ -99,7 +98,7 @@ async def create_area_key(
         per_second=per_second,
         per_day=per_day,
         created_at=row.created_at,
-        key=key,
+        key=new.key,
     )
 
 

@@ -16,7 +16,7 @@ from typing import Generic, TypeVar
 from cachetools import TTLCache
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from headwater.access.credentials import plain_text
+from headwater.access.credentials import usable_credential
 from headwater.access.crypto import SecretBox, new_token
 from headwater.access.guard import Attempt, AuthGuard
 from headwater.clock import utcnow
@@ -96,8 +96,8 @@ class AuthCache:
     partners: VerifiedCache[PartnerContext] = field(default_factory=VerifiedCache)
 
 
-def _usable(value: str | None, max_length: int = 1000) -> bool:
-    return bool(value) and len(value or "") <= max_length and plain_text(value or "")
+# The longest token or password worth checking.
+MAX_SECRET_LENGTH = 1000
 
 
 async def authenticate_touchpoint(
@@ -115,7 +115,12 @@ async def authenticate_touchpoint(
     A token verified lately comes from ``cache`` even while its code is throttled: only the right
     token is ever cached.
     """
-    if code is None or token is None or not _usable(code, 100) or not _usable(token):
+    if (
+        code is None
+        or token is None
+        or not usable_credential(code, 100)
+        or not usable_credential(token, MAX_SECRET_LENGTH)
+    ):
         raise InvalidTouchpoint("touchpoint code and token are required and must match")
     digests = box.digests(token)
     key = f"{code}\x00{digests[0]}"
@@ -156,7 +161,7 @@ def _context(partner: Partner, session_id: int | None = None) -> PartnerContext:
 
 async def _live_partner(db: Database, tenant_id: int, principal: str, password: str) -> Partner | None:
     """The live partner of this principal, before its password is checked; None when there is none."""
-    if not _usable(principal, 200) or not _usable(password):
+    if not usable_credential(principal, 200) or not usable_credential(password, MAX_SECRET_LENGTH):
         raise InvalidCredentials("principal or password is wrong")
     async with db.reading() as session:
         partner = await store.find_partner_by_principal(session, tenant_id, principal)
@@ -213,7 +218,7 @@ async def partner_from_session(
     session: AsyncSession, box: SecretBox, tenant_id: int, token: str | None
 ) -> PartnerContext:
     """The partner of a live session of this tenant; ``NotLoggedIn`` otherwise."""
-    if token is None or not _usable(token):
+    if token is None or not usable_credential(token, MAX_SECRET_LENGTH):
         raise NotLoggedIn("no partner is logged in")
     row = await store.find_session(session, tenant_id, box.digests(token), now=utcnow())
     if row is None:

@@ -31,6 +31,11 @@ def plain_text(value: str) -> bool:
     return not any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value)
 
 
+def usable_credential(value: str | None, max_length: int) -> bool:
+    """A credential worth looking up: given, at most ``max_length`` long and plain text."""
+    return bool(value) and len(value or "") <= max_length and plain_text(value or "")
+
+
 def _check_name(value: str, field_name: str, max_length: int) -> str:
     value = value.strip()
     if not value:

@@ -18,7 +18,7 @@ import anyio
 import jwt
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from headwater.access.credentials import plain_text
+from headwater.access.credentials import usable_credential
 from headwater.access.crypto import SecretBox, hash_secret, new_token
 from headwater.access.guard import Attempt, AuthGuard
 from headwater.clock import utcnow
@@ -81,10 +81,6 @@ class AccessToken:
     access_token: str = field(repr=False)
     expires_in: int
     token_type: str = "Bearer"
-
-
-def _usable(value: str | None) -> bool:
-    return bool(value) and len(value or "") <= MAX_CREDENTIAL_LENGTH and plain_text(value or "")
 
 
 def _signing_keys(box: SecretBox) -> list[str]:
@@ -167,14 +163,16 @@ async def issue_token(
 
     The secret is checked through ``guard`` after the client row is read, holding no connection.
     """
-    attempt = Attempt("client", address, client_id if _usable(client_id) else None)
+    attempt = Attempt(
+        "client", address, client_id if usable_credential(client_id, MAX_CREDENTIAL_LENGTH) else None
+    )
     async with guard.turn(attempt) as turn:
         client = None
         if attempt.principal is not None:
             async with db.session() as session:
                 client = await store.client_by_client_id(session, attempt.principal)
         hashed = client.secret_hash if client is not None else None
-        matches = _usable(secret) and await turn.verify(hashed, secret or "")
+        matches = usable_credential(secret, MAX_CREDENTIAL_LENGTH) and await turn.verify(hashed, secret or "")
         if client is None or not matches:
             await turn.failed()
             raise InvalidClient("unknown client or wrong secret")
@@ -231,7 +229,7 @@ class Area:
 async def authorize(session: AsyncSession, box: SecretBox, token: str | None, api_key: str | None) -> Area:
     """The area of a request: a valid token of a live client and a live area key of a granted tenant."""
     client_id = token_client_id(box, token)
-    if not _usable(api_key) or api_key is None:
+    if not usable_credential(api_key, MAX_CREDENTIAL_LENGTH) or api_key is None:
         if not await store.live_client(session, client_id):
             raise InvalidAccessToken("the client is revoked")
         raise AreaNotGranted("no x-api-key")

@@ -10,7 +10,8 @@ not an error: only a source that cannot be tested at all (upload-only, invalid f
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -122,6 +123,22 @@ def _judge(
     )
 
 
+@contextmanager
+def _check_slot(runtime: Runtime) -> Iterator[None]:
+    """One of the process's ``MAX_CONCURRENT_CHECKS`` places, or ``RateLimited`` when all are taken."""
+    limiter = runtime.connection_checks
+    if limiter is None:
+        limiter = runtime.connection_checks = anyio.CapacityLimiter(MAX_CONCURRENT_CHECKS)
+    try:
+        limiter.acquire_nowait()
+    except anyio.WouldBlock:
+        raise RateLimited(max(1, math.ceil(runtime.settings.connect_timeout))) from None
+    try:
+        yield
+    finally:
+        limiter.release()
+
+
 async def _check(
     runtime: Runtime,
     config: ConnectionConfig,
@@ -129,67 +146,47 @@ async def _check(
     reprocessing_days: int | None,
     connect: ConnectorFactory,
 ) -> ConnectionCheck:
-    settings = runtime.settings
-    limiter = runtime.connection_checks
-    if limiter is None:
-        limiter = runtime.connection_checks = anyio.CapacityLimiter(MAX_CONCURRENT_CHECKS)
-    try:
-        limiter.acquire_nowait()
-    except anyio.WouldBlock:
-        raise RateLimited(max(1, math.ceil(settings.connect_timeout))) from None
-    try:
-        return await _check_now(runtime, config, ledger, reprocessing_days, connect)
-    finally:
-        limiter.release()
-
-
-async def _check_now(
-    runtime: Runtime,
-    config: ConnectionConfig,
-    ledger: Mapping[str, LedgerEntry],
-    reprocessing_days: int | None,
-    connect: ConnectorFactory,
-) -> ConnectionCheck:
-    settings = runtime.settings
-    pinned = host_key_fingerprint(config.pinned_host_key)
-    # Listed without the source's patterns, so that the answer can say which files they leave out.
-    listing_config = replace(config, file_pattern="*", exclude_pattern=None)
-    seen_key: str | None = None
-    try:
-        async with connect(listing_config, settings) as connector:
-            seen_key = connector.host_key
-            try:
-                with anyio.fail_after(settings.connect_timeout):
-                    listed = await connector.list_files()
-            except TimeoutError as exc:
-                raise ConnectionFailed(
-                    f"the server did not finish listing the working directory within "
-                    f"{settings.connect_timeout:g} seconds"
-                ) from exc
-    except SourceError as exc:
-        log.info("connection test failed", host=config.host, code=exc.code, error=exc.message)
+    with _check_slot(runtime):
+        settings = runtime.settings
+        pinned = host_key_fingerprint(config.pinned_host_key)
+        # Listed without the source's patterns, so that the answer can say which files they leave out.
+        listing_config = replace(config, file_pattern="*", exclude_pattern=None)
+        seen_key: str | None = None
+        try:
+            async with connect(listing_config, settings) as connector:
+                seen_key = connector.host_key
+                try:
+                    with anyio.fail_after(settings.connect_timeout):
+                        listed = await connector.list_files()
+                except TimeoutError as exc:
+                    raise ConnectionFailed(
+                        f"the server did not finish listing the working directory within "
+                        f"{settings.connect_timeout:g} seconds"
+                    ) from exc
+        except SourceError as exc:
+            log.info("connection test failed", host=config.host, code=exc.code, error=exc.message)
+            return ConnectionCheck(
+                ok=False,
+                code=exc.code,
+                message=exc.message,
+                host_key_fingerprint=pinned,
+                host_key_pinned=pinned is not None,
+            )
+        now = utcnow()
+        judged = [
+            _judge(remote, config, ledger.get(remote.path), reprocessing_days, settings.max_file_size, now)
+            for remote in listed
+        ]
+        # What would be imported first, then the rest; by path within each.
+        judged.sort(key=lambda listed_file: (not listed_file.import_now, listed_file.path))
         return ConnectionCheck(
-            ok=False,
-            code=exc.code,
-            message=exc.message,
-            host_key_fingerprint=pinned,
+            ok=True,
+            host_key_fingerprint=pinned or host_key_fingerprint(seen_key),
             host_key_pinned=pinned is not None,
+            files_seen=len(judged),
+            files_to_import=sum(1 for listed_file in judged if listed_file.import_now),
+            files=judged[:MAX_FILES_SHOWN],
         )
-    now = utcnow()
-    judged = [
-        _judge(remote, config, ledger.get(remote.path), reprocessing_days, settings.max_file_size, now)
-        for remote in listed
-    ]
-    # What would be imported first, then the rest; by path within each.
-    judged.sort(key=lambda listed_file: (not listed_file.import_now, listed_file.path))
-    return ConnectionCheck(
-        ok=True,
-        host_key_fingerprint=pinned or host_key_fingerprint(seen_key),
-        host_key_pinned=pinned is not None,
-        files_seen=len(judged),
-        files_to_import=sum(1 for listed_file in judged if listed_file.import_now),
-        files=judged[:MAX_FILES_SHOWN],
-    )
 
 
 async def check_source(

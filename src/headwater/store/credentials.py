@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from headwater.clock import utcnow
@@ -41,14 +41,15 @@ async def get_tenant_by_name(session: AsyncSession, name: str) -> Tenant:
     return await one_or_not_found(session, select(Tenant).where(Tenant.name == name), "Tenant", name)
 
 
+def _touchpoint(tenant_id: int, code: str) -> Select[Touchpoint]:
+    return select(Touchpoint).where(Touchpoint.tenant_id == tenant_id, Touchpoint.code == code)
+
+
 async def create_touchpoint(
     session: AsyncSession, tenant_id: int, code: str, *, token_digest: str, token_hash: str
 ) -> Touchpoint:
     await refuse_taken(
-        session,
-        select(Touchpoint.id).where(Touchpoint.tenant_id == tenant_id, Touchpoint.code == code),
-        "code",
-        f"the tenant already has a touchpoint {code!r}",
+        session, _touchpoint(tenant_id, code), "code", f"the tenant already has a touchpoint {code!r}"
     )
     now = utcnow()
     return await inserted(
@@ -74,12 +75,7 @@ async def list_touchpoints(session: AsyncSession, tenant_id: int) -> Sequence[To
 
 
 async def get_touchpoint(session: AsyncSession, tenant_id: int, code: str) -> Touchpoint:
-    return await one_or_not_found(
-        session,
-        select(Touchpoint).where(Touchpoint.tenant_id == tenant_id, Touchpoint.code == code),
-        "Touchpoint",
-        code,
-    )
+    return await one_or_not_found(session, _touchpoint(tenant_id, code), "Touchpoint", code)
 
 
 async def find_touchpoint(
@@ -115,6 +111,10 @@ async def revoke_touchpoint(session: AsyncSession, touchpoint: Touchpoint) -> To
     return await revoked(session, touchpoint)
 
 
+def _partner(tenant_id: int, principal: str) -> Select[Partner]:
+    return select(Partner).where(Partner.tenant_id == tenant_id, Partner.principal == principal)
+
+
 async def create_partner(
     session: AsyncSession,
     tenant_id: int,
@@ -127,7 +127,7 @@ async def create_partner(
 ) -> Partner:
     await refuse_taken(
         session,
-        select(Partner.id).where(Partner.tenant_id == tenant_id, Partner.principal == principal),
+        _partner(tenant_id, principal),
         "principal",
         f"the tenant already has a partner {principal!r}",
     )
@@ -154,19 +154,12 @@ async def list_partners(session: AsyncSession, tenant_id: int) -> Sequence[Partn
 
 
 async def find_partner_by_principal(session: AsyncSession, tenant_id: int, principal: str) -> Partner | None:
-    found: Partner | None = await session.scalar(
-        select(Partner).where(Partner.tenant_id == tenant_id, Partner.principal == principal)
-    )
+    found: Partner | None = await session.scalar(_partner(tenant_id, principal))
     return found
 
 
 async def get_partner_by_principal(session: AsyncSession, tenant_id: int, principal: str) -> Partner:
-    return await one_or_not_found(
-        session,
-        select(Partner).where(Partner.tenant_id == tenant_id, Partner.principal == principal),
-        "Partner",
-        principal,
-    )
+    return await one_or_not_found(session, _partner(tenant_id, principal), "Partner", principal)
 
 
 async def replace_partner_password(session: AsyncSession, partner: Partner, *, password_hash: str) -> Partner:

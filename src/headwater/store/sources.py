@@ -16,6 +16,8 @@ from headwater.store.queries import one_or_not_found
 from headwater.store.records import delete_source_records
 from headwater.store.tables import DataSource, ImportFile, Run
 
+NAME_TAKEN = "Has already been taken."
+
 
 async def add(session: AsyncSession, tenant_id: int, **values: Any) -> DataSource:
     now = utcnow()
@@ -25,7 +27,7 @@ async def add(session: AsyncSession, tenant_id: int, **values: Any) -> DataSourc
         await session.flush()
     except IntegrityError as exc:
         # Two requests raced for one name: the unique constraint decides, the caller sees a conflict.
-        raise Conflict("name", "Has already been taken.") from exc
+        raise Conflict("name", NAME_TAKEN) from exc
     return source
 
 
@@ -100,6 +102,14 @@ async def name_taken(
     return bool(await session.scalar(query))
 
 
+async def refuse_taken_name(
+    session: AsyncSession, tenant_id: int, name: str, *, except_id: int | None = None
+) -> None:
+    """``Conflict`` when another source of the tenant already has this name."""
+    if await name_taken(session, tenant_id, name, except_id=except_id):
+        raise Conflict("name", NAME_TAKEN)
+
+
 async def delete(session: AsyncSession, source: DataSource) -> None:
     """The source, its runs, files and errors (by cascade) and its records (which carry no keys)."""
     await delete_source_records(session, source.tenant_id, source.id)
@@ -130,12 +140,18 @@ async def processing_status(
         .where(ImportFile.tenant_id == tenant_id, ImportFile.data_source_id.in_(source_ids))
         .group_by(ImportFile.data_source_id, ImportFile.state)
     )
-    bucket: dict[str, str] = {FileState.IMPORTED: "processed", FileState.FAILED: "failed", FileState.ROLLED_BACK: "pending"}
+    bucket: dict[str, str] = {
+        FileState.IMPORTED: "processed",
+        FileState.FAILED: "failed",
+        FileState.ROLLED_BACK: "pending",
+    }
     for source_id, state, count in rows:
         counts[source_id][bucket.get(state, "pending")] += count
     runs = await session.execute(
         select(Run.data_source_id, func.count())
-        .where(Run.tenant_id == tenant_id, Run.data_source_id.in_(source_ids), Run.outcome == RunOutcome.FAILED)
+        .where(
+            Run.tenant_id == tenant_id, Run.data_source_id.in_(source_ids), Run.outcome == RunOutcome.FAILED
+        )
         .group_by(Run.data_source_id)
     )
     for source_id, count in runs:
