@@ -695,7 +695,7 @@ def create_app(settings: Settings) -> FastAPI:
         _add_reading_routes(router, resource)
     app.include_router(router)
     app.add_exception_handler(StarletteHTTPException, _http_exception)
-    app.openapi = doc.openapi_builder(app)  # type: ignore[method-assign]
+    app.openapi = docs.openapi_builder(app, doc.add_schemas_and_security)  # type: ignore[method-assign]
     return app
 
 
