@@ -59,7 +59,7 @@ def create_app(settings: Settings, *, migrate_on_start: bool = True) -> FastAPI:
     docs.mount_assets(app)
     docs.add_docs_page(app, openapi_url="/openapi.json", title="headwater")
     app.state.settings = settings
-    app.openapi = dialect_openapi.openapi_builder(app)  # type: ignore[method-assign]
+    app.openapi = docs.openapi_builder(app, dialect_openapi.describe_answers)  # type: ignore[method-assign]
     # Mounted before the routers: routes are matched in order, and a request to the integration API or
     # the console would otherwise be tried against every route of the other dialects first.
     integration_app = integration.create_app(settings)

@@ -14,8 +14,6 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from fastapi import FastAPI
-from fastapi.openapi.utils import get_openapi
 from sqlalchemy import Boolean, Column, DateTime, Integer, Numeric, String, inspect
 
 from headwater import source_fields
@@ -592,22 +590,3 @@ def describe_answers(document: dict[str, Any]) -> None:
     if "#/components/schemas/HTTPValidationError" not in str(document.get("paths")):
         schemas.pop("HTTPValidationError", None)
         schemas.pop("ValidationError", None)
-
-
-def openapi_builder(app: FastAPI) -> Callable[[], dict[str, Any]]:
-    """``app.openapi`` for the root app: FastAPI's description, with the dialects' real answers."""
-
-    def build() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            document = get_openapi(
-                title=app.title,
-                version=app.version,
-                description=app.description,
-                routes=app.routes,
-                servers=app.servers,
-            )
-            describe_answers(document)
-            app.openapi_schema = document
-        return app.openapi_schema
-
-    return build

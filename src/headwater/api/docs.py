@@ -1,4 +1,5 @@
-"""Swagger UI for ``/docs`` and ``/prod/docs``, served from headwater itself.
+"""The OpenAPI documents (``/openapi.json``, ``/prod/openapi.json``) and Swagger UI for ``/docs`` and
+``/prod/docs``, served from headwater itself.
 
 FastAPI's default page loads Swagger UI from a CDN, which leaves the page blank on a machine without
 internet access. The assets come from the ``swagger-ui-py`` package (Swagger UI 5, which reads the
@@ -7,16 +8,39 @@ OpenAPI 3.1 documents FastAPI writes) and are served under ``/docs-assets``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import swagger_ui
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 ASSETS_PATH = "/docs-assets"
 _ASSETS_DIR = Path(swagger_ui.__file__).parent / "static"
+
+
+def openapi_builder(app: FastAPI, finish: Callable[[dict[str, Any]], None]) -> Callable[[], dict[str, Any]]:
+    """``app.openapi``: FastAPI's description of ``app`` completed by ``finish``, written at the first
+    call and kept."""
+
+    def build() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+                servers=app.servers,
+            )
+            finish(document)
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    return build
 
 
 def mount_assets(app: FastAPI) -> None:

@@ -40,6 +40,7 @@ from headwater.api.deps import RuntimeDep
 from headwater.api.error_tables import ErrorTable
 from headwater.api.oauth_token import TOKEN_PATH, oauth_router
 from headwater.api.responses import JsonBytesResponse
+from headwater.api.row_errors import row_error_json
 from headwater.clock import iso_millis
 from headwater.domain import CUSTOM_SYSTEM, ProcessorType
 from headwater.errors import (
@@ -640,19 +641,7 @@ def _flag(parameter: str, raw: str | None) -> bool:
 
 def _dry_run_json(source_id: int, checked: Any) -> dict[str, Any]:
     """What importing the file would give; nothing was stored. Null fields are left out."""
-    errors = [
-        _without_nulls(
-            {
-                "line": error.line,
-                "column": error.column,
-                "code": error.code,
-                "message": error.message,
-                "rawLine": error.raw,
-                "rawTruncated": error.raw_truncated,
-            }
-        )
-        for error in checked.errors
-    ]
+    errors = [_without_nulls(row_error_json(error)) for error in checked.errors]
     shown = {
         "dryRun": True,
         "dataSourceId": source_id,
@@ -706,7 +695,7 @@ def create_app(settings: Settings) -> FastAPI:
         _add_reading_routes(router, resource)
     app.include_router(router)
     app.add_exception_handler(StarletteHTTPException, _http_exception)
-    app.openapi = doc.openapi_builder(app)  # type: ignore[method-assign]
+    app.openapi = docs.openapi_builder(app, doc.add_schemas_and_security)  # type: ignore[method-assign]
     return app
 
 

@@ -7,11 +7,7 @@ what comes back.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
-
-from fastapi import FastAPI
-from fastapi.openapi.utils import get_openapi
 
 from headwater import resources
 from headwater.api.schemas import field_answer_schema, pull_source_body
@@ -198,30 +194,16 @@ def list_parameters(resource: resources.Resource) -> list[dict[str, Any]]:
     return parameters
 
 
-def openapi_builder(app: FastAPI) -> Callable[[], dict[str, Any]]:
-    """``app.openapi`` for the /prod sub-app: FastAPI's description plus schemas and the security pair."""
-
-    def build() -> dict[str, Any]:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        document = get_openapi(
-            title=app.title,
-            version=app.version,
-            description=app.description,
-            routes=app.routes,
-            servers=app.servers,
-        )
-        components = document.setdefault("components", {})
-        schemas = components.setdefault("schemas", {})
-        for resource in resources.RESOURCES.values():
-            schemas[schema_name(resource)] = resource_schema(resource)
-        schemas["Message"] = MESSAGE_SCHEMA
-        schemas["GatewayMessage"] = GATEWAY_SCHEMA
-        # Both credentials together on every operation (FastAPI would list them as alternatives).
-        for operations in document.get("paths", {}).values():
-            for operation in operations.values():
-                operation["security"] = [{"clientCredentials": [], "areaKey": []}]
-        app.openapi_schema = document
-        return document
-
-    return build
+def add_schemas_and_security(document: dict[str, Any]) -> None:
+    """Complete FastAPI's description of the /prod sub-app: the resources' and the messages' schemas, and
+    the security pair on every operation."""
+    components = document.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    for resource in resources.RESOURCES.values():
+        schemas[schema_name(resource)] = resource_schema(resource)
+    schemas["Message"] = MESSAGE_SCHEMA
+    schemas["GatewayMessage"] = GATEWAY_SCHEMA
+    # Both credentials together on every operation (FastAPI would list them as alternatives).
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            operation["security"] = [{"clientCredentials": [], "areaKey": []}]

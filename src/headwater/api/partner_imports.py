@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from headwater.api.deps import RuntimeDep
 from headwater.api.partner import MAX_ID, PREFIX, CurrentPartnerDep, PartnerRoute, SourceIdPath, context_json
+from headwater.api.row_errors import row_error_json
 from headwater.clock import epoch_millis
 from headwater.errors import FieldProblem, HeadwaterError, ValidationFailed
 from headwater.ingest import dry_runs
@@ -66,17 +67,7 @@ def dry_run_json(checked: dry_runs.DryRunResult) -> dict[str, Any]:
         "rowsOk": checked.rows_ok,
         "rowsWithErrors": checked.rows_with_errors,
         "error": checked.error,
-        "errors": [
-            {
-                "line": error.line,
-                "column": error.column,
-                "code": error.code,
-                "message": error.message,
-                "rawLine": error.raw,
-                "rawTruncated": error.raw_truncated,
-            }
-            for error in checked.errors
-        ],
+        "errors": [row_error_json(error) for error in checked.errors],
     }
 
 
@@ -212,18 +203,8 @@ async def upload_file(
         bool, Query(alias="dryRun", description="Only read and check the file: store nothing.")
     ] = False,
 ) -> dict[str, Any]:
-    if dry_run:
-        checked = await dry_runs.dry_run(
-            runtime,
-            partner.tenant_id,
-            source_id=datasource_id,
-            name=name or file.filename or "upload",
-            processor_type=processor_type,
-            data=file.file,
-            owner_partner_id=partner.partner_id,
-        )
-        return dry_run_json(checked)
-    row = await import_upload(
+    receive = dry_runs.dry_run if dry_run else import_upload
+    received = await receive(
         runtime,
         partner.tenant_id,
         source_id=datasource_id,
@@ -232,4 +213,6 @@ async def upload_file(
         data=file.file,
         owner_partner_id=partner.partner_id,
     )
-    return file_json(row)
+    if isinstance(received, dry_runs.DryRunResult):
+        return dry_run_json(received)
+    return file_json(received)

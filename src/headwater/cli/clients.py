@@ -19,7 +19,7 @@ from headwater.clock import iso_millis
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from headwater.access.areakeys import AreaKeyInfo
+    from headwater.access.areakeys import AreaKeyInfo, IssuedAreaKey
     from headwater.runtime import Runtime
     from headwater.settings import Settings
 
@@ -28,13 +28,20 @@ ClientIdArgument = Annotated[
 ]
 
 
+def _budgets(key: AreaKeyInfo | IssuedAreaKey, settings: Settings) -> dict[str, int]:
+    """The key's own request budgets, or the configured ones where it has none."""
+    return {
+        "perSecond": key.per_second or settings.rate_limit_per_second,
+        "perDay": key.per_day or settings.rate_limit_per_day,
+    }
+
+
 def area_key_json(key: AreaKeyInfo, settings: Settings) -> dict[str, Any]:
     return {
         "id": key.id,
         "tenant": key.tenant,
         "apiKey": key.masked,
-        "perSecond": key.per_second or settings.rate_limit_per_second,
-        "perDay": key.per_day or settings.rate_limit_per_day,
+        **_budgets(key, settings),
         "createdAt": iso_millis(key.created_at),
         "revokedAt": iso_millis(key.revoked_at),
     }
@@ -161,14 +168,12 @@ def _register_area_keys(area_key_app: typer.Typer) -> None:
             issued = await areakeys.create_area_key(
                 session, runtime.box, tenant, per_second=per_second, per_day=per_day
             )
-            settings = runtime.settings
             return {
                 "apiKey": issued.key,
                 "id": issued.id,
                 "tenant": issued.tenant,
                 "prefix": issued.prefix,
-                "perSecond": issued.per_second or settings.rate_limit_per_second,
-                "perDay": issued.per_day or settings.rate_limit_per_day,
+                **_budgets(issued, runtime.settings),
                 "createdAt": iso_millis(issued.created_at),
             }
 
