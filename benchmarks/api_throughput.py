@@ -38,7 +38,16 @@ sys.path.insert(0, str(ROOT))
 from tests.support.records import add_tenant, sale_values, seed_sales  # noqa: E402
 from tests.support.services import free_port  # noqa: E402
 
-from benchmarks.served import FTP_SOURCE, served_env, serving, uvicorn_options, wait_until_up  # noqa: E402
+from benchmarks.served import (  # noqa: E402
+    FTP_SOURCE,
+    add_database_option,
+    database_url_of,
+    integration_headers,
+    served_env,
+    serving,
+    uvicorn_options,
+    wait_until_up,
+)
 from headwater.access import areakeys, oauth  # noqa: E402
 from headwater.api.app import create_app  # noqa: E402
 from headwater.runtime import open_runtime  # noqa: E402
@@ -183,11 +192,11 @@ async def main() -> None:
     )
     parser.add_argument("--requests", type=int, default=2000, help="requests per measurement")
     parser.add_argument("--workers", type=int, default=16, help="concurrent connections")
-    parser.add_argument("--database-url", default=None, help="default: SQLite in a temporary folder")
+    add_database_option(parser)
     options = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="headwater-bench-") as folder:
-        database_url = options.database_url or f"sqlite+aiosqlite:///{Path(folder) / 'headwater.db'}"
+        database_url = database_url_of(options.database_url, folder)
         env = served_env(database_url, HEADWATER_ALLOW_PRIVATE_HOSTS="true", HEADWATER_LOG_LEVEL="WARNING")
         settings = Settings(
             database_url=database_url,
@@ -206,13 +215,9 @@ async def main() -> None:
             await wait_until_up(base + "/prod/openapi.json")
             await wait_until_up(bare + "/rows")
             async with httpx.AsyncClient() as http:
-                answer = await http.post(
-                    base + "/oauth2/token",
-                    auth=httpx.BasicAuth(credentials.client_id, credentials.secret),
-                    data={"grant_type": "client_credentials"},
+                headers = await integration_headers(
+                    http, credentials.client_id, credentials.secret, credentials.api_key, base
                 )
-                token = answer.json()["access_token"]
-            headers = {"Authorization": f"Bearer {token}", "x-api-key": credentials.api_key}
 
             # Cheap checks, so that the load generator spends its time sending, not parsing; the
             # warm-up requests of each measurement are checked in full.

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from tests.support.flood import LEGITIMATE_ADDRESS, LegitimateCaller, client_from, flood, provision  # noqa: E402
 from tests.support.services import free_port  # noqa: E402
 
-from benchmarks.served import served_env, serving, wait_until_up  # noqa: E402
+from benchmarks.served import add_database_option, database_url_of, served_env, serving, wait_until_up  # noqa: E402
 from headwater.api.app import create_app  # noqa: E402
 from headwater.settings import Settings  # noqa: E402
 
@@ -61,11 +61,11 @@ async def main() -> None:
     )
     parser.add_argument("--requests", type=int, default=200, help="bogus requests of each kind")
     parser.add_argument("--concurrency", type=int, default=100, help="bogus requests in flight, per kind")
-    parser.add_argument("--database-url", default=None, help="default: SQLite in a temporary folder")
+    add_database_option(parser)
     options = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="headwater-bench-") as folder:
-        database_url = options.database_url or f"sqlite+aiosqlite:///{Path(folder) / 'headwater.db'}"
+        database_url = database_url_of(options.database_url, folder)
         env = served_env(database_url, HEADWATER_LOG_LEVEL="ERROR")
         settings = Settings(
             database_url=database_url, secret_key=env["HEADWATER_SECRET_KEY"], run_imports=False
@@ -126,7 +126,10 @@ async def main() -> None:
             f"{statistics.median(a.seconds for a in loud) * 1000:8.0f}ms "
             f"{max(a.seconds for a in loud) * 1000:8.0f}ms  {shown}"
         )
-    print("in order:", ", ".join(f"{a.what.split()[1]} {a.status} {a.seconds * 1000:.0f}ms" for a in busy.answers))
+    print(
+        "in order:",
+        ", ".join(f"{a.what.split()[1]} {a.status} {a.seconds * 1000:.0f}ms" for a in busy.answers),
+    )
     server_errors = sum(n for status, n in statuses.items() if status >= 500 or status == 0)
     server_errors += sum(1 for a in busy.answers if a.status >= 500 or a.status == 0)
     print(f"\n5xx or transport errors, flood and legitimate: {server_errors}")

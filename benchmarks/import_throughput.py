@@ -21,7 +21,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import asyncssh
@@ -30,10 +29,11 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import PG_ADMIN_DSN, SECRET_KEY, make_settings  # noqa: E402
+from tests.conftest import SECRET_KEY, make_settings  # noqa: E402
 from tests.servers import LOOPBACK, PASSWORD, USER, _SftpServer  # noqa: E402
 from tests.support.tenants import make_source, make_tenancy  # noqa: E402
 
+from benchmarks.scratch import scratch_database  # noqa: E402
 from headwater.runtime import open_runtime  # noqa: E402
 
 # The project's own environment, else the one running this script (a checkout without its own .venv).
@@ -136,18 +136,13 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     args = parser.parse_args()
 
-    name = f"headwater_bench_{uuid.uuid4().hex[:8]}"
-    with (
-        tempfile.TemporaryDirectory(prefix="headwater-bench-") as scratch,
-        psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin,
-    ):
+    with tempfile.TemporaryDirectory(prefix="headwater-bench-") as scratch, scratch_database() as name:
         work = Path(scratch)
         root = work / "sftp"
         (root / "in").mkdir(parents=True)
         csv = root / "in" / "sales.csv"
         write_sales(csv, args.rows)
         size_mb = csv.stat().st_size / 1e6
-        admin.execute(f'CREATE DATABASE "{name}"')
         server = _SftpServer(root, asyncssh.generate_private_key("ssh-ed25519"), [])
         server.start()
         try:
@@ -162,7 +157,6 @@ def main() -> None:
             )
         finally:
             server.stop()
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     files = summary["files"]
     assert isinstance(files, list) and files, summary

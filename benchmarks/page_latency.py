@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 from tests.support.records import add_custom_source, add_import_file, add_tenant  # noqa: E402
 
 from benchmarks.run_latency import scratch_postgres  # noqa: E402
+from benchmarks.served import integration_headers  # noqa: E402
 from headwater.access import areakeys, oauth  # noqa: E402
 from headwater.api.app import create_app  # noqa: E402
 from headwater.runtime import Runtime  # noqa: E402
@@ -66,13 +67,17 @@ async def grow(runtime: Runtime, ids: tuple[int, int, int], start: int, stop: in
                     "stop": min(stop, chunk + CHUNK),
                 },
             )
-        print(f"  rows {chunk:>10,} .. {min(stop, chunk + CHUNK):>10,} in {time.perf_counter() - began:5.1f} s")
+        print(
+            f"  rows {chunk:>10,} .. {min(stop, chunk + CHUNK):>10,} in {time.perf_counter() - began:5.1f} s"
+        )
     async with runtime.db.engine.connect() as connection:
         autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
         await autocommit.execute(text("VACUUM ANALYZE partner_sales"))
 
 
-async def median_ms(http: httpx.AsyncClient, headers: dict[str, str], params: dict[str, int], repeat: int) -> float:
+async def median_ms(
+    http: httpx.AsyncClient, headers: dict[str, str], params: dict[str, int], repeat: int
+) -> float:
     times = []
     for _ in range(repeat):
         began = time.perf_counter()
@@ -88,8 +93,14 @@ async def measure(
 ) -> dict[str, float]:
     async with runtime.db.session() as session:
         last_ids = (
-            await session.execute(text("SELECT id FROM partner_sales ORDER BY id DESC LIMIT :n"), {"n": PAGE})
-        ).scalars().all()
+            (
+                await session.execute(
+                    text("SELECT id FROM partner_sales ORDER BY id DESC LIMIT :n"), {"n": PAGE}
+                )
+            )
+            .scalars()
+            .all()
+        )
     return {
         "first page": await median_ms(http, headers, {}, repeat),
         "last page by key (idFrom)": await median_ms(http, headers, {"idFrom": min(last_ids)}, repeat),
@@ -124,21 +135,18 @@ async def main() -> None:
                 async with runtime.db.session() as session:
                     tenant = await add_tenant(session, "bench", touchpoint="shop")
                     source = await add_custom_source(session, tenant, "bench", processor_type=25011)
-                    file = await add_import_file(session, tenant, source, "uploads/bench.csv", state="imported")
+                    file = await add_import_file(
+                        session, tenant, source, "uploads/bench.csv", state="imported"
+                    )
                     client = await oauth.create_client(session, "bench")
                     key = await areakeys.create_area_key(
                         session, runtime.box, "bench", per_second=1_000_000, per_day=1_000_000_000
                     )
                 transport = httpx.ASGITransport(app=app)
-                async with httpx.AsyncClient(transport=transport, base_url="http://bench", timeout=600) as http:
-                    token = (
-                        await http.post(
-                            "/oauth2/token",
-                            auth=httpx.BasicAuth(client.client_id, client.secret),
-                            data={"grant_type": "client_credentials"},
-                        )
-                    ).json()["access_token"]
-                    headers = {"Authorization": f"Bearer {token}", "x-api-key": key.key}
+                async with httpx.AsyncClient(
+                    transport=transport, base_url="http://bench", timeout=600
+                ) as http:
+                    headers = await integration_headers(http, client.client_id, client.secret, key.key)
                     ids = (tenant, source, file)
                     print(f"loading {options.small:,} rows")
                     await grow(runtime, ids, 0, options.small)

@@ -18,7 +18,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,9 +26,9 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import PG_ADMIN_DSN  # noqa: E402
 
 from benchmarks.import_throughput import write_sales  # noqa: E402
+from benchmarks.scratch import scratch_database  # noqa: E402
 
 CSV_COLUMNS = "(sale_date, transaction_id, quantity, amount, sku, currency)"
 _COLUMNS = (
@@ -187,21 +186,14 @@ def main() -> None:
     parser.add_argument("--no-sqlite", action="store_true")
     args = parser.parse_args()
 
-    name = f"headwater_keys_{uuid.uuid4().hex[:8]}"
-    with (
-        tempfile.TemporaryDirectory(prefix="headwater-keys-") as scratch,
-        psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin,
-    ):
+    with tempfile.TemporaryDirectory(prefix="headwater-keys-") as scratch:
         folder = Path(scratch)
         csv = folder / "sales.csv"
         write_sales(csv, args.rows)
-        admin.execute(f'CREATE DATABASE "{name}"')
-        dsn = f"postgresql://postgres@127.0.0.1:5432/{name}"
-        try:
+        with scratch_database("headwater_keys") as name:
+            dsn = f"postgresql://postgres@127.0.0.1:5432/{name}"
             postgres = _fastest(POSTGRES, args.repeat, lambda spec: postgres_load(dsn, csv, "sales", *spec))
             wal = {design: postgres_wal(dsn, csv, *spec) for design, spec in POSTGRES.items()}
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         sqlite: dict[str, float] = {}
         if not args.no_sqlite and shutil.which("sqlite3"):
             sqlite = _fastest(SQLITE, args.repeat, lambda spec: sqlite_load(folder, csv, *spec))

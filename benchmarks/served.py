@@ -6,6 +6,7 @@ figures are for comparing with the baseline measured in the same run, not absolu
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import subprocess
@@ -42,6 +43,27 @@ def served_env(database_url: str, **settings: str) -> dict[str, str]:
     }
 
 
+def add_database_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--database-url", default=None, help="default: SQLite in a temporary folder")
+
+
+def database_url_of(option: str | None, folder: str) -> str:
+    """The store ``--database-url`` names, else a SQLite file in the run's temporary ``folder``."""
+    return option or f"sqlite+aiosqlite:///{Path(folder) / 'headwater.db'}"
+
+
+async def integration_headers(
+    http: httpx.AsyncClient, client_id: str, secret: str, area_key: str, base: str = ""
+) -> dict[str, str]:
+    """What an integration API call sends: a client-credentials bearer token and the area key."""
+    answer = await http.post(
+        f"{base}/oauth2/token",
+        auth=httpx.BasicAuth(client_id, secret),
+        data={"grant_type": "client_credentials"},
+    )
+    return {"Authorization": f"Bearer {answer.json()['access_token']}", "x-api-key": area_key}
+
+
 # What the load benchmarks create sources with through /prod: loopback, so that nothing outside is resolved.
 FTP_SOURCE = {
     "host": "127.0.0.1",
@@ -60,7 +82,16 @@ def serving(
     factory: str, port: int, env: dict[str, str], *, log_level: str, cwd: Path = ROOT
 ) -> Iterator[subprocess.Popen[bytes]]:
     """``uvicorn --factory FACTORY`` on ``port`` until the block ends."""
-    command = [sys.executable, "-m", "uvicorn", "--factory", factory, "--port", str(port), *uvicorn_options(log_level)]
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        factory,
+        "--port",
+        str(port),
+        *uvicorn_options(log_level),
+    ]
     server = subprocess.Popen(command, env=env, cwd=cwd)
     try:
         yield server

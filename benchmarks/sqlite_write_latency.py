@@ -40,7 +40,7 @@ from tests.support.records import add_custom_source, add_tenant  # noqa: E402
 from tests.support.services import free_port  # noqa: E402
 
 from benchmarks.import_throughput import write_sales  # noqa: E402
-from benchmarks.served import FTP_SOURCE, serving, wait_until_up  # noqa: E402
+from benchmarks.served import FTP_SOURCE, integration_headers, serving, wait_until_up  # noqa: E402
 from headwater.access import apikeys, areakeys, oauth  # noqa: E402
 from headwater.domain import ProcessorType  # noqa: E402
 from headwater.runtime import open_runtime  # noqa: E402
@@ -167,14 +167,7 @@ class _Clock:
 async def write_while(importer: Any, base: str, seeded: Seeded, workers: int) -> Measured:
     measured = Measured("", 0.0, 0)
     async with httpx.AsyncClient(base_url=base, timeout=120) as http:
-        token = (
-            await http.post(
-                "/oauth2/token",
-                auth=httpx.BasicAuth(seeded.client_id, seeded.secret),
-                data={"grant_type": "client_credentials"},
-            )
-        ).json()["access_token"]
-        prod = {"Authorization": f"Bearer {token}", "x-api-key": seeded.area_key}
+        prod = await integration_headers(http, seeded.client_id, seeded.secret, seeded.area_key)
         counter = iter(range(10**9))
 
         async def worker() -> None:
@@ -194,7 +187,9 @@ async def write_while(importer: Any, base: str, seeded: Seeded, workers: int) ->
                 measured.latencies.append(time.perf_counter() - started)
                 if not ok:
                     measured.first_failure = measured.first_failure or response.text[:300]
-                    measured.failures[response.status_code] = measured.failures.get(response.status_code, 0) + 1
+                    measured.failures[response.status_code] = (
+                        measured.failures.get(response.status_code, 0) + 1
+                    )
                 await asyncio.sleep(PAUSE)
 
         await asyncio.gather(*(worker() for _ in range(workers)))
@@ -207,7 +202,14 @@ async def measure(label: str, code: Path, csv: Path, rows: int, workers: int) ->
         secret_key = Fernet.generate_key().decode()
         seeded = await seed(Settings(database_url=database_url, secret_key=secret_key, run_imports=False))
         env = environment(code, database_url, secret_key)
-        importer_command = [sys.executable, "-c", IMPORTER, str(seeded.tenant_id), str(seeded.source_id), str(csv)]
+        importer_command = [
+            sys.executable,
+            "-c",
+            IMPORTER,
+            str(seeded.tenant_id),
+            str(seeded.source_id),
+            str(csv),
+        ]
         if workers == 0:
             done = subprocess.run(importer_command, env=env, capture_output=True, check=True)
             outcome = json.loads(done.stdout)
@@ -233,7 +235,9 @@ async def measure(label: str, code: Path, csv: Path, rows: int, workers: int) ->
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=4, help="concurrent writers during the import")
     parser.add_argument("--baseline", type=Path, default=None, help="another checkout to measure alike")
@@ -248,7 +252,9 @@ async def main() -> None:
         print(results[0].line(), flush=True)
         for name, code in codes:
             results.append(await measure(f"{name}, import alone", code, csv, options.rows, 0))
-            results.append(await measure(f"{name}, with API writes", code, csv, options.rows, options.workers))
+            results.append(
+                await measure(f"{name}, with API writes", code, csv, options.rows, options.workers)
+            )
             print(results[-2].line(), flush=True)
             print(results[-1].line(), flush=True)
     print(f"\nSQLite; {options.rows:,} sales rows; {options.workers} writers, {PAUSE * 1000:.0f} ms apart")

@@ -23,12 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, sync_playwright
 from sqlalchemy import update
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.support.browser import sign_in  # noqa: E402
 from tests.support.live import serve_process  # noqa: E402
 from tests.support.services import free_port  # noqa: E402
 
@@ -126,15 +127,6 @@ async def seed(settings: Settings, closed_port: int) -> None:
                 )
 
 
-def _sign_in(page: Page, url: str, principal: str, password: str, tenant: str = "") -> None:
-    page.goto(f"{url}/console/login")
-    page.get_by_label("Tenant").fill(tenant)
-    page.get_by_label("Principal").fill(principal)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Sources")).to_be_visible()
-
-
 def _shoot(page: Page, out: Path, name: str) -> None:
     page.wait_for_load_state("networkidle")
     page.screenshot(path=str(out / f"{name}.png"))
@@ -146,7 +138,7 @@ def screenshots(url: str, out: Path, chromium: str) -> None:
         browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         context = browser.new_context(viewport={"width": 1280, "height": 800}, timezone_id="Europe/Berlin")
         page = context.new_page()
-        _sign_in(page, url, PARTNER, PASSWORD, tenant="acme")
+        sign_in(page, url, PARTNER, PASSWORD, tenant="acme")
 
         page.get_by_role("link", name="Distributor SFTP").click()
         page.get_by_role("button", name="Run now").click()
@@ -182,7 +174,7 @@ def screenshots(url: str, out: Path, chromium: str) -> None:
 
         operator = browser.new_context(viewport={"width": 1280, "height": 800}, timezone_id="Europe/Berlin")
         page = operator.new_page()
-        _sign_in(page, url, "ops", OPERATOR_PASSWORD)
+        sign_in(page, url, "ops", OPERATOR_PASSWORD)
         page.get_by_role("link", name="Tenants").click()
         page.get_by_role("link", name="acme").click()
         _shoot(page, out, "console-tenant")
@@ -191,10 +183,14 @@ def screenshots(url: str, out: Path, chromium: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "img")
     args = parser.parse_args()
-    chromium = os.environ.get("HEADWATER_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    chromium = (
+        os.environ.get("HEADWATER_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    )
     if not chromium:
         sys.exit("no Chromium found: apt-get install chromium, or set HEADWATER_CHROMIUM")
     args.out.mkdir(parents=True, exist_ok=True)

@@ -135,6 +135,12 @@ async def running_app(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.
 AppClient = tuple[FastAPI, httpx.AsyncClient]
 
 
+def runtime_of(app: FastAPI) -> Runtime:
+    """The runtime the app serves with: its database, settings and runner."""
+    runtime: Runtime = app.state.runtime
+    return runtime
+
+
 @pytest.fixture
 async def app_client(settings: Settings) -> AsyncIterator[AppClient]:
     async with running_app(settings) as pair:

@@ -9,6 +9,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import LiveServer
 from tests.servers import SftpServerInfo
+from tests.support.browser import sign_in
 
 PASSWORD = "partner-password-1"
 SALES = (
@@ -28,21 +29,12 @@ def _tenant(server: LiveServer, name: str, code: str) -> str:
     return principal
 
 
-def _sign_in(page: Page, server: LiveServer, principal: str, password: str, tenant: str = "") -> None:
-    page.goto(f"{server.url}/console/")
-    page.get_by_label("Tenant").fill(tenant)
-    page.get_by_label("Principal").fill(principal)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Sources")).to_be_visible()
-
-
 def test_a_partner_creates_a_source_runs_it_and_reads_its_rejected_rows(
     page: Page, live_server: LiveServer, sftp_server: SftpServerInfo
 ) -> None:
     principal = _tenant(live_server, "acme", "REST01")
     sftp_server.put("in/sales.csv", SALES)
-    _sign_in(page, live_server, principal, PASSWORD, tenant="acme")
+    sign_in(page, live_server.url, principal, PASSWORD, tenant="acme")
 
     _create_sftp_source(page, sftp_server, pattern=None)
     expect(page.get_by_text(sftp_server.password)).to_have_count(0)
@@ -72,7 +64,7 @@ def test_an_operator_sees_every_tenant(page: Page, live_server: LiveServer) -> N
     _tenant(live_server, "acme", "REST01")
     _tenant(live_server, "globex", "REST02")
     live_server.cli("operator", "create", "--principal", "ops", "--password", "operator-password")
-    _sign_in(page, live_server, "ops", "operator-password")
+    sign_in(page, live_server.url, "ops", "operator-password")
     page.get_by_role("link", name="Tenants").click()
     table = page.locator("table")
     expect(table).to_contain_text("acme")
@@ -82,7 +74,7 @@ def test_an_operator_sees_every_tenant(page: Page, live_server: LiveServer) -> N
 def test_another_tenants_source_is_not_found(page: Page, live_server: LiveServer) -> None:
     principal = _tenant(live_server, "acme", "REST01")
     _tenant(live_server, "globex", "REST02")
-    _sign_in(page, live_server, principal, PASSWORD, tenant="acme")
+    sign_in(page, live_server.url, principal, PASSWORD, tenant="acme")
     answer = page.goto(f"{live_server.url}/console/sources/1")
     assert answer is not None and answer.status == 404
     expect(page.get_by_role("heading", name="Not found")).to_be_visible()
@@ -92,7 +84,7 @@ def test_another_tenants_source_is_not_found(page: Page, live_server: LiveServer
 def test_at_390_pixels_wide_no_page_scrolls_sideways(page: Page, live_server: LiveServer, path: str) -> None:
     principal = _tenant(live_server, "acme", "REST01")
     page.set_viewport_size({"width": 390, "height": 844})
-    _sign_in(page, live_server, principal, PASSWORD, tenant="acme")
+    sign_in(page, live_server.url, principal, PASSWORD, tenant="acme")
     page.goto(f"{live_server.url}{path}")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"{path} is {width} px wide"
@@ -142,7 +134,7 @@ def test_a_partner_tests_a_connection_and_sees_the_files_it_would_import(
     principal = _tenant(live_server, "acme", "REST01")
     sftp_server.put("in/sales.csv", SALES)
     sftp_server.put("in/readme.txt", b"not a sales file\n")
-    _sign_in(page, live_server, principal, PASSWORD, tenant="acme")
+    sign_in(page, live_server.url, principal, PASSWORD, tenant="acme")
     _create_sftp_source(page, sftp_server)
 
     page.get_by_role("button", name="Test connection").click()
@@ -162,7 +154,7 @@ def test_a_partner_re_imports_a_file_and_its_counts_are_unchanged(
 ) -> None:
     principal = _tenant(live_server, "acme", "REST01")
     sftp_server.put("in/sales.csv", SALES)
-    _sign_in(page, live_server, principal, PASSWORD, tenant="acme")
+    sign_in(page, live_server.url, principal, PASSWORD, tenant="acme")
     _create_sftp_source(page, sftp_server)
     page.get_by_role("button", name="Run now").click()
     file_link = page.get_by_role("link", name="sales.csv")
@@ -194,9 +186,9 @@ def test_an_operator_revokes_a_partner_and_the_partners_console_session_is_over(
     operator_context = browser.new_context(viewport={"width": 1280, "height": 900})
     try:
         partner = partner_context.new_page()
-        _sign_in(partner, live_server, principal, PASSWORD, tenant="acme")
+        sign_in(partner, live_server.url, principal, PASSWORD, tenant="acme")
         operator = operator_context.new_page()
-        _sign_in(operator, live_server, "ops", "operator-password")
+        sign_in(operator, live_server.url, "ops", "operator-password")
 
         operator.get_by_role("link", name="Tenants").click()
         operator.get_by_role("link", name="acme").click()
@@ -219,7 +211,7 @@ def test_a_partner_checks_a_file_with_a_dry_run_imports_it_and_downloads_its_rej
     principal = _tenant(live_server, "acme", "REST01")
     sales = tmp_path / "sales.csv"
     sales.write_bytes(SALES)
-    _sign_in(page, live_server, principal, PASSWORD, tenant="acme")
+    sign_in(page, live_server.url, principal, PASSWORD, tenant="acme")
 
     page.get_by_role("link", name="Upload").click()
     page.get_by_label("Processor").select_option("25011")

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import AppClient
-from tests.integration.partner_support import Caller, provision, runtime_of
+from tests.conftest import AppClient, runtime_of
+from tests.integration.partner_support import Caller, provision
 from tests.integration.worker_support import emptied_queue_and_tables
 
 

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from headwater.access import areakeys, oauth
 from headwater.runtime import Runtime
+from tests.conftest import runtime_of
 from tests.support import records
 
 PULL_SOURCE: dict[str, Any] = {
@@ -24,11 +25,6 @@ PULL_SOURCE: dict[str, Any] = {
     "touchpointCode": "shop",
     "amountCalculated": True,
 }
-
-
-def runtime_of(app: FastAPI) -> Runtime:
-    runtime: Runtime = app.state.runtime
-    return runtime
 
 
 async def add_tenant(runtime: Runtime, name: str, *, touchpoint: str = "shop") -> int:

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from fastapi import FastAPI
 
 from headwater.access import credentials
 from headwater.runtime import Runtime
+from tests.conftest import AppClient, runtime_of
 
 SEED_REQUEST: dict[str, Any] = {
     "host": "test.myftp.net",
@@ -47,11 +47,6 @@ class Caller:
     @property
     def basic(self) -> httpx.BasicAuth:
         return httpx.BasicAuth(self.principal, self.password)
-
-
-def runtime_of(app: FastAPI) -> Runtime:
-    runtime: Runtime = app.state.runtime
-    return runtime
 
 
 async def provision(
@@ -104,3 +99,18 @@ def error_members(response: httpx.Response) -> list[tuple[str, str]]:
 
 def codes(response: httpx.Response) -> list[str]:
     return [code for key, code in error_members(response) if key == "partnerDataSource"]
+
+
+async def signed_in_caller(app_client: AppClient) -> Caller:
+    """A tenant provisioned in the app under test, its partner logged in on the app's client."""
+    app, client = app_client
+    caller = await provision(runtime_of(app))
+    await login(client, caller)
+    return caller
+
+
+async def create_source(client: httpx.AsyncClient, caller: Caller, **changes: Any) -> httpx.Response:
+    """The seed's datasource request, with ``changes``, sent as the caller."""
+    return await client.post(
+        "/api/v4/partner/datasources", headers=caller.touchpoint_headers, json={**SEED_REQUEST, **changes}
+    )

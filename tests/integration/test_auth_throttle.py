@@ -17,9 +17,9 @@ from fastapi import FastAPI
 
 from headwater.access import apikeys
 from headwater.settings import Settings
-from tests.conftest import make_settings, running_app
+from tests.conftest import make_settings, running_app, runtime_of
 from tests.integration.integration_support import add_client
-from tests.integration.partner_support import Caller, add_partner, error_members, provision, runtime_of
+from tests.integration.partner_support import Caller, add_partner, error_members, provision
 from tests.support.services import require_redis
 
 PER_PRINCIPAL = 3

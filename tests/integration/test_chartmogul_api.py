@@ -19,7 +19,7 @@ from headwater.ingest.connectors.hosts import HostPolicy
 from headwater.runtime import Runtime
 from headwater.store import sources as source_store
 from headwater.store.tables import ImportFile, Tenant, Touchpoint
-from tests.conftest import make_settings, running_app
+from tests.conftest import make_settings, running_app, runtime_of
 
 UUID = re.compile(r"^ds_[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 ISO_MILLIS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
@@ -33,11 +33,6 @@ INVOICE_HANDLING = {
     "prevent_subscription_for_invoice_refunded": False,
     "prevent_subscription_for_invoice_written_off": True,
 }
-
-
-def runtime_of(app: FastAPI) -> Runtime:
-    runtime: Runtime = app.state.runtime
-    return runtime
 
 
 async def new_tenant_key(app: FastAPI, name: str) -> tuple[int, str]:

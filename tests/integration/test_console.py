@@ -6,19 +6,12 @@ import io
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
 
 from headwater.ingest import uploads
-from headwater.runtime import Runtime
 from headwater.store import sources as source_store
-from tests.conftest import AppClient, make_settings, running_app
+from tests.conftest import AppClient, make_settings, running_app, runtime_of
 from tests.integration.console_support import csrf_of, make_operator, sign_in
 from tests.support.tenants import make_source, make_tenancy
-
-
-def _runtime(app: FastAPI) -> Runtime:
-    runtime: Runtime = app.state.runtime
-    return runtime
 
 
 async def test_the_root_leads_to_the_console_and_the_console_asks_to_sign_in(app_client: AppClient) -> None:
@@ -32,7 +25,7 @@ async def test_the_root_leads_to_the_console_and_the_console_asks_to_sign_in(app
 
 async def test_a_partner_signs_in_sees_only_its_own_sources_and_signs_out(app_client: AppClient) -> None:
     app, client = app_client
-    runtime = _runtime(app)
+    runtime = runtime_of(app)
     acme = await make_tenancy(runtime, "acme")
     await make_source(runtime, acme, name="acme sales")
     other = await make_tenancy(runtime, "globex", code="REST02")
@@ -59,7 +52,7 @@ async def test_wrong_credentials_are_one_plain_message_and_empty_fields_are_name
     app_client: AppClient,
 ) -> None:
     app, client = app_client
-    acme = await make_tenancy(_runtime(app), "acme")
+    acme = await make_tenancy(runtime_of(app), "acme")
     for tenant, principal in (("acme", acme.principal), ("nosuch", acme.principal), ("acme", "nobody")):
         answer = await sign_in(client, principal, "wrong-password", tenant=tenant)
         assert answer.status_code == 400
@@ -70,7 +63,7 @@ async def test_wrong_credentials_are_one_plain_message_and_empty_fields_are_name
 
 async def test_an_operator_sees_every_tenant(app_client: AppClient) -> None:
     app, client = app_client
-    runtime = _runtime(app)
+    runtime = runtime_of(app)
     for name, code in (("acme", "REST01"), ("globex", "REST02")):
         tenancy = await make_tenancy(runtime, name, code=code)
         await make_source(runtime, tenancy, name=f"{name} sales")
@@ -85,7 +78,7 @@ async def test_an_operator_sees_every_tenant(app_client: AppClient) -> None:
 
 async def test_another_tenants_source_is_not_found_whatever_the_page(app_client: AppClient) -> None:
     app, client = app_client
-    runtime = _runtime(app)
+    runtime = runtime_of(app)
     acme = await make_tenancy(runtime, "acme")
     globex = await make_tenancy(runtime, "globex", code="REST02")
     theirs = await make_source(runtime, globex)
@@ -109,7 +102,7 @@ async def test_another_tenants_source_is_not_found_whatever_the_page(app_client:
 
 async def test_a_form_without_the_sessions_csrf_token_is_refused(app_client: AppClient) -> None:
     app, client = app_client
-    runtime = _runtime(app)
+    runtime = runtime_of(app)
     acme = await make_tenancy(runtime, "acme")
     source = await make_source(runtime, acme)
     await sign_in(client, acme.principal, acme.password, tenant="acme")
@@ -129,7 +122,7 @@ async def test_a_form_without_the_sessions_csrf_token_is_refused(app_client: App
 
 async def test_the_login_form_itself_needs_its_csrf_token(app_client: AppClient) -> None:
     app, client = app_client
-    acme = await make_tenancy(_runtime(app), "acme")
+    acme = await make_tenancy(runtime_of(app), "acme")
     await client.get("/console/login")
     forged = await client.post(
         "/console/login",
@@ -150,7 +143,7 @@ async def test_every_page_forbids_inline_scripts_and_framing(app_client: AppClie
 
 async def test_what_a_page_shows_is_escaped(app_client: AppClient) -> None:
     app, client = app_client
-    runtime = _runtime(app)
+    runtime = runtime_of(app)
     acme = await make_tenancy(runtime, "acme")
     await make_source(runtime, acme, name="<script>alert(1)</script>")
     await sign_in(client, acme.principal, acme.password, tenant="acme")
@@ -163,7 +156,7 @@ async def test_after_sign_in_the_console_returns_to_the_page_asked_for_but_never
     app_client: AppClient,
 ) -> None:
     app, client = app_client
-    acme = await make_tenancy(_runtime(app), "acme")
+    acme = await make_tenancy(runtime_of(app), "acme")
     for wanted, landed in (
         ("/console/tenants", "/console/tenants"),
         ("https://evil.example/", "/console/"),
@@ -206,7 +199,7 @@ async def test_a_partner_creates_a_source_in_a_form_with_errors_next_to_their_fi
     app_client: AppClient,
 ) -> None:
     app, client = app_client
-    runtime = _runtime(app)
+    runtime = runtime_of(app)
     acme = await make_tenancy(runtime, "acme")
     await sign_in(client, acme.principal, acme.password, tenant="acme")
     blank = await client.get("/console/sources/new")
@@ -229,7 +222,7 @@ async def test_a_partner_creates_a_source_in_a_form_with_errors_next_to_their_fi
 
 async def test_saving_settings_without_typing_a_secret_keeps_the_stored_one(app_client: AppClient) -> None:
     app, client = app_client
-    runtime = _runtime(app)
+    runtime = runtime_of(app)
     acme = await make_tenancy(runtime, "acme")
     source = await make_source(runtime, acme, name="before")
     await sign_in(client, acme.principal, acme.password, tenant="acme")
@@ -249,7 +242,7 @@ async def test_saving_settings_without_typing_a_secret_keeps_the_stored_one(app_
 
 async def test_records_files_and_charts_show_what_was_imported(app_client: AppClient) -> None:
     app, client = app_client
-    runtime = _runtime(app)
+    runtime = runtime_of(app)
     acme = await make_tenancy(runtime, "acme")
     sales = b"saleDate,transactionId,quantity,amount,partnerSkuCode\n2026-11-01,T-1,2,3.5,SKU-1\n2026-11-31,T-2,1,1,SKU-2\n"
     imported = await uploads.import_upload(
@@ -284,7 +277,7 @@ async def test_records_files_and_charts_show_what_was_imported(app_client: AppCl
 
 async def test_only_operators_see_the_queue_page(app_client: AppClient) -> None:
     app, client = app_client
-    runtime = _runtime(app)
+    runtime = runtime_of(app)
     acme = await make_tenancy(runtime, "acme")
     await sign_in(client, acme.principal, acme.password, tenant="acme")
     assert (await client.get("/console/queue")).status_code == 404
@@ -300,7 +293,7 @@ async def test_repeated_wrong_passwords_are_throttled_with_a_plain_message(tmp_p
         tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'h.db'}", auth_failures_per_principal="3/minute"
     )
     async with running_app(settings) as (app, client):
-        acme = await make_tenancy(_runtime(app), "acme")
+        acme = await make_tenancy(runtime_of(app), "acme")
         for _ in range(3):
             assert (await sign_in(client, acme.principal, "wrong-password", tenant="acme")).status_code == 400
         refused = await sign_in(client, acme.principal, acme.password, tenant="acme")

@@ -9,18 +9,12 @@ import httpx
 from fastapi import FastAPI
 
 from headwater.access import apikeys
-from headwater.runtime import Runtime
 from headwater.store import credentials as credential_store
-from tests.conftest import AppClient
+from tests.conftest import AppClient, runtime_of
 from tests.integration.console_support import csrf_of, make_operator, sign_in
 from tests.support.tenants import make_tenancy
 
 _SECRET = re.compile(r'<code class="secret" data-secret>([^<]+)</code>')
-
-
-def _runtime(app: FastAPI) -> Runtime:
-    runtime: Runtime = app.state.runtime
-    return runtime
 
 
 def secrets_of(page: httpx.Response) -> list[str]:
@@ -29,7 +23,7 @@ def secrets_of(page: httpx.Response) -> list[str]:
 
 async def _as_operator(app: FastAPI, client: httpx.AsyncClient) -> int:
     """Signed in as an operator; the id of a tenant "acme" made through the console."""
-    await sign_in(client, "ops", await make_operator(_runtime(app)))
+    await sign_in(client, "ops", await make_operator(runtime_of(app)))
     page = await client.get("/console/tenants")
     created = await client.post("/console/tenants", data={"name": "acme", "csrf_token": csrf_of(page)})
     assert created.status_code == 303
@@ -75,7 +69,7 @@ async def test_a_touchpoint_token_is_shown_once_then_rotated_and_revoked(app_cli
     revoked = await _post(client, f"/console/tenants/{tenant_id}/touchpoints/revoke", code="REST01")
     assert revoked.status_code == 303
     assert "its token is refused" in (await client.get(revoked.headers["location"])).text
-    async with _runtime(app).db.session() as session:
+    async with runtime_of(app).db.session() as session:
         (touchpoint,) = await credential_store.list_touchpoints(session, tenant_id)
     assert touchpoint.revoked_at is not None
 
@@ -133,7 +127,7 @@ async def test_api_keys_are_shown_once_masked_afterwards_and_revoked_by_the_oper
     assert key not in listed.text and apikeys.masked(key[: apikeys.PREFIX_LENGTH]) in listed.text
     assert (await client.get("/v1/data_sources", auth=(key, ""))).status_code == 200
 
-    async with _runtime(app).db.session() as session:
+    async with runtime_of(app).db.session() as session:
         (info,) = await apikeys.list_keys(session, "acme")
     revoked = await _post(client, f"/console/tenants/{tenant_id}/api-keys/revoke", id=str(info.id))
     assert revoked.status_code == 303
@@ -177,7 +171,7 @@ async def test_oauth_clients_and_area_keys_are_created_with_their_secrets_shown_
 
 async def test_partners_reach_no_operator_page_or_action(app_client: AppClient) -> None:
     app, client = app_client
-    acme = await make_tenancy(_runtime(app), "acme")
+    acme = await make_tenancy(runtime_of(app), "acme")
     await sign_in(client, acme.principal, acme.password, tenant="acme")
     token = csrf_of(await client.get("/console/sources"))
     assert (await client.get("/console/tenants")).status_code == 404
@@ -199,7 +193,7 @@ async def test_partners_reach_no_operator_page_or_action(app_client: AppClient) 
         path = "/console/tenants" + (f"/{acme.tenant_id}{action}" if action else "")
         answer = await client.post(path, data={"csrf_token": token, "code": "X", "principal": acme.principal})
         assert answer.status_code == 404, path
-    async with _runtime(app).db.session() as session:
+    async with runtime_of(app).db.session() as session:
         (partner,) = await credential_store.list_partners(session, acme.tenant_id)
         assert partner.revoked_at is None
         assert len(await credential_store.list_tenants(session)) == 1
@@ -222,7 +216,7 @@ async def test_operator_forms_need_the_sessions_csrf_token_and_unknown_tenants_a
             path, data={"csrf_token": "forged", "name": "x", "code": "X1", "principal": "p"}
         )
         assert refused.status_code == 403, path
-    async with _runtime(app).db.session() as session:
+    async with runtime_of(app).db.session() as session:
         assert len(await credential_store.list_tenants(session)) == 1
         assert await credential_store.list_touchpoints(session, tenant_id) == []
     assert (await client.get("/console/tenants/999")).status_code == 404

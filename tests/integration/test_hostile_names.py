@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
-from tests.conftest import AppClient
-from tests.integration.integration_support import PULL_SOURCE, connect, is_message, runtime_of
+from tests.conftest import AppClient, runtime_of
+from tests.integration.integration_support import PULL_SOURCE, connect, is_message
 from tests.integration.partner_support import SEED_REQUEST
 from tests.support.tenants import make_tenancy
 

@@ -21,8 +21,8 @@ from headwater.domain import ProcessorType
 from headwater.ingest.processors import processor_for
 from headwater.ingest.processors.base import ProcessOptions
 from headwater.resources import RESOURCES
-from tests.conftest import AppClient
-from tests.integration.integration_support import IntegrationClient, connect, runtime_of
+from tests.conftest import AppClient, runtime_of
+from tests.integration.integration_support import IntegrationClient, connect
 from tests.support.tenants import Tenancy, make_tenancy
 
 # A NUL in a CSV's first 64 KB marks the whole file as binary: blank lines (skipped, counted) pass that.

@@ -22,15 +22,8 @@ from headwater.store.tables import (
     PhysicalLocation,
     Run,
 )
-from tests.conftest import AppClient
-from tests.integration.integration_support import (
-    PULL_SOURCE,
-    add_tenant,
-    connect,
-    is_message,
-    runtime_of,
-    seed_sales,
-)
+from tests.conftest import AppClient, runtime_of
+from tests.integration.integration_support import PULL_SOURCE, add_tenant, connect, is_message, seed_sales
 
 
 async def _seed_everything(app: FastAPI, tenant_id: int) -> dict[str, int]:

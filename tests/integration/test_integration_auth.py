@@ -10,7 +10,7 @@ import jwt
 
 from headwater.access import oauth
 from headwater.clock import utcnow
-from tests.conftest import AppClient
+from tests.conftest import AppClient, runtime_of
 from tests.integration.integration_support import (
     PULL_SOURCE,
     IntegrationClient,
@@ -19,7 +19,6 @@ from tests.integration.integration_support import (
     add_tenant,
     connect,
     is_message,
-    runtime_of,
     seed_sales,
 )
 

@@ -17,14 +17,8 @@ from pathlib import Path
 import limits.aio.storage.redis as limits_redis
 import pytest
 
-from tests.conftest import make_settings, running_app
-from tests.integration.integration_support import (
-    IntegrationClient,
-    add_area_key,
-    add_client,
-    add_tenant,
-    runtime_of,
-)
+from tests.conftest import make_settings, running_app, runtime_of
+from tests.integration.integration_support import IntegrationClient, add_area_key, add_client, add_tenant
 from tests.support.services import require_redis
 
 pytestmark = pytest.mark.redis

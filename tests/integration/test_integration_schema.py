@@ -28,8 +28,8 @@ with warnings.catch_warnings():
 
 from headwater.api import integration
 from headwater.settings import Settings
-from tests.conftest import make_settings, running_app
-from tests.integration.integration_support import PULL_SOURCE, add_tenant, connect, runtime_of, seed_sales
+from tests.conftest import make_settings, running_app, runtime_of
+from tests.integration.integration_support import PULL_SOURCE, add_tenant, connect, seed_sales
 
 DOCUMENT = integration.create_app(Settings()).openapi()
 with warnings.catch_warnings():

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.conftest import AppClient
-from tests.integration.integration_support import PULL_SOURCE, add_tenant, connect, is_message, runtime_of
+from tests.conftest import AppClient, runtime_of
+from tests.integration.integration_support import PULL_SOURCE, add_tenant, connect, is_message
 
 SALES_CSV = (
     b"saleDate,transactionId,quantity,amount,partnerSkuCode\n"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.conftest import AppClient
@@ -13,10 +12,9 @@ from tests.integration.partner_support import (
     SEED_REQUEST,
     Caller,
     codes,
+    create_source,
     error_members,
-    login,
-    provision,
-    runtime_of,
+    signed_in_caller,
 )
 
 # The seed's example response, as a JSON parser reads it (its repeated touchpointCode: the last wins).
@@ -43,22 +41,14 @@ SEED_RESPONSE = json.loads(
 
 @pytest.fixture
 async def caller(app_client: AppClient) -> Caller:
-    app, client = app_client
-    found = await provision(runtime_of(app))
-    await login(client, found)
-    return found
-
-
-async def create(client: httpx.AsyncClient, caller: Caller, **changes: Any) -> httpx.Response:
-    body = {**SEED_REQUEST, **changes}
-    return await client.post("/api/v4/partner/datasources", headers=caller.touchpoint_headers, json=body)
+    return await signed_in_caller(app_client)
 
 
 async def test_the_seed_request_creates_a_datasource_shaped_like_the_seed_response(
     app_client: AppClient, caller: Caller
 ) -> None:
     _, client = app_client
-    response = await create(client, caller)
+    response = await create_source(client, caller)
     assert response.status_code == 201, response.text
     body = response.json()
     assert list(body) == ["context", "datasource"]
@@ -94,7 +84,7 @@ async def test_a_created_datasource_is_listed_read_changed_and_deleted(
 ) -> None:
     _, client = app_client
     headers = caller.touchpoint_headers
-    created = (await create(client, caller)).json()["datasource"]
+    created = (await create_source(client, caller)).json()["datasource"]
     url = f"/api/v4/partner/datasources/{created['id']}"
 
     listed = await client.get("/api/v4/partner/datasources", headers=headers)
@@ -120,7 +110,9 @@ async def test_a_created_datasource_is_listed_read_changed_and_deleted(
 
 async def test_the_datasource_answers_the_extra_fields(app_client: AppClient, caller: Caller) -> None:
     _, client = app_client
-    datasource = (await create(client, caller, name="stock feed", reprocessingDays=7)).json()["datasource"]
+    datasource = (await create_source(client, caller, name="stock feed", reprocessingDays=7)).json()[
+        "datasource"
+    ]
     for field in (
         "port",
         "endpointUrl",
@@ -143,7 +135,7 @@ async def test_the_datasource_answers_the_extra_fields(app_client: AppClient, ca
 
 async def test_an_s3_datasource_keeps_its_region_and_endpoint(app_client: AppClient, caller: Caller) -> None:
     _, client = app_client
-    response = await create(
+    response = await create_source(
         client,
         caller,
         dataSourceType="S3",
@@ -160,7 +152,7 @@ async def test_an_s3_datasource_keeps_its_region_and_endpoint(app_client: AppCli
 
 async def test_unknown_fields_are_ignored(app_client: AppClient, caller: Caller) -> None:
     _, client = app_client
-    response = await create(client, caller, colour="blue", nested={"a": [1, 2]})
+    response = await create_source(client, caller, colour="blue", nested={"a": [1, 2]})
     assert response.status_code == 201, response.text
     assert "colour" not in response.json()["datasource"]
 
@@ -257,8 +249,8 @@ async def test_the_seeds_error_example_is_answered_byte_for_byte_in_shape(
 
 async def test_a_taken_name_is_answered_as_such(app_client: AppClient, caller: Caller) -> None:
     _, client = app_client
-    assert (await create(client, caller, name="feed")).status_code == 201
-    response = await create(client, caller, name="feed")
+    assert (await create_source(client, caller, name="feed")).status_code == 201
+    response = await create_source(client, caller, name="feed")
     assert response.status_code == 400
     assert codes(response) == ["NameAlreadyTaken"]
 

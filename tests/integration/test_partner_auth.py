@@ -9,7 +9,7 @@ from sqlalchemy import update
 
 from headwater.clock import utcnow
 from headwater.store.tables import PartnerSession
-from tests.conftest import AppClient
+from tests.conftest import AppClient, runtime_of
 from tests.integration.partner_support import (
     SEED_REQUEST,
     Caller,
@@ -17,7 +17,6 @@ from tests.integration.partner_support import (
     error_members,
     login,
     provision,
-    runtime_of,
 )
 
 DATASOURCES = "/api/v4/partner/datasources"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 
 from headwater.access import credentials
-from tests.conftest import AppClient
-from tests.integration.partner_support import Caller, error_members, login, runtime_of
+from tests.conftest import AppClient, runtime_of
+from tests.integration.partner_support import Caller, error_members, login
 
 
 async def test_a_revoked_partners_session_cookie_is_refused_on_the_next_request(

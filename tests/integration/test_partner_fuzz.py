@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from headwater.api.partner import DATASOURCE_BODY
-from tests.conftest import AppClient
-from tests.integration.partner_support import SEED_REQUEST, Caller, login, provision, runtime_of
+from tests.conftest import AppClient, runtime_of
+from tests.integration.partner_support import SEED_REQUEST, Caller, login, provision
 
 FIELDS = [*DATASOURCE_BODY["properties"], "unknownField"]
 PLAUSIBLE = [

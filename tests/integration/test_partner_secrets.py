@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from headwater.store import sources as source_store
-from tests.conftest import AppClient
-from tests.integration.partner_support import SEED_REQUEST, Caller, login, provision, runtime_of
+from tests.conftest import AppClient, runtime_of
+from tests.integration.partner_support import SEED_REQUEST, Caller, login, provision
 
 DATASOURCES = "/api/v4/partner/datasources"
 PASSWORD = "s3cr3t-ftp-password-7731"

@@ -12,9 +12,8 @@ from fastapi import FastAPI
 
 from headwater.access import apikeys
 from headwater.store.tables import Base, Tenant
-from tests.conftest import AppClient
+from tests.conftest import AppClient, runtime_of
 from tests.integration.integration_support import PULL_SOURCE, add_tenant, connect, is_message
-from tests.integration.partner_support import runtime_of
 from tests.integration.test_upload_destinations import partner_call
 from tests.support.tenants import make_tenancy
 from tests.unit.processor_support import write_xlsx

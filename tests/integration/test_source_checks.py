@@ -7,14 +7,19 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from headwater.ingest.imports import run_source
 from headwater.runtime import Runtime
-from tests.conftest import AppClient, make_settings, running_app
+from tests.conftest import AppClient, make_settings, running_app, runtime_of
 from tests.integration import integration_support as prod
-from tests.integration.partner_support import SEED_REQUEST, Caller, codes, login, provision, runtime_of
+from tests.integration.partner_support import (
+    SEED_REQUEST,
+    Caller,
+    codes,
+    create_source,
+    signed_in_caller,
+)
 from tests.servers import FtpServerInfo
 from tests.support.tenants import Tenancy, make_source, make_tenancy
 
@@ -36,16 +41,7 @@ async def guarded_app(tmp_path: Path) -> AsyncIterator[AppClient]:
 
 @pytest.fixture
 async def partner(guarded_app: AppClient) -> Caller:
-    app, client = guarded_app
-    caller = await provision(runtime_of(app))
-    await login(client, caller)
-    return caller
-
-
-async def partner_create(client: httpx.AsyncClient, caller: Caller, **changes: Any) -> httpx.Response:
-    return await client.post(
-        "/api/v4/partner/datasources", headers=caller.touchpoint_headers, json={**SEED_REQUEST, **changes}
-    )
+    return await signed_in_caller(guarded_app)
 
 
 S3 = {"dataSourceType": "S3", "host": "partner-bucket", "region": "eu-west-1", "workingDirectory": "/"}
@@ -70,7 +66,7 @@ async def test_the_partner_api_refuses_a_source_pointing_inside_the_network(
 ) -> None:
     _, client = guarded_app
     answers = {
-        name: await partner_create(client, partner, **changes) for name, changes in INTERNAL_SOURCES.items()
+        name: await create_source(client, partner, **changes) for name, changes in INTERNAL_SOURCES.items()
     }
     assert {name: (r.status_code, codes(r)) for name, r in answers.items()} == {
         name: (400, ["HostNotAllowed"]) for name in INTERNAL_SOURCES
@@ -81,7 +77,7 @@ async def test_the_partner_api_refuses_a_host_name_that_does_not_resolve(
     guarded_app: AppClient, partner: Caller
 ) -> None:
     _, client = guarded_app
-    response = await partner_create(client, partner, host="nowhere.invalid")
+    response = await create_source(client, partner, host="nowhere.invalid")
     assert response.status_code == 400, response.text
     assert codes(response) == ["HostNotResolvable"]
 
@@ -91,7 +87,7 @@ async def test_the_partner_api_accepts_public_hosts_and_networks_the_operator_al
 ) -> None:
     _, client = guarded_app
     for changes in ({"host": PUBLIC}, {"host": "10.1.2.3"}, {**S3}, {**S3, "endpointUrl": "http://10.1.0.9"}):
-        response = await partner_create(client, partner, **changes)
+        response = await create_source(client, partner, **changes)
         assert response.status_code == 201, (changes, response.text)
 
 
@@ -99,7 +95,7 @@ async def test_the_partner_api_refuses_changing_a_source_to_a_private_host(
     guarded_app: AppClient, partner: Caller
 ) -> None:
     _, client = guarded_app
-    created = await partner_create(client, partner, host=PUBLIC)
+    created = await create_source(client, partner, host=PUBLIC)
     source_id = created.json()["datasource"]["id"]
     response = await client.put(
         f"/api/v4/partner/datasources/{source_id}",
@@ -134,7 +130,7 @@ async def test_the_partner_api_accepts_only_an_archive_directory_inside_the_sour
     _, client = guarded_app
 
     async def create_moving(changes: dict[str, Any]) -> tuple[int, list[str]]:
-        response = await partner_create(client, partner, **{"host": PUBLIC, "afterImport": "MOVE", **changes})
+        response = await create_source(client, partner, **{"host": PUBLIC, "afterImport": "MOVE", **changes})
         return response.status_code, codes(response) if response.status_code == 400 else []
 
     refused = {name: await create_moving(changes) for name, changes in OUTSIDE_ARCHIVES.items()}

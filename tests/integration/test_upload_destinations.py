@@ -13,8 +13,7 @@ from headwater.access import credentials
 from headwater.settings import Settings
 from headwater.store import migrate
 from headwater.store.tables import DataSource
-from tests.conftest import AppClient
-from tests.integration.partner_support import runtime_of
+from tests.conftest import AppClient, runtime_of
 from tests.support.tenants import Tenancy, make_tenancy
 
 SALES = (

@@ -7,9 +7,9 @@ import io
 from pathlib import Path
 
 from headwater.ingest.uploads import import_upload
-from tests.conftest import AppClient, make_settings, running_app
+from tests.conftest import AppClient, make_settings, running_app, runtime_of
 from tests.integration.integration_support import add_tenant, connect, is_message
-from tests.integration.partner_support import Caller, error_members, provision, runtime_of
+from tests.integration.partner_support import Caller, error_members, provision
 
 HOOKS = "/api/v4/partner/webhooks"
 URL = "https://hooks.partner.example/headwater"

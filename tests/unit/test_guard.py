@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 
 import anyio
 import pytest
+from anyio.abc import TaskGroup
 from argon2 import PasswordHasher
 from limits import parse
 
@@ -60,6 +61,13 @@ async def _fail(guard: AuthGuard, attempt: Attempt, times: int) -> None:
 async def _verify(guard: AuthGuard, address: str, hashed: str | None, secret: str) -> bool:
     async with guard.turn(Attempt("client", address, "hwc_someone")) as turn:
         return await turn.verify(hashed, secret)
+
+
+async def _start_a_slow_check_from(tasks: TaskGroup, guard: AuthGuard, address: str, slow_hash: str) -> None:
+    """A wrong guess against a slow hash, left running in ``tasks``: back once it holds a slot."""
+    tasks.start_soon(_verify, guard, address, slow_hash, "a guess")
+    while guard.checks_under_way == 0:
+        await anyio.sleep(0.005)
 
 
 async def test_a_check_tells_the_right_secret_from_a_wrong_one(limiter: RateLimiter, quick_hash: str) -> None:
@@ -120,9 +128,7 @@ async def test_one_address_checks_one_secret_at_a_time_and_leaves_the_other_slot
 ) -> None:
     guard = guard_over(limiter, concurrency=2, wait=0.05)
     async with anyio.create_task_group() as tasks:
-        tasks.start_soon(_verify, guard, "192.0.2.66", slow_hash, "a guess")
-        while guard.checks_under_way == 0:
-            await anyio.sleep(0.005)
+        await _start_a_slow_check_from(tasks, guard, "192.0.2.66", slow_hash)
         with pytest.raises(RateLimited):  # its own second check waits for the first, then gives up
             await _verify(guard, "192.0.2.66", quick_hash, SECRET)
         assert await _verify(guard, "192.0.2.1", quick_hash, SECRET)
@@ -133,9 +139,7 @@ async def test_a_check_that_cannot_start_in_time_is_refused_rather_than_queued(
 ) -> None:
     guard = guard_over(limiter, concurrency=1, wait=0.05)
     async with anyio.create_task_group() as tasks:
-        tasks.start_soon(_verify, guard, "192.0.2.66", slow_hash, "a guess")
-        while guard.checks_under_way == 0:
-            await anyio.sleep(0.005)
+        await _start_a_slow_check_from(tasks, guard, "192.0.2.66", slow_hash)
         with pytest.raises(RateLimited):
             await _verify(guard, "192.0.2.1", quick_hash, SECRET)
     assert guard.checks_under_way == 0

@@ -44,17 +44,12 @@ def test_column_names_match_in_any_case(tmp_path: Path) -> None:
     assert records[0]["sale_date"] == date(2024, 1, 5)
 
 
-def test_an_empty_file_is_unreadable(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "content", [b"", b"\xef\xbb\xbf\n \r\n"], ids=["no bytes at all", "a BOM and blank lines"]
+)
+def test_a_file_without_a_line_of_text_is_unreadable_as_empty(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "empty.csv"
-    path.write_bytes(b"")
-    with pytest.raises(FileUnreadable) as caught:
-        read(path, SALES)
-    assert caught.value.code == "EmptyFile"
-
-
-def test_a_file_of_blank_lines_is_empty(tmp_path: Path) -> None:
-    path = tmp_path / "blank.csv"
-    path.write_bytes(b"\xef\xbb\xbf\n \r\n")
+    path.write_bytes(content)
     with pytest.raises(FileUnreadable) as caught:
         read(path, SALES)
     assert caught.value.code == "EmptyFile"
@@ -241,7 +236,10 @@ def test_quoted_values_across_the_scan_chunks_are_followed(tmp_path: Path) -> No
 
 def test_a_windows_1252_file_reads_the_euro_sign_and_every_other_byte(tmp_path: Path) -> None:
     path = tmp_path / "cp1252.csv"
-    path.write_bytes("code,name,city\nL1,Caf\u00e9 10 \u20ac,Z\u00fcrich\n".encode("cp1252") + b"L2,\x81\x8d\x8f\x90\x9d,x\n")
+    path.write_bytes(
+        "code,name,city\nL1,Caf\u00e9 10 \u20ac,Z\u00fcrich\n".encode("cp1252")
+        + b"L2,\x81\x8d\x8f\x90\x9d,x\n"
+    )
     _, records, errors = read(path, LOCATIONS)
     assert errors == []
     assert [(r["name"], r["city"]) for r in records] == [
@@ -282,5 +280,7 @@ def test_workbook_cells_of_every_kind_become_text(tmp_path: Path) -> None:
     )
     path = sheet_data_xlsx(tmp_path / "kinds.xlsx", rows)
     _, records, errors = read(path, SALES)
-    assert [(r["line"], r["transaction_id"], r["sku"], r["total"]) for r in records] == [(2, "T1", "true", 2.5)]
+    assert [(r["line"], r["transaction_id"], r["sku"], r["total"]) for r in records] == [
+        (2, "T1", "true", 2.5)
+    ]
     assert codes(errors) == [(4, "transactionId", "MissingValue")]

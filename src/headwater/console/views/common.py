@@ -45,6 +45,12 @@ async def visible_source(session: AsyncSession, viewer: Viewer, source_id: int) 
     return await source_store.get(session, viewer.tenant_id, source_id, owner_partner_id=viewer.partner_id)
 
 
+async def read_visible_source(request: Request, viewer: Viewer, source_id: int) -> DataSource:
+    """``visible_source`` in a session of its own, for a handler that only reads the source's fields."""
+    async with runtime_of(request).db.session() as session:
+        return await visible_source(session, viewer, source_id)
+
+
 def back_to(path: str, notice: str | None = None) -> RedirectResponse:
     target = f"{PATH}{path}" + (f"?notice={notice}" if notice else "")
     return RedirectResponse(target, status_code=303)

@@ -10,7 +10,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from headwater.console.session import Viewer
-from headwater.console.views.common import ViewerDep, back_to, checked_form, page, runtime_of, visible_source
+from headwater.console.views.common import (
+    ViewerDep,
+    back_to,
+    checked_form,
+    page,
+    read_visible_source,
+    runtime_of,
+    visible_source,
+)
 from headwater.errors import NotReimportable, RateLimited, ValidationFailed
 from headwater.ingest import connection_checks, host_keys, reimports
 
@@ -31,8 +39,7 @@ def _owner(viewer: Viewer) -> int | None:
 async def test_connection(request: Request, viewer: ViewerDep, source_id: int) -> HTMLResponse:
     await checked_form(request, viewer)
     runtime = runtime_of(request)
-    async with runtime.db.session() as session:
-        source = await visible_source(session, viewer, source_id)
+    source = await read_visible_source(request, viewer, source_id)
     check = None
     refused = None
     try:

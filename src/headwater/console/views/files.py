@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 
-from headwater.console.views.common import ViewerDep, page, runtime_of, visible_source
+from headwater.console.views.common import ViewerDep, page, read_visible_source, runtime_of, visible_source
 from headwater.ingest.rejected_rows import rejected_rows_csv
 from headwater.store import imports as import_store
 
@@ -59,8 +59,7 @@ async def rejected_rows_download(
 ) -> StreamingResponse:
     """The rejected rows in the file's own layout, with line, code and message: fix them and resend."""
     runtime = runtime_of(request)
-    async with runtime.db.session() as session:
-        source = await visible_source(session, viewer, source_id)
+    source = await read_visible_source(request, viewer, source_id)
     found = await rejected_rows_csv(runtime, source.tenant_id, file_id, source_id=source.id)
     return StreamingResponse(
         found.chunks(runtime),

@@ -6,11 +6,20 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import FormData
 
 from headwater import sources
 from headwater.console import forms
 from headwater.console.session import Viewer
-from headwater.console.views.common import ViewerDep, back_to, checked_form, page, runtime_of, visible_source
+from headwater.console.views.common import (
+    ViewerDep,
+    back_to,
+    checked_form,
+    page,
+    read_visible_source,
+    runtime_of,
+    visible_source,
+)
 from headwater.errors import Conflict, NotFound, ValidationFailed
 from headwater.ingest.connectors.hosts import HostPolicy
 from headwater.store import credentials as credential_store
@@ -41,6 +50,22 @@ def _form_page(
         source_id=source_id,
         tenants=tenants,
         secrets_stored=values.get("_secrets", {}),
+    )
+
+
+def _refused(
+    request: Request,
+    viewer: Viewer,
+    form: FormData,
+    errors: dict[str, str],
+    *,
+    source_id: int | None,
+    tenants: list[Any],
+) -> HTMLResponse:
+    """The form again, with what was posted (never a secret) and each error next to its field."""
+    values = {key: str(form.get(key) or "") for key in form if key not in forms.SECRETS}
+    return _form_page(
+        request, viewer, values=values, errors=errors, source_id=source_id, tenants=tenants, status_code=400
     )
 
 
@@ -87,35 +112,17 @@ async def create_source(request: Request, viewer: ViewerDep) -> Response:
                 owner_partner_id=viewer.partner_id,
                 hosts=HostPolicy.from_settings(runtime.settings),
             )
-    except (ValidationFailed, Conflict) as exc:
-        values = {key: str(form.get(key) or "") for key in form if key not in forms.SECRETS}
-        return _form_page(
-            request,
-            viewer,
-            values=values,
-            errors=forms.field_errors(exc),
-            source_id=None,
-            tenants=await _tenants_for(request, viewer),
-            status_code=400,
-        )
-    except NotFound:
-        values = {key: str(form.get(key) or "") for key in form if key not in forms.SECRETS}
-        return _form_page(
-            request,
-            viewer,
-            values=values,
-            errors={"tenant": "Choose a tenant."},
-            source_id=None,
-            tenants=await _tenants_for(request, viewer),
-            status_code=400,
+    except (ValidationFailed, Conflict, NotFound) as exc:
+        errors = {"tenant": "Choose a tenant."} if isinstance(exc, NotFound) else forms.field_errors(exc)
+        return _refused(
+            request, viewer, form, errors, source_id=None, tenants=await _tenants_for(request, viewer)
         )
     return back_to(f"/sources/{created.id}", "created")
 
 
 @router.get("/sources/{source_id}/settings")
 async def edit_source(request: Request, viewer: ViewerDep, source_id: int) -> HTMLResponse:
-    async with runtime_of(request).db.session() as session:
-        source = await visible_source(session, viewer, source_id)
+    source = await read_visible_source(request, viewer, source_id)
     described = sources.describe(source)
     values: dict[str, Any] = forms.values_for_form(described)
     values["_secrets"] = {key: described.get(key) is not None for key in forms.SECRETS}
@@ -138,14 +145,5 @@ async def save_source(request: Request, viewer: ViewerDep, source_id: int) -> Re
                 hosts=HostPolicy.from_settings(runtime.settings),
             )
     except (ValidationFailed, Conflict) as exc:
-        values: dict[str, Any] = {key: str(form.get(key) or "") for key in form if key not in forms.SECRETS}
-        return _form_page(
-            request,
-            viewer,
-            values=values,
-            errors=forms.field_errors(exc),
-            source_id=source_id,
-            tenants=[],
-            status_code=400,
-        )
+        return _refused(request, viewer, form, forms.field_errors(exc), source_id=source_id, tenants=[])
     return back_to(f"/sources/{source_id}", "saved")

@@ -7,7 +7,15 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from headwater import overview
 from headwater.clock import as_utc, iso_millis, utcnow
-from headwater.console.views.common import ViewerDep, back_to, checked_form, page, runtime_of, visible_source
+from headwater.console.views.common import (
+    ViewerDep,
+    back_to,
+    checked_form,
+    page,
+    read_visible_source,
+    runtime_of,
+    visible_source,
+)
 from headwater.overview import Health
 from headwater.sources import describe
 from headwater.store import imports as import_store
@@ -76,8 +84,7 @@ async def source_page(request: Request, viewer: ViewerDep, source_id: int, notic
 async def run_now(request: Request, viewer: ViewerDep, source_id: int) -> Response:
     await checked_form(request, viewer)
     runtime = runtime_of(request)
-    async with runtime.db.session() as session:
-        source = await visible_source(session, viewer, source_id)
+    source = await read_visible_source(request, viewer, source_id)
     if runtime.runner is None or source.data_source_type is None:
         return back_to(f"/sources/{source_id}", "run-unavailable")
     queued = await runtime.runner.request_run(source.tenant_id, source.id, trigger="console")
