@@ -1,8 +1,8 @@
 """JSON as UTF-8 bytes, the way every dialect writes it: compact, non-ASCII characters as themselves.
 
 orjson writes the same bytes as ``json.dumps(data, ensure_ascii=False, separators=(",", ":"))`` several
-times faster, with one difference: a float below 1e-4 in magnitude comes out in plain notation
-(``0.000001`` rather than ``1e-06``, the same number). What orjson refuses (a whole number beyond 64
+times faster, with one difference: a float in exponent notation has no padded exponent (``1e-6``
+rather than ``1e-06``, the same number). What orjson refuses (a whole number beyond 64
 bits, a key that is not text, a lone surrogate) goes through the standard library as before, so an
 answer that could be written before still is, and one that could not still fails the same way.
 """

@@ -130,7 +130,10 @@ class Resource:
         None for resources with times (``iso_millis`` has a format of its own) or masked fields."""
         if not self.shown_from_columns or any(f.kind in (Kind.DATETIME, Kind.OPAQUE) for f in self.fields):
             return None
-        return tuple(store.JsonField(f.name, f.column, f.kind is Kind.NUMBER) for f in self.fields)
+        return tuple(
+            store.JsonField(f.name, f.column, f.kind is Kind.NUMBER, f.kind in (Kind.NUMBER, Kind.INTEGER))
+            for f in self.fields
+        )
 
     @cached_property
     def largest(self) -> dict[str, int]:
@@ -588,39 +591,23 @@ async def _page_json(
     session: AsyncSession, tenant_id: int, resource: Resource, conditions: list[Condition], page: Page
 ) -> bytes:
     """One page as the JSON array the integration API answers. On PostgreSQL the database writes the
-    page of a record resource (row by row where description columns are added here); elsewhere, or for other resources, the rows are shown here and written
-    by ``jsonbytes``. Both give the same text, bar numbers of more than 15 significant digits, which
-    PostgreSQL writes exactly and a float would round."""
+    page of a record resource; elsewhere, or for other resources, the rows are shown here and written
+    by ``jsonbytes``. Both give the same members in the same order with the same values; PostgreSQL
+    writes numbers exactly (``0.000001``, or more than 15 significant digits), where a float is
+    written ``1e-6`` or rounded."""
     fields = resource.written_by_database
     if fields is not None and session.get_bind().dialect.name == "postgresql":
-        first_row, max_rows = page.first_row, page.max_rows
-        if resource.descriptions_position is None:
-            array = await store.fetch_page_json_array(
-                session,
-                tenant_id,
-                resource.model,
-                conditions,
-                first_row=first_row,
-                max_rows=max_rows,
-                fields=fields,
-            )
-            return array.encode()
         written = await store.fetch_page_json(
             session,
             tenant_id,
             resource.model,
             conditions,
-            first_row=first_row,
-            max_rows=max_rows,
+            first_row=page.first_row,
+            max_rows=page.max_rows,
             fields=fields,
-            extras_column="descriptions",
+            extras_column="descriptions" if resource.descriptions_position is not None else None,
         )
-        parts = []
-        for text, extras in written:
-            if isinstance(extras, dict) and extras:  # description columns: added as ``show`` adds them
-                text = jsonbytes.dumps(_with_descriptions(jsonbytes.loads(text), extras)).decode()
-            parts.append(text)
-        return ("[" + ",".join(parts) + "]").encode()
+        return written.encode()
     rows = await store.fetch_page(
         session,
         tenant_id,

@@ -248,7 +248,9 @@ ExtrasDep = Annotated[Extras, Depends(requested_extras)]
 
 
 def _status(source: DataSource) -> str:
-    return str(source.status if source.status in (SourceStatus.IDLE, SourceStatus.WORKING) else SourceStatus.IDLE)
+    return str(
+        source.status if source.status in (SourceStatus.IDLE, SourceStatus.WORKING) else SourceStatus.IDLE
+    )
 
 
 # How this dialect shows the table's fields it has (``source_fields.CHARTMOGUL_FIELDS``), by table name.

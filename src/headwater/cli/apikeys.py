@@ -89,7 +89,9 @@ def register(app: typer.Typer) -> None:
         ] = None,
         tenant: Annotated[
             str | None,
-            typer.Option("--tenant", metavar="NAME", help="The tenant of the key --id names.", show_default=False),
+            typer.Option(
+                "--tenant", metavar="NAME", help="The tenant of the key --id names.", show_default=False
+            ),
         ] = None,
         database_url: DatabaseUrlOption = None,
         as_json: JsonOption = False,

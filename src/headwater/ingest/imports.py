@@ -203,7 +203,9 @@ async def _import_as_it_arrives(
 
     rows = None if progress is None else RowsReporter(progress.read)
     # The checksum and size are the download's, known once it has ended (``GrowingFile.finish``).
-    job = FileJob.downloaded(facts, local=local, checksum="", size=facts.size, reimport=reimport, growing=growing)
+    job = FileJob.downloaded(
+        facts, local=local, checksum="", size=facts.size, reimport=reimport, growing=growing
+    )
     outcome: FileOutcome | None = None
     async with anyio.create_task_group() as group:
         group.start_soon(fetch)
@@ -476,7 +478,9 @@ async def _download_then_import(
 
 
 def _files_failure(summary: RunSummary) -> RunFailure | None:
-    failed = [f for f in summary.files if f.state not in (FileOutcomeState.IMPORTED, FileOutcomeState.SKIPPED)]
+    failed = [
+        f for f in summary.files if f.state not in (FileOutcomeState.IMPORTED, FileOutcomeState.SKIPPED)
+    ]
     if not failed:
         return None
     first = failed[0]
@@ -493,7 +497,9 @@ async def _finish(
     secrets: tuple[str | None, ...],
 ) -> None:
     imported = summary.count(FileOutcomeState.IMPORTED)
-    failed = sum(1 for f in summary.files if f.state not in (FileOutcomeState.IMPORTED, FileOutcomeState.SKIPPED))
+    failed = sum(
+        1 for f in summary.files if f.state not in (FileOutcomeState.IMPORTED, FileOutcomeState.SKIPPED)
+    )
     if failure is not None and imported == 0:
         summary.outcome = RunOutcome.FAILED
     elif failure is not None or failed or summary.after_import_failures:

@@ -244,7 +244,10 @@ async def import_local_file(runtime: Runtime, job: FileJob, rows: RowsReporter |
             outcome = await _import_in_one_transaction(runtime, job, processor, values, rows)
     except FileUnreadable as exc:
         outcome = FileOutcome(
-            path=job.path, state=FileOutcomeState.FAILED, error=f"{exc.code}: {exc.message}", error_code=exc.code
+            path=job.path,
+            state=FileOutcomeState.FAILED,
+            error=f"{exc.code}: {exc.message}",
+            error_code=exc.code,
         )
         outcome.file_id = await record_unimported(runtime, job, values, FileState.FAILED, outcome)
     except _RolledBack as exc:
@@ -368,7 +371,14 @@ async def _import_in_one_transaction(
             async with _made_ahead(ahead, interrupt=None if growing is None else growing.release) as ready:
                 async for prepared in ready:
                     await _write(
-                        session, job, owner, prepared, outcome, pending=False, rows=rows, file_write=file_write
+                        session,
+                        job,
+                        owner,
+                        prepared,
+                        outcome,
+                        pending=False,
+                        rows=rows,
+                        file_write=file_write,
                     )
             if growing is not None:
                 row.checksum, row.size = growing.checksum, growing.size

@@ -114,7 +114,9 @@ class Database:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # Reads on PostgreSQL go without BEGIN and COMMIT (two round trips fewer); on SQLite, whose
         # driver begins and commits without a round trip, in an ordinary transaction.
-        reads = self.engine.execution_options(isolation_level="AUTOCOMMIT") if self.is_postgres else self.engine
+        reads = (
+            self.engine.execution_options(isolation_level="AUTOCOMMIT") if self.is_postgres else self.engine
+        )
         self._reads = async_sessionmaker(reads, expire_on_commit=False, sync_session_class=_ReadingSession)
 
     @property

@@ -406,4 +406,6 @@ async def due_sources(session: AsyncSession, now: datetime) -> list[tuple[int, i
 
 async def reset_working(session: AsyncSession) -> None:
     """At start-up of the embedded runner: no run of this process can still be under way."""
-    await session.execute(update(DataSource).where(DataSource.status == SourceStatus.WORKING).values(status=SourceStatus.IDLE))
+    await session.execute(
+        update(DataSource).where(DataSource.status == SourceStatus.WORKING).values(status=SourceStatus.IDLE)
+    )

@@ -85,7 +85,9 @@ async def totals_since(session: AsyncSession, scope: Scope, since: datetime) -> 
     return {source_id: FileTotals(int(files), int(ok), int(bad)) for source_id, files, ok, bad in rows}
 
 
-async def daily_rows(session: AsyncSession, scope: Scope, since: date) -> dict[int, dict[date, tuple[int, int]]]:
+async def daily_rows(
+    session: AsyncSession, scope: Scope, since: date
+) -> dict[int, dict[date, tuple[int, int]]]:
     """Rows imported and rejected per source in scope and UTC day, for files finished on ``since`` or later.
 
     Read from ``daily_imports``, which triggers on the ledger keep (see ``DailyImport``): one row per

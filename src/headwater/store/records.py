@@ -158,7 +158,9 @@ async def write_batch(
     """
     owner = Owner(tenant_id, source_id, file_id)
     prepared = prepare_batch(processor_type, batch_table)
-    return await write_prepared(session, processor_type, owner, prepared, pending=pending, file_write=file_write)
+    return await write_prepared(
+        session, processor_type, owner, prepared, pending=pending, file_write=file_write
+    )
 
 
 async def write_prepared(

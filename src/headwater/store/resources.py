@@ -20,9 +20,9 @@ from sqlalchemy import (
     BindParameter,
     ColumnElement,
     Select,
-    Subquery,
     Text,
     bindparam,
+    case,
     cast,
     func,
     literal_column,
@@ -162,36 +162,70 @@ class JsonField:
     name: str
     column: str
     numeric: bool = False
+    # A number column (integer or NUMERIC): its text is already JSON, so it is written as it is.
+    number: bool = False
 
 
-def _rows_as_json(
-    table: Table, shape: Shape, fields: tuple[JsonField, ...]
-) -> tuple[Subquery, ColumnElement[str]]:
-    """One page as a subquery, and each of its rows as JSON text written by the database (fields in
-    the order given, null ones left out)."""
-    page = _page(select(table), table, shape).subquery("page")
-    pairs: list[Any] = []
-    for field in fields:
-        assert field.name.isidentifier(), field.name  # written into the SQL as a literal
-        value = page.c[field.column]
-        pairs += [literal_column(f"'{field.name}'"), func.trim_scale(value) if field.numeric else value]
-    # As text: the driver would otherwise parse each row's JSON only for it to be written again.
-    return page, cast(func.json_strip_nulls(func.json_build_object(*pairs)), Text)
+def _text(sql: str) -> ColumnElement[str]:
+    return literal_column(sql, Text)
 
 
-@lru_cache(maxsize=_STATEMENTS_PER_KIND)
-def _page_as_json_rows(
-    table: Table, shape: Shape, fields: tuple[JsonField, ...], extras_column: str
+def _member(field: JsonField, value: ColumnElement[Any]) -> ColumnElement[str]:
+    """``"name":value`` as JSON text, or NULL where the value is NULL."""
+    assert field.name.isidentifier(), field.name  # written into the SQL as a literal
+    if field.numeric:
+        value = func.trim_scale(value)
+    written = cast(value if field.number else func.to_json(value), Text)
+    return _text(f"'\"{field.name}\":'") + written
+
+
+def _extra_members(extras: ColumnElement[Any], taken: Sequence[str]) -> ColumnElement[str]:
+    """The members of a JSON object column that are not null and not named in ``taken``, in their
+    stored order, as JSON text ("description1":"...",...); NULL where there are none. Strings are
+    written again by ``to_json``, so that non-ASCII characters come out as themselves, as in every
+    other answer, however the column stored them."""
+    each = (
+        func.json_each(extras)
+        .table_valued("key", "value", with_ordinality="position")
+        .render_derived(name="extra")
+    )
+    value = case(
+        (
+            func.json_typeof(each.c.value) == "string",
+            cast(func.to_json(each.c.value.op("#>>")(_text("'{}'"))), Text),
+        ),
+        else_=cast(each.c.value, Text),
+    )
+    members = (
+        select(
+            func.string_agg(
+                cast(func.to_json(each.c.key), Text) + _text("':'") + value,
+                aggregate_order_by(_text("','"), each.c.position),
+            )
+        )
+        .where(func.json_typeof(each.c.value) != "null", each.c.key.not_in(taken))
+        .scalar_subquery()
+    )
+    return case((func.json_typeof(extras) == "object", members), else_=None)
+
+
+def _page_as_json(
+    table: Table, shape: Shape, fields: tuple[JsonField, ...], extras_column: str | None
 ) -> Select[Any]:
-    page, row_json = _rows_as_json(table, shape, fields)
-    return select(row_json, page.c[extras_column]).order_by(page.c.id)
+    """One page as one JSON array, written whole by the database: each row an object with the fields
+    in the order given, null ones left out, then the members of ``extras_column`` (an object) that
+    are not fields. Built by concatenation, which PostgreSQL does in half the time of
+    ``json_build_object`` with ``json_strip_nulls``."""
+    page = _page(select(table), table, shape).subquery("page")
+    members = [_member(field, page.c[field.column]) for field in fields]
+    if extras_column is not None:
+        members.append(_extra_members(page.c[extras_column], [field.name for field in fields]))
+    row = _text("'{'") + func.concat_ws(",", *members) + _text("'}'")  # concat_ws skips NULLs
+    rows = func.string_agg(row, aggregate_order_by(_text("','"), page.c.id))
+    return select(_text("'['") + func.coalesce(rows, "") + _text("']'"))
 
 
-@lru_cache(maxsize=_STATEMENTS_PER_KIND)
-def _page_as_json_array(table: Table, shape: Shape, fields: tuple[JsonField, ...]) -> Select[Any]:
-    page, row_json = _rows_as_json(table, shape, fields)
-    joined = func.string_agg(row_json, aggregate_order_by(literal_column("','"), page.c.id))
-    return select(func.coalesce(joined, ""))
+_page_as_json_cached = lru_cache(maxsize=_STATEMENTS_PER_KIND)(_page_as_json)
 
 
 async def fetch_page_json(
@@ -203,30 +237,12 @@ async def fetch_page_json(
     first_row: int,
     max_rows: int,
     fields: Sequence[JsonField],
-    extras_column: str,
-) -> Sequence[Any]:
-    """PostgreSQL only: one page in id order, each row as ``(json text, extras)``, ``extras`` the
-    ``extras_column``'s value, for rows that are finished in Python."""
-    query = _page_as_json_rows(_table(model), _shape(conditions), tuple(fields), extras_column)
-    parameters = _parameters(tenant_id, conditions, first_row=first_row, max_rows=max_rows)
-    rows: Sequence[Any] = (await session.execute(query, parameters)).all()
-    return rows
-
-
-async def fetch_page_json_array(
-    session: AsyncSession,
-    tenant_id: int,
-    model: type[Base],
-    conditions: Sequence[Condition],
-    *,
-    first_row: int,
-    max_rows: int,
-    fields: Sequence[JsonField],
+    extras_column: str | None = None,
 ) -> str:
-    """PostgreSQL only: one page in id order as one JSON array, written whole by the database. One text
-    instead of a row per record is what makes a page cheap to serve: the driver and the ORM handle one
-    value, not a thousand."""
-    query = _page_as_json_array(_table(model), _shape(conditions), tuple(fields))
+    """PostgreSQL only: one page in id order as one JSON array, written whole by the database (see
+    ``_page_as_json``). One text instead of a row per record is what makes a page cheap to serve: the
+    driver and the ORM handle one value, not a thousand."""
+    query = _page_as_json_cached(_table(model), _shape(conditions), tuple(fields), extras_column)
     parameters = _parameters(tenant_id, conditions, first_row=first_row, max_rows=max_rows)
-    written = (await session.execute(query, parameters)).scalar_one()
-    return f"[{written}]"
+    written: str = (await session.execute(query, parameters)).scalar_one()
+    return written
