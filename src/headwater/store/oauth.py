@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from headwater.clock import utcnow
@@ -126,6 +126,21 @@ async def list_clients(session: AsyncSession, tenant_id: int) -> Sequence[OAuthC
     ).all()
 
 
+# Asked on every request of the integration API: built once, with the digests and client as parameters.
+_GRANTED_AREA = (
+    select(AreaKey.id, AreaKey.tenant_id, AreaKey.per_second, AreaKey.per_day)
+    .join(ClientGrant, ClientGrant.tenant_id == AreaKey.tenant_id)
+    .join(OAuthClient, OAuthClient.id == ClientGrant.client_pk)
+    .where(
+        AreaKey.key_digest.in_(bindparam("key_digests", expanding=True)),
+        AreaKey.revoked_at.is_(None),
+        OAuthClient.client_id == bindparam("client_id"),
+        OAuthClient.revoked_at.is_(None),
+    )
+    .limit(1)
+)
+
+
 async def granted_area(
     session: AsyncSession, client_id: str, key_digests: Sequence[str]
 ) -> GrantedArea | None:
@@ -133,20 +148,8 @@ async def granted_area(
 
     One query: the area key, the client and the grant between them must all hold.
     """
-    row = (
-        await session.execute(
-            select(AreaKey.id, AreaKey.tenant_id, AreaKey.per_second, AreaKey.per_day)
-            .join(ClientGrant, ClientGrant.tenant_id == AreaKey.tenant_id)
-            .join(OAuthClient, OAuthClient.id == ClientGrant.client_pk)
-            .where(
-                AreaKey.key_digest.in_(key_digests),
-                AreaKey.revoked_at.is_(None),
-                OAuthClient.client_id == client_id,
-                OAuthClient.revoked_at.is_(None),
-            )
-            .limit(1)
-        )
-    ).first()
+    parameters = {"client_id": client_id, "key_digests": list(key_digests)}
+    row = (await session.execute(_GRANTED_AREA, parameters)).first()
     if row is None:
         return None
     return GrantedArea(key_id=row.id, tenant_id=row.tenant_id, per_second=row.per_second, per_day=row.per_day)
