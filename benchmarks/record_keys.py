@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.import_throughput import write_sales  # noqa: E402
 from benchmarks.scratch import scratch_database  # noqa: E402
+from benchmarks.sqlite_import import SQLITE3, sqlite_import  # noqa: E402
 
 CSV_COLUMNS = "(sale_date, transaction_id, quantity, amount, sku, currency)"
 _COLUMNS = (
@@ -139,30 +140,8 @@ def postgres_wal(dsn: str, csv: Path, definition: str, indexes: tuple[str, ...])
 
 
 def sqlite_load(folder: Path, csv: Path, definition: str, indexes: tuple[str, ...]) -> float:
-    """The shell's ``.import`` into an existing table: it inserts every row in one transaction."""
-    database = folder / "keys.db"
-    database.unlink(missing_ok=True)
-    # .import maps the file's columns onto the table's by position: a view takes them in file order.
-    setup = [
-        "PRAGMA journal_mode=WAL;",
-        f"CREATE TABLE sales ({definition});",
-        *(index.format(t="sales") + ";" for index in indexes),
-        f"CREATE VIEW incoming AS SELECT {CSV_COLUMNS.strip('()')} FROM sales;",
-        "CREATE TRIGGER load INSTEAD OF INSERT ON incoming BEGIN INSERT INTO sales"
-        f" {CSV_COLUMNS} VALUES (new.sale_date, new.transaction_id, new.quantity, new.amount, new.sku,"
-        " new.currency); END;",
-    ]
-    subprocess.run(
-        ["sqlite3", str(database)], input="\n".join(setup), text=True, check=True, stdout=subprocess.DEVNULL
-    )
-    started = time.perf_counter()
-    subprocess.run(
-        ["sqlite3", str(database)],
-        input=f"PRAGMA synchronous=NORMAL;\n.import --csv --skip 1 {csv} incoming\n",
-        text=True,
-        check=True,
-    )
-    return time.perf_counter() - started
+    schema = (f"CREATE TABLE sales ({definition})", *(index.format(t="sales") for index in indexes))
+    return sqlite_import(folder / "keys.db", csv, schema, "sales", fields=CSV_COLUMNS.strip("()").split(", "))
 
 
 def _fastest(
@@ -195,7 +174,7 @@ def main() -> None:
             postgres = _fastest(POSTGRES, args.repeat, lambda spec: postgres_load(dsn, csv, "sales", *spec))
             wal = {design: postgres_wal(dsn, csv, *spec) for design, spec in POSTGRES.items()}
         sqlite: dict[str, float] = {}
-        if not args.no_sqlite and shutil.which("sqlite3"):
+        if not args.no_sqlite and shutil.which(SQLITE3):
             sqlite = _fastest(SQLITE, args.repeat, lambda spec: sqlite_load(folder, csv, *spec))
 
     for title, figures in (("PostgreSQL psql \\copy", postgres), ("SQLite shell .import", sqlite)):
