@@ -1,12 +1,20 @@
-"""Import throughput: headwater pulling one partner sales CSV over SFTP into PostgreSQL, beside raw COPY.
+"""Import throughput: headwater pulling one partner sales CSV over SFTP into its store, beside a raw load.
 
-    .venv/bin/python benchmarks/import_throughput.py [--rows 1000000]
+    .venv/bin/python benchmarks/import_throughput.py [--rows 1000000] [--database {postgres,sqlite}]
 
-Generates an N-row partner sales CSV, serves it from the SFTP test server on loopback, creates a scratch
-PostgreSQL database, and runs ``headwater run SOURCE_ID`` in a child process (download, parse, validate,
-COPY, one transaction). Then loads the same file with ``psql \\copy`` into a plain table. Prints rows/s
-of both, their ratio, and the peak RSS of the headwater process. Not a test: the figures depend on the
-machine, which is why the baseline is measured in the same run.
+Generates an N-row partner sales CSV, serves it from the SFTP test server on loopback, and runs
+``headwater run SOURCE_ID`` in a child process (download, parse, validate, write). Then loads the same
+file with the database's own bulk loader into a plain table and into a table with headwater's keys.
+Prints rows/s of each, the ratios of headwater to each load, and the peak RSS of the headwater process.
+
+``--database postgres`` (the default): a scratch PostgreSQL database; headwater COPYs the file in one
+transaction; the baselines are ``psql \\copy``.
+
+``--database sqlite``: a SQLite store file in a temporary folder; headwater downloads the file, then
+INSERTs it in batches; the baselines are the ``sqlite3`` shell's ``.import``, the keyed table being
+partner_sales exactly as headwater's migrations created it in that store (read from ``sqlite_master``).
+
+Not a test: the figures depend on the machine, which is why the baselines are measured in the same run.
 """
 
 from __future__ import annotations
@@ -17,11 +25,15 @@ import json
 import os
 import random
 import resource
+import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import closing
 from pathlib import Path
+from typing import NamedTuple
 
 import asyncssh
 import psycopg
@@ -34,6 +46,7 @@ from tests.servers import LOOPBACK, PASSWORD, USER, _SftpServer  # noqa: E402
 from tests.support.tenants import make_source, make_tenancy  # noqa: E402
 
 from benchmarks.scratch import scratch_database  # noqa: E402
+from benchmarks.sqlite_import import SQLITE3, sqlite_import  # noqa: E402
 from headwater.runtime import open_runtime  # noqa: E402
 
 # The project's own environment, else the one running this script (a checkout without its own .venv).
@@ -129,14 +142,99 @@ KEYED_INDEXES = (
 KEYED_COLUMNS = "(sale_date, transaction_id, quantity, amount, partner_sku_code, currency)"
 
 
+# SQLite: the same plain table, its columns in the file's order, so that .import fills it directly.
+SQLITE_PLAIN = (
+    "CREATE TABLE raw_sales (sale_date DATE, transaction_id TEXT, quantity NUMERIC, amount NUMERIC,"
+    " partner_sku_code TEXT, currency TEXT)"
+)
+# The file's columns in partner_sales, and the columns headwater fills that the file does not name.
+# The shell maps a file onto a table by position, so these rows go through a view's trigger (into the
+# plain table, the same trigger was as fast as a direct .import, within the machine's noise).
+SQLITE_FIELDS = ("sale_date", "transaction_id", "quantity", "amount", "sku", "currency")
+SQLITE_FILLED = {
+    "partner_sku_code": "new.sku",
+    "total": "new.quantity * new.amount",
+    "tenant_id": "1",
+    "data_source_id": "1",
+    "import_file_id": "1",
+    "line": "0",
+}
+
+
+def store_schema(store: Path, table: str) -> list[str]:
+    """The statements that made ``table`` and its indexes in the store: its keys as the migrations left
+    them. The index SQLite makes for a key itself has no statement; the table's creates it again."""
+    with closing(sqlite3.connect(store)) as connection:
+        rows = connection.execute(
+            "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL ORDER BY type != 'table'",
+            (table,),
+        ).fetchall()
+    if not rows:
+        raise SystemExit(f"{store} has no table {table}")
+    return [sql for (sql,) in rows]
+
+
+class Measured(NamedTuple):
+    seconds: float  # headwater run, end to end
+    summary: dict[str, object]  # what it printed with --json
+    peak_rss_mb: float  # of the headwater process
+    plain_seconds: float  # the bulk loader into a plain table
+    keyed_seconds: float  # the bulk loader into a table with headwater's keys
+
+
+def measure_postgres(work: Path, csv: Path, port: int) -> Measured:
+    with scratch_database() as name:
+        url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+        source_id = asyncio.run(create_source(url, work, port))
+        seconds, summary = headwater_run(url, source_id, work)
+        peak_rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        dsn = f"postgresql://postgres@127.0.0.1:5432/{name}"
+        plain_seconds = psql_copy(dsn, csv, "raw_sales", PLAIN)
+        keyed_seconds = psql_copy(
+            dsn, csv, "keyed_sales", KEYED, columns=KEYED_COLUMNS, indexes=KEYED_INDEXES
+        )
+    return Measured(seconds, summary, peak_rss_mb, plain_seconds, keyed_seconds)
+
+
+def measure_sqlite(work: Path, csv: Path, port: int) -> Measured:
+    if not shutil.which(SQLITE3):
+        raise SystemExit(f"--database sqlite needs the {SQLITE3} shell on PATH for its baselines")
+    store = work / "headwater.db"
+    url = f"sqlite+aiosqlite:///{store}"
+    source_id = asyncio.run(create_source(url, work, port))
+    keyed_schema = store_schema(store, "partner_sales")
+    seconds, summary = headwater_run(url, source_id, work)
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    plain_seconds = sqlite_import(work / "plain.db", csv, [SQLITE_PLAIN], "raw_sales")
+    keyed_seconds = sqlite_import(
+        work / "keyed.db", csv, keyed_schema, "partner_sales", fields=SQLITE_FIELDS, filled=SQLITE_FILLED
+    )
+    return Measured(seconds, summary, peak_rss_mb, plain_seconds, keyed_seconds)
+
+
+# Per database: how headwater writes, and the baseline loader as the figures' labels name it.
+WRITES = {
+    "postgres": ("COPY", "psql \\copy", "raw COPY"),
+    "sqlite": ("INSERT", "sqlite3 .import", "raw .import"),
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument(
+        "--rows", type=int, default=1_000_000, help="rows of the generated file (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--database",
+        choices=sorted(WRITES),
+        default="postgres",
+        help="the store headwater imports into, and whose bulk loader is the baseline (default: %(default)s)",
+    )
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="headwater-bench-") as scratch, scratch_database() as name:
+    with tempfile.TemporaryDirectory(prefix="headwater-bench-") as scratch:
         work = Path(scratch)
         root = work / "sftp"
         (root / "in").mkdir(parents=True)
@@ -146,37 +244,30 @@ def main() -> None:
         server = _SftpServer(root, asyncssh.generate_private_key("ssh-ed25519"), [])
         server.start()
         try:
-            url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-            source_id = asyncio.run(create_source(url, work, server.port))
-            seconds, summary = headwater_run(url, source_id, work)
-            peak_rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-            dsn = f"postgresql://postgres@127.0.0.1:5432/{name}"
-            copy_seconds = psql_copy(dsn, csv, "raw_sales", PLAIN)
-            keyed_seconds = psql_copy(
-                dsn, csv, "keyed_sales", KEYED, columns=KEYED_COLUMNS, indexes=KEYED_INDEXES
-            )
+            measure = measure_sqlite if args.database == "sqlite" else measure_postgres
+            measured = measure(work, csv, server.port)
         finally:
             server.stop()
 
-    files = summary["files"]
-    assert isinstance(files, list) and files, summary
+    files = measured.summary["files"]
+    assert isinstance(files, list) and files, measured.summary
     imported = files[0]["rowsOk"]
-    headwater_rate = args.rows / seconds
-    copy_rate = args.rows / copy_seconds
-    print(f"file: {args.rows:,} rows, {size_mb:.1f} MB; imported {imported:,} rows")
-    print(
-        f"headwater run (SFTP -> parse -> validate -> COPY): {seconds:8.2f} s  {headwater_rate:12,.0f} rows/s"
+    write, loader, raw = WRITES[args.database]
+    headwater_rate = args.rows / measured.seconds
+    plain_rate = args.rows / measured.plain_seconds
+    keyed_rate = args.rows / measured.keyed_seconds
+    print(f"file: {args.rows:,} rows, {size_mb:.1f} MB; imported {imported:,} rows ({args.database})")
+    lines = (
+        (f"headwater run (SFTP -> parse -> validate -> {write})", measured.seconds, headwater_rate),
+        (f"{loader} (local file -> plain table)", measured.plain_seconds, plain_rate),
+        (f"{loader} (local file -> table with headwater's keys)", measured.keyed_seconds, keyed_rate),
     )
-    print(
-        f"psql \\copy (local file -> plain table):            {copy_seconds:8.2f} s  {copy_rate:12,.0f} rows/s"
-    )
-    keyed_rate = args.rows / keyed_seconds
-    print(
-        f"psql \\copy (local file -> table with headwater's keys): {keyed_seconds:5.2f} s  {keyed_rate:12,.0f} rows/s"
-    )
-    print(f"ratio headwater / raw COPY into a plain table: {headwater_rate / copy_rate:.2f}")
-    print(f"ratio headwater / raw COPY into a table with the same keys: {headwater_rate / keyed_rate:.2f}")
-    print(f"peak RSS of the headwater process: {peak_rss_mb:.0f} MB")
+    width = max(len(label) for label, _, _ in lines) + 1
+    for label, elapsed, rate in lines:
+        print(f"{label + ':':<{width}} {elapsed:8.2f} s  {rate:12,.0f} rows/s")
+    print(f"ratio headwater / {raw} into a plain table: {headwater_rate / plain_rate:.2f}")
+    print(f"ratio headwater / {raw} into a table with the same keys: {headwater_rate / keyed_rate:.2f}")
+    print(f"peak RSS of the headwater process: {measured.peak_rss_mb:.0f} MB")
 
 
 if __name__ == "__main__":
