@@ -8,7 +8,7 @@ from tests.browser.conftest import PASSWORD, LiveServer, tenant_with_partner
 from tests.support.browser import sign_in
 
 
-def test_an_operator_sees_everytenant_with_partner(page: Page, live_server: LiveServer) -> None:
+def test_an_operator_sees_every_tenant(page: Page, live_server: LiveServer) -> None:
     tenant_with_partner(live_server, "acme", "REST01")
     tenant_with_partner(live_server, "globex", "REST02")
     live_server.cli("operator", "create", "--principal", "ops", "--password", "operator-password")
