@@ -20,6 +20,7 @@ from headwater.access.ratelimit import RateLimiter
 from headwater.errors import FieldProblem, ValidationFailed
 from headwater.settings import Settings
 from headwater.store import oauth as store
+from headwater.store.credentials import get_tenant_by_name
 from headwater.store.tables import AreaKey
 
 KEY_START = "hwx_"
@@ -80,7 +81,7 @@ async def create_area_key(
 ) -> IssuedAreaKey:
     _check_limit("perSecond", per_second)
     _check_limit("perDay", per_day)
-    tenant = await store.tenant_by_name(session, tenant_name)
+    tenant = await get_tenant_by_name(session, tenant_name)
     new = new_key(box, KEY_START)
     row = await store.add_area_key(
         session,
@@ -103,13 +104,13 @@ async def create_area_key(
 
 
 async def list_area_keys(session: AsyncSession, tenant_name: str) -> list[AreaKeyInfo]:
-    tenant = await store.tenant_by_name(session, tenant_name)
+    tenant = await get_tenant_by_name(session, tenant_name)
     return [_info(tenant.name, row) for row in await store.list_area_keys(session, tenant.id)]
 
 
 async def revoke_area_key(session: AsyncSession, tenant_name: str, key_id: int) -> AreaKeyInfo:
     """Refuse the key (by its id in ``list_area_keys``) from now on; revoking again keeps the first time."""
-    tenant = await store.tenant_by_name(session, tenant_name)
+    tenant = await get_tenant_by_name(session, tenant_name)
     return _info(tenant.name, await store.revoke_area_key(session, tenant.id, key_id))
 
 

@@ -24,6 +24,7 @@ from headwater.access.guard import Attempt, AuthGuard
 from headwater.clock import utcnow
 from headwater.errors import AuthenticationFailed, NotFound, PermissionDenied
 from headwater.store import oauth as store
+from headwater.store.credentials import get_tenant_by_name
 from headwater.store.database import Database
 
 # Fixed starts keep the values recognisable (and findable by secret scanners) and never make one
@@ -91,10 +92,10 @@ async def create_client(
     session: AsyncSession, tenant_name: str, grant_names: Sequence[str] = ()
 ) -> IssuedClient:
     """A new client of the tenant, granted its own tenant and ``grant_names``; the secret is shown once."""
-    tenant = await store.tenant_by_name(session, tenant_name)
+    tenant = await get_tenant_by_name(session, tenant_name)
     granted_ids = [tenant.id]
     for name in grant_names:
-        other = await store.tenant_by_name(session, name)
+        other = await get_tenant_by_name(session, name)
         if other.id not in granted_ids:
             granted_ids.append(other.id)
     client_id = CLIENT_ID_START + secrets.token_hex(12)
@@ -115,7 +116,7 @@ async def create_client(
 
 
 async def list_clients(session: AsyncSession, tenant_name: str) -> list[ClientInfo]:
-    tenant = await store.tenant_by_name(session, tenant_name)
+    tenant = await get_tenant_by_name(session, tenant_name)
     return [
         ClientInfo(
             client_id=client.client_id,
@@ -133,7 +134,7 @@ async def grant_client(session: AsyncSession, client_id: str, tenant_name: str) 
     client = await store.client_by_client_id(session, client_id)
     if client is None:
         raise NotFound("OAuth client", client_id)
-    tenant = await store.tenant_by_name(session, tenant_name)
+    tenant = await get_tenant_by_name(session, tenant_name)
     await store.grant(session, client, tenant.id)
     return await store.tenant_names(session, await store.granted_tenant_ids(session, client))
 

@@ -29,10 +29,6 @@ class GrantedArea:
     per_day: int | None
 
 
-async def tenant_by_name(session: AsyncSession, name: str) -> Tenant:
-    return await one_or_not_found(session, select(Tenant).where(Tenant.name == name), "Tenant", name)
-
-
 async def tenant_names(session: AsyncSession, tenant_ids: Sequence[int]) -> list[str]:
     rows = await session.scalars(select(Tenant.name).where(Tenant.id.in_(tenant_ids)).order_by(Tenant.id))
     return list(rows)
