@@ -162,6 +162,9 @@ async def test_oauth_clients_and_area_keys_are_created_with_their_secrets_shown_
 
     listed = await client.get(f"/console/tenants/{tenant_id}")
     assert area_key not in listed.text
+    # Its own budget per second, the configured one per day where it set none.
+    assert '<td class="num">5</td>' in listed.text
+    assert '<td class="num">100\u202f000</td>' in listed.text
     key_id = re.search(r'name="id" value="(\d+)"', listed.text)
     assert key_id
     revoked = await _post(client, f"/console/tenants/{tenant_id}/area-keys/revoke", id=key_id.group(1))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from limits import RateLimitItem, RateLimitItemPerDay, RateLimitItemPerSecond
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -114,11 +115,32 @@ async def revoke_area_key(session: AsyncSession, tenant_name: str, key_id: int) 
     return _info(tenant.name, await store.revoke_area_key(session, tenant.id, key_id))
 
 
+class Budgeted(Protocol):
+    """A key as stored or as a request's area: its own budgets, None where it has none."""
+
+    @property
+    def per_second(self) -> int | None: ...
+
+    @property
+    def per_day(self) -> int | None: ...
+
+
+@dataclass(frozen=True)
+class Budgets:
+    per_second: int
+    per_day: int
+
+
+def budgets(key: Budgeted, settings: Settings) -> Budgets:
+    """A key's request budgets: its own, or the configured ones where it has none."""
+    return Budgets(
+        key.per_second or settings.rate_limit_per_second, key.per_day or settings.rate_limit_per_day
+    )
+
+
 def limits_of(area: Area, settings: Settings) -> list[RateLimitItem]:
-    return [
-        RateLimitItemPerSecond(area.per_second or settings.rate_limit_per_second),
-        RateLimitItemPerDay(area.per_day or settings.rate_limit_per_day),
-    ]
+    allowed = budgets(area, settings)
+    return [RateLimitItemPerSecond(allowed.per_second), RateLimitItemPerDay(allowed.per_day)]
 
 
 async def spend(limiter: RateLimiter, area: Area, settings: Settings) -> None:

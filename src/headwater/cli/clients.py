@@ -29,11 +29,10 @@ ClientIdArgument = Annotated[
 
 
 def _budgets(key: AreaKeyInfo | IssuedAreaKey, settings: Settings) -> dict[str, int]:
-    """The key's own request budgets, or the configured ones where it has none."""
-    return {
-        "perSecond": key.per_second or settings.rate_limit_per_second,
-        "perDay": key.per_day or settings.rate_limit_per_day,
-    }
+    from headwater.access import areakeys
+
+    allowed = areakeys.budgets(key, settings)
+    return {"perSecond": allowed.per_second, "perDay": allowed.per_day}
 
 
 def area_key_json(key: AreaKeyInfo, settings: Settings) -> dict[str, Any]:

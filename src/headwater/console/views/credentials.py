@@ -104,6 +104,7 @@ async def tenant_page(
         values=values or {},
         default_per_second=runtime.settings.rate_limit_per_second,
         default_per_day=runtime.settings.rate_limit_per_day,
+        budgets_of=lambda key: areakeys.budgets(key, runtime.settings),
         **context,
     )
 
