@@ -19,6 +19,7 @@ from typing import IO, Any, TypeVar
 
 import anyio
 import anyio.to_thread
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from headwater import metrics
@@ -263,7 +264,24 @@ async def import_local_file(runtime: Runtime, job: FileJob, rows: RowsReporter |
     metrics.count_rows(
         imported=outcome.rows_ok, rejected=outcome.rows_with_errors, skipped=outcome.rows_skipped
     )
+    if runtime.db.is_postgres and outcome.state == FileOutcomeState.IMPORTED:
+        await _refresh_statistics(runtime, job, outcome.rows_ok)
     return outcome
+
+
+async def _refresh_statistics(runtime: Runtime, job: FileFacts, added: int) -> None:
+    """After the file has committed: a failure here costs only planner statistics, never the file."""
+    try:
+        async with runtime.db.engine.begin() as connection:
+            analyzed = await record_store.refresh_statistics(connection, job.processor_type, added)
+    except SQLAlchemyError as exc:
+        cause = getattr(exc, "orig", None) or exc
+        log.info(
+            "record table statistics left to autovacuum", source_id=job.source_id, reason=type(cause).__name__
+        )
+        return
+    if analyzed:
+        log.info("record table statistics refreshed", source_id=job.source_id, rows=added)
 
 
 class _RolledBack(Exception):
