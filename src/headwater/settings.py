@@ -32,8 +32,9 @@ _SERVED_ROOTS = (
 )
 
 
-def _covers(prefix: str, path: str) -> bool:
-    return path == prefix or path.startswith(prefix + "/")
+def path_under(path: str, prefix: str) -> bool:
+    """Whether ``path`` is ``prefix`` itself or a path below it (``/v1`` covers ``/v1/x``, not ``/v12``)."""
+    return path == prefix or path.startswith(prefix.rstrip("/") + "/")
 
 
 class Settings(BaseSettings):
@@ -119,7 +120,7 @@ class Settings(BaseSettings):
         value = "/" + value.strip("/")
         # The integration API is mounted ahead of the other routes, so it must not cover any of them.
         for taken in _SERVED_ROOTS:
-            if value == "/" or _covers(value, taken) or _covers(taken, value):
+            if value == "/" or path_under(taken, value) or path_under(value, taken):
                 raise ValueError(f"{value!r} overlaps {taken!r}, which headwater serves itself")
         return value
 

@@ -19,6 +19,7 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from headwater.errors import RequestTooLarge
+from headwater.settings import path_under
 
 TooLargeAnswer = Callable[[RequestTooLarge], Response]
 
@@ -31,7 +32,7 @@ class DialectAnswer:
     answer: TooLargeAnswer
 
     def covers(self, path: str) -> bool:
-        return path == self.prefix or path.startswith(self.prefix.rstrip("/") + "/")
+        return path_under(path, self.prefix)
 
 
 @dataclass(frozen=True)

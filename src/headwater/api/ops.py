@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from headwater import health, metrics
 from headwater.api.deps import RuntimeDep
+from headwater.settings import path_under
 
 router = APIRouter(include_in_schema=False)
 # Served by the app itself unless HEADWATER_METRICS_PORT gives /metrics an address of its own.
@@ -46,16 +47,12 @@ async def prometheus_metrics(request: Request) -> Response:
     return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 
-def _under(path: str, prefix: str) -> bool:
-    return path == prefix or path.startswith(prefix.rstrip("/") + "/")
-
-
 def dialect_of(path: str, integration_prefix: str) -> str:
-    if _under(path, "/api/v4"):
+    if path_under(path, "/api/v4"):
         return "partner"
-    if _under(path, "/v1"):
+    if path_under(path, "/v1"):
         return "chartmogul"
-    if _under(path, integration_prefix) or _under(path, "/oauth2"):
+    if path_under(path, integration_prefix) or path_under(path, "/oauth2"):
         return "integration"
     return "ops"
 
