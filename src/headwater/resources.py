@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import BigInteger, Numeric
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -130,10 +130,7 @@ class Resource:
         None for resources with times (``iso_millis`` has a format of its own) or masked fields."""
         if not self.shown_from_columns or any(f.kind in (Kind.DATETIME, Kind.OPAQUE) for f in self.fields):
             return None
-        return tuple(
-            store.JsonField(f.name, f.column, f.kind is Kind.NUMBER, f.kind in (Kind.NUMBER, Kind.INTEGER))
-            for f in self.fields
-        )
+        return tuple(store.JsonField(f.name, f.column, _WRITTEN_NUMBER.get(f.kind)) for f in self.fields)
 
     @cached_property
     def largest(self) -> dict[str, int]:
@@ -204,6 +201,9 @@ def _plain(value: Any) -> Any:
         return _number(value)
     return value
 
+
+# The numbers PostgreSQL writes into JSON as their own text (see ``store.JsonField``).
+_WRITTEN_NUMBER: dict[Kind, Literal["integer", "decimal"]] = {Kind.INTEGER: "integer", Kind.NUMBER: "decimal"}
 
 # How a value of each kind is written in JSON; None: as it comes from the store.
 SHOWN_AS: dict[Kind, Callable[[Any], Any] | None] = {

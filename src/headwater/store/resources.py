@@ -156,14 +156,13 @@ async def fetch_page(
 
 @dataclass(frozen=True)
 class JsonField:
-    """A column the database writes into a row's JSON itself: its name there, and whether it is a
-    NUMERIC whose trailing zeros go (``9.500000`` is written ``9.5``, ``3.000000`` is ``3``)."""
+    """A column the database writes into a row's JSON itself: its name there, and for a number column
+    which kind, since a number's text is already JSON (a ``"decimal"`` is a NUMERIC whose trailing zeros
+    go: ``9.500000`` is written ``9.5``, ``3.000000`` is ``3``)."""
 
     name: str
     column: str
-    numeric: bool = False
-    # A number column (integer or NUMERIC): its text is already JSON, so it is written as it is.
-    number: bool = False
+    number: Literal["integer", "decimal"] | None = None
 
 
 def _text(sql: str) -> ColumnElement[str]:
@@ -173,9 +172,9 @@ def _text(sql: str) -> ColumnElement[str]:
 def _member(field: JsonField, value: ColumnElement[Any]) -> ColumnElement[str]:
     """``"name":value`` as JSON text, or NULL where the value is NULL."""
     assert field.name.isidentifier(), field.name  # written into the SQL as a literal
-    if field.numeric:
+    if field.number == "decimal":
         value = func.trim_scale(value)
-    written = cast(value if field.number else func.to_json(value), Text)
+    written = cast(value if field.number is not None else func.to_json(value), Text)
     return _text(f"'\"{field.name}\":'") + written
 
 
@@ -209,6 +208,7 @@ def _extra_members(extras: ColumnElement[Any], taken: Sequence[str]) -> ColumnEl
     return case((func.json_typeof(extras) == "object", members), else_=None)
 
 
+@lru_cache(maxsize=_STATEMENTS_PER_KIND)
 def _page_as_json(
     table: Table, shape: Shape, fields: tuple[JsonField, ...], extras_column: str | None
 ) -> Select[Any]:
@@ -225,9 +225,6 @@ def _page_as_json(
     return select(_text("'['") + func.coalesce(rows, "") + _text("']'"))
 
 
-_page_as_json_cached = lru_cache(maxsize=_STATEMENTS_PER_KIND)(_page_as_json)
-
-
 async def fetch_page_json(
     session: AsyncSession,
     tenant_id: int,
@@ -242,7 +239,7 @@ async def fetch_page_json(
     """PostgreSQL only: one page in id order as one JSON array, written whole by the database (see
     ``_page_as_json``). One text instead of a row per record is what makes a page cheap to serve: the
     driver and the ORM handle one value, not a thousand."""
-    query = _page_as_json_cached(_table(model), _shape(conditions), tuple(fields), extras_column)
+    query = _page_as_json(_table(model), _shape(conditions), tuple(fields), extras_column)
     parameters = _parameters(tenant_id, conditions, first_row=first_row, max_rows=max_rows)
     written: str = (await session.execute(query, parameters)).scalar_one()
     return written
