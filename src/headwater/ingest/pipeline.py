@@ -272,8 +272,7 @@ async def import_local_file(runtime: Runtime, job: FileJob, rows: RowsReporter |
 async def _refresh_statistics(runtime: Runtime, job: FileFacts, added: int) -> None:
     """After the file has committed: a failure here costs only planner statistics, never the file."""
     try:
-        async with runtime.db.engine.begin() as connection:
-            analyzed = await record_store.refresh_statistics(connection, job.processor_type, added)
+        analyzed = await record_store.refresh_statistics(runtime.db.engine, job.processor_type, added)
     except SQLAlchemyError as exc:
         cause = getattr(exc, "orig", None) or exc
         log.info(

@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from asyncpg.exceptions import UniqueViolationError  # type: ignore[import-untyped]
 from sqlalchemy import BindParameter, ColumnElement, Table, TextClause, exists, func, select, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from headwater.domain import FileState, ProcessorType, RowError
 from headwater.errors import FieldProblem, ImportContended, ValidationFailed
@@ -418,20 +418,22 @@ _ANALYZE_FROM_SHARE = 0.1
 _ANALYZE_LOCK_TIMEOUT = "200ms"
 
 
-async def refresh_statistics(connection: AsyncConnection, processor_type: int, added: int) -> bool:
+async def refresh_statistics(engine: AsyncEngine, processor_type: int, added: int) -> bool:
     """PostgreSQL: ANALYZE the record table a file just added ``added`` rows to, when they are at least
-    10,000 and a tenth of what the table was estimated to hold; whether it did. A table another
-    session is analyzing or altering is left to it (a short lock timeout), so nothing ever waits here."""
-    table = _target_for(processor_type).table.name
+    10,000 and a tenth of what the table was estimated to hold; whether it did. A smaller file takes no
+    connection. A table another session is analyzing or altering is left to it (a short lock timeout),
+    so nothing ever waits here."""
     if added < _ANALYZE_FROM_ROWS:
         return False
-    estimated = await connection.scalar(
-        text("SELECT reltuples FROM pg_class WHERE oid = CAST(:table AS regclass)"), {"table": table}
-    )
-    if estimated is not None and added < _ANALYZE_FROM_SHARE * float(estimated):
-        return False
-    await connection.execute(text(f"SET LOCAL lock_timeout = '{_ANALYZE_LOCK_TIMEOUT}'"))
-    await connection.execute(text(f'ANALYZE "{table}"'))
+    table = _target_for(processor_type).table.name
+    async with engine.begin() as connection:
+        estimated = await connection.scalar(
+            text("SELECT reltuples FROM pg_class WHERE oid = CAST(:table AS regclass)"), {"table": table}
+        )
+        if estimated is not None and added < _ANALYZE_FROM_SHARE * float(estimated):
+            return False
+        await connection.execute(text(f"SET LOCAL lock_timeout = '{_ANALYZE_LOCK_TIMEOUT}'"))
+        await connection.execute(text(f'ANALYZE "{table}"'))
     return True
 
 
