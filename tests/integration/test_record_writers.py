@@ -17,7 +17,14 @@ from headwater.domain import ProcessorType
 from headwater.ingest.processors import processor_for
 from headwater.ingest.processors.base import ProcessOptions
 from headwater.runtime import Runtime
-from headwater.store.records import WriteResult, count_records, delete_file_records, write_batch
+from headwater.store.records import Owner as RecordOwner
+from headwater.store.records import (
+    WriteResult,
+    count_records,
+    delete_file_records,
+    prepare_batch,
+    write_batch,
+)
 from headwater.store.tables import (
     Company,
     PartnerSale,
@@ -85,6 +92,24 @@ async def test_new_sales_are_inserted_with_their_owner_and_line(
     )
     assert first.descriptions == {"description2": 'big "red"'}
     assert (second.line, float(second.amount), second.descriptions, second.sku_code) == (3, 0.1, None, None)
+
+
+async def test_a_column_empty_in_one_batch_and_filled_in_the_next_is_stored_as_written(
+    runtime: Runtime, owner: Owner, tmp_path: Path
+) -> None:
+    lines = [SALES_HEADER, "2024-01-05,T1,1,1,S1,", "2024-01-05,T2,1,1,S1,", "2024-01-05,T3,1,1,S1,red"]
+    tables = _batches(tmp_path, SALES, lines, batch_rows=2)
+    empty = prepare_batch(SALES, tables[0], RecordOwner(owner.tenant_id, owner.source_id, 1), postgres=True)
+    assert "descriptions" in empty.columns and "descriptions" not in empty.copy_columns
+    async with runtime.db.session() as session:
+        assert await _write(session, SALES, owner, 0, tables) == WriteResult(3)
+    async with runtime.db.session() as session:
+        sales = (await session.scalars(select(PartnerSale).order_by(PartnerSale.line))).all()
+    assert [(sale.descriptions, sale.sku_code) for sale in sales] == [
+        (None, None),
+        (None, None),
+        ({"description2": "red"}, None),
+    ]
 
 
 async def test_sales_another_file_already_imported_are_skipped(

@@ -110,7 +110,8 @@ class PreparedBatch:
     columns: list[str]
     rows: int  # the batch's rows, repeats included
     errors: list[RowError]
-    copy: memoryview | None = None  # COPY CSV of ``columns`` and the owner columns
+    copy: memoryview | None = None  # COPY CSV of ``copy_columns`` and the owner columns
+    copy_columns: tuple[str, ...] = ()
     python_rows: list[tuple[Any, ...]] | None = None  # SQLite: the staged rows of ``columns``
 
 
@@ -131,12 +132,13 @@ def prepare_batch(
         staged, errors = _first_row_per_key(batch_table, target.keys)
     columns = [name for name in staged.schema.names if name in target.table.columns]
     copy = python_rows = None
+    copy_columns: tuple[str, ...] = ()
     if owner is not None and staged.num_rows:
         if postgres:
-            copy = _csv_bytes(_with_owner(staged.select(columns), owner))
+            copy_columns, copy = _copy_payload(staged, columns, owner)
         else:
             python_rows = _python_rows(staged.select(columns))
-    return PreparedBatch(staged, columns, rows, errors, copy, python_rows)
+    return PreparedBatch(staged, columns, rows, errors, copy, copy_columns, python_rows)
 
 
 async def write_batch(
@@ -247,6 +249,13 @@ def _with_owner(table: pa.Table, owner: Owner) -> pa.Table:
     return table
 
 
+def _copy_payload(staged: pa.Table, columns: list[str], owner: Owner) -> tuple[tuple[str, ...], memoryview]:
+    """The columns a direct COPY names and its CSV. A column null in every row of the batch is left
+    out: the rows are new, so it is null either way, and the database parses fewer fields."""
+    present = tuple(name for name in columns if staged[name].null_count < staged.num_rows)
+    return present, _csv_bytes(_with_owner(staged.select(list(present)), owner))
+
+
 async def _copy_directly(
     connection: AsyncConnection,
     target: _Target,
@@ -261,10 +270,10 @@ async def _copy_directly(
         return False
     if file_write.copy_conflicted:
         return False
-    payload = prepared.copy
+    columns, payload = prepared.copy_columns, prepared.copy
     if payload is None:  # not prepared for PostgreSQL: encode it here, off the event loop
-        payload = await anyio.to_thread.run_sync(
-            _csv_bytes, _with_owner(prepared.staged.select(prepared.columns), owner)
+        columns, payload = await anyio.to_thread.run_sync(
+            _copy_payload, prepared.staged, prepared.columns, owner
         )
     await connection.exec_driver_sql("SELECT 1")  # opens the driver's transaction before raw use
     raw = await connection.get_raw_connection()
@@ -274,7 +283,7 @@ async def _copy_directly(
         await driver.copy_to_table(
             target.table.name,
             source=payload,
-            columns=[*prepared.columns, *_OWNER_COLUMNS],
+            columns=[*columns, *_OWNER_COLUMNS],
             format="csv",
         )
     except UniqueViolationError:
