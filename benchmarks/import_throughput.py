@@ -2,16 +2,21 @@
 
     .venv/bin/python benchmarks/import_throughput.py [--rows 1000000] [--database {postgres,sqlite}]
 
-Generates an N-row partner sales CSV, serves it from the SFTP test server on loopback, and runs
-``headwater run SOURCE_ID`` in a child process (download, parse, validate, write). Then loads the same
-file with the database's own bulk loader into a plain table and into a table with headwater's keys.
-Prints rows/s of each, the ratios of headwater to each load, and the peak RSS of the headwater process.
+Generates an N-row partner sales CSV, serves it from the SFTP test server on loopback, and has headwater
+import it (download, parse, validate, write). Then loads the same file with the database's own bulk
+loader into a plain table and into a table with headwater's keys. Prints rows/s of each, the ratios of
+headwater to each load, and the peak RSS of the headwater process.
 
-``--database postgres`` (the default): a scratch PostgreSQL database; headwater COPYs the file in one
-transaction; the baselines are ``psql \\copy``.
+``--database postgres`` (the default): scratch PostgreSQL databases; headwater COPYs the file in one
+transaction. The figure compared is a warm ``headwater worker``'s: started and registered first, the run
+queued as "run now" queues it, timed until the runs table says it ended. A cold ``headwater run`` of
+the same file (process start and module imports included) is printed beside it. The baselines are
+``psql \\copy``, plus a third: ``psql \\copy`` of exactly the rows headwater sends (the file's columns
+and the ones it adds: total, sku, line, owner ids) into partner_sales as migrated, the database's own
+limit for the rows headwater stores.
 
-``--database sqlite``: a SQLite store file in a temporary folder; headwater downloads the file, then
-INSERTs it in batches; the baselines are the ``sqlite3`` shell's ``.import``, the keyed table being
+``--database sqlite``: a SQLite store file in a temporary folder; ``headwater run SOURCE_ID`` in a child
+process (SQLite has no worker queue) downloads the file, then INSERTs it in batches; the baselines are the ``sqlite3`` shell's ``.import``, the keyed table being
 partner_sales exactly as headwater's migrations created it in that store (read from ``sqlite_master``).
 
 Not a test: the figures depend on the machine, which is why the baselines are measured in the same run.
@@ -37,6 +42,7 @@ from typing import NamedTuple
 
 import asyncssh
 import psycopg
+from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -47,7 +53,13 @@ from tests.support.tenants import make_source, make_tenancy  # noqa: E402
 
 from benchmarks.scratch import scratch_database  # noqa: E402
 from benchmarks.sqlite_import import SQLITE3, sqlite_import  # noqa: E402
-from headwater.runtime import open_runtime  # noqa: E402
+from headwater.domain import ProcessorType  # noqa: E402
+from headwater.ingest.jobs.queue import defer_run  # noqa: E402
+from headwater.ingest.jobs.tasks import build_app  # noqa: E402
+from headwater.ingest.processors import processor_for  # noqa: E402
+from headwater.ingest.processors.base import ProcessOptions  # noqa: E402
+from headwater.runtime import Runtime, open_runtime  # noqa: E402
+from headwater.store.records import Owner, prepare_batch  # noqa: E402
 
 # The project's own environment, else the one running this script (a checkout without its own .venv).
 HEADWATER = next(
@@ -73,28 +85,64 @@ def write_sales(path: Path, rows: int) -> None:
         handle.write("".join(chunk))
 
 
-async def create_source(url: str, work: Path, port: int) -> int:
+def psql_copy_own_rows(dsn: str, csv: Path, payload: Path) -> float:
+    """``psql \\copy`` of exactly what headwater COPYs (the file's rows validated, with the columns it
+    adds: total, sku, line and the owner's ids) into partner_sales, emptied first, as migrated."""
+    _, batches = processor_for(ProcessorType.PARTNER_SALES).read(csv, ProcessOptions(batch_rows=50_000))
+    columns: tuple[str, ...] = ()
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        owner = connection.execute(
+            "SELECT tenant_id, data_source_id, id FROM import_files ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        assert owner is not None, "the import left no file in the ledger"
+        connection.execute("TRUNCATE partner_sales")
+    with payload.open("wb") as out:
+        for batch in batches:
+            prepared = prepare_batch(ProcessorType.PARTNER_SALES, batch.records, Owner(*owner), postgres=True)
+            assert prepared.copy is not None
+            out.write(prepared.copy)
+            columns = prepared.copy_columns
+    names = ", ".join([*columns, "tenant_id", "data_source_id", "import_file_id"])
+    started = time.perf_counter()
+    subprocess.run(
+        ["psql", dsn, "-q", "-c", f"\\copy partner_sales({names}) FROM '{payload}' WITH (FORMAT csv)"],
+        check=True,
+    )
+    return time.perf_counter() - started
+
+
+class BenchSource(NamedTuple):
+    tenant_id: int
+    source_id: int
+
+
+async def create_source(url: str, work: Path, port: int) -> BenchSource:
     settings = make_settings(work, url)
     async with open_runtime(settings) as runtime:
         tenancy = await make_tenancy(runtime, name="bench", code="BENCH")
         source = await make_source(
             runtime, tenancy, host=LOOPBACK, port=port, user=USER, password=PASSWORD, workingDirectory="/in"
         )
-        return source.id
+        return BenchSource(tenancy.tenant_id, source.id)
 
 
-def headwater_run(url: str, source_id: int, work: Path) -> tuple[float, dict[str, object]]:
-    env = {
+def headwater_env(url: str, work: Path) -> dict[str, str]:
+    return {
         **os.environ,
         "HEADWATER_DATABASE_URL": url,
         "HEADWATER_SECRET_KEY": SECRET_KEY,
         "HEADWATER_ALLOW_PRIVATE_HOSTS": "true",
         "HEADWATER_SECRET_KEY_FILE": str(work / "key"),
+        "HEADWATER_LOG_LEVEL": "WARNING",
     }
+
+
+def headwater_run(url: str, source_id: int, work: Path) -> tuple[float, dict[str, object]]:
+    """A cold ``headwater run``: the process starts, imports its modules, connects, then imports."""
     started = time.perf_counter()
     done = subprocess.run(
         [str(HEADWATER), "run", str(source_id), "--json"],
-        env=env,
+        env=headwater_env(url, work),
         capture_output=True,
         text=True,
         check=False,
@@ -103,6 +151,56 @@ def headwater_run(url: str, source_id: int, work: Path) -> tuple[float, dict[str
     if done.returncode != 0:
         raise SystemExit(f"headwater run failed:\n{done.stdout}\n{done.stderr}")
     return elapsed, json.loads(done.stdout.strip().splitlines()[-1])
+
+
+async def warm_worker_run(url: str, work: Path, source: BenchSource) -> tuple[float, int, float]:
+    """A warm ``headwater worker``: started and registered first; then the run is queued as "run now"
+    queues it, and timed until the runs table says it ended. Returns the seconds, the rows imported and
+    the worker's peak RSS in MB (read before it stops)."""
+    settings = make_settings(work, url)
+    log = (work / "worker.log").open("wb")
+    worker = subprocess.Popen(
+        [str(HEADWATER), "worker", "--concurrency", "1"],
+        env=headwater_env(url, work),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        async with open_runtime(settings) as runtime, build_app(settings).open_async() as queue:
+            await _until(runtime, "SELECT count(*) = 1 FROM procrastinate.procrastinate_workers", worker)
+            started = time.perf_counter()
+            await defer_run(queue, source.tenant_id, source.source_id, "manual")
+            ended = "SELECT count(*) = 1 FROM runs WHERE data_source_id = :source AND finished_at IS NOT NULL"
+            await _until(runtime, ended, worker, source=source.source_id)
+            seconds = time.perf_counter() - started
+            async with runtime.db.session() as session:
+                rows = await session.scalar(
+                    text("SELECT rows_ok FROM runs WHERE data_source_id = :source"),
+                    {"source": source.source_id},
+                )
+        peak_rss_mb = _peak_rss_mb(worker.pid)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+        log.close()
+    return seconds, int(rows or 0), peak_rss_mb
+
+
+async def _until(runtime: Runtime, sql: str, worker: subprocess.Popen[bytes], **params: object) -> None:
+    """Poll every 20 ms until ``sql`` says true (the worker must stay up meanwhile)."""
+    while True:
+        async with runtime.db.session() as session:
+            if await session.scalar(text(sql), params):
+                return
+        if worker.poll() is not None:
+            raise SystemExit(f"headwater worker exited with {worker.returncode}")
+        await asyncio.sleep(0.02)
+
+
+def _peak_rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    kilobytes = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))
+    return int(kilobytes) / 1024
 
 
 def psql_copy(
@@ -175,25 +273,35 @@ def store_schema(store: Path, table: str) -> list[str]:
 
 
 class Measured(NamedTuple):
-    seconds: float  # headwater run, end to end
-    summary: dict[str, object]  # what it printed with --json
+    seconds: float  # the import, end to end (PostgreSQL: by a warm worker; SQLite: a cold ``headwater run``)
+    imported: int  # rows imported
     peak_rss_mb: float  # of the headwater process
+    cold_seconds: (
+        float | None
+    )  # PostgreSQL: the same file by a cold ``headwater run``, into a second database
     plain_seconds: float  # the bulk loader into a plain table
     keyed_seconds: float  # the bulk loader into a table with headwater's keys
+    # PostgreSQL: ``psql \copy`` of the rows headwater sends (its columns, its CSV) into its own table
+    own_rows_seconds: float | None = None
 
 
 def measure_postgres(work: Path, csv: Path, port: int) -> Measured:
     with scratch_database() as name:
         url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-        source_id = asyncio.run(create_source(url, work, port))
-        seconds, summary = headwater_run(url, source_id, work)
-        peak_rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        cold_seconds, _ = headwater_run(url, asyncio.run(create_source(url, work, port)).source_id, work)
+    with scratch_database() as name:
+        url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+        source = asyncio.run(create_source(url, work, port))
+        seconds, imported, peak_rss_mb = asyncio.run(warm_worker_run(url, work, source))
         dsn = f"postgresql://postgres@127.0.0.1:5432/{name}"
         plain_seconds = psql_copy(dsn, csv, "raw_sales", PLAIN)
         keyed_seconds = psql_copy(
             dsn, csv, "keyed_sales", KEYED, columns=KEYED_COLUMNS, indexes=KEYED_INDEXES
         )
-    return Measured(seconds, summary, peak_rss_mb, plain_seconds, keyed_seconds)
+        own_rows_seconds = psql_copy_own_rows(dsn, csv, work / "payload.csv")
+    return Measured(
+        seconds, imported, peak_rss_mb, cold_seconds, plain_seconds, keyed_seconds, own_rows_seconds
+    )
 
 
 def measure_sqlite(work: Path, csv: Path, port: int) -> Measured:
@@ -201,15 +309,17 @@ def measure_sqlite(work: Path, csv: Path, port: int) -> Measured:
         raise SystemExit(f"--database sqlite needs the {SQLITE3} shell on PATH for its baselines")
     store = work / "headwater.db"
     url = f"sqlite+aiosqlite:///{store}"
-    source_id = asyncio.run(create_source(url, work, port))
+    source_id = asyncio.run(create_source(url, work, port)).source_id
     keyed_schema = store_schema(store, "partner_sales")
     seconds, summary = headwater_run(url, source_id, work)
+    files = summary["files"]
+    assert isinstance(files, list) and files, summary
     peak_rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     plain_seconds = sqlite_import(work / "plain.db", csv, [SQLITE_PLAIN], "raw_sales")
     keyed_seconds = sqlite_import(
         work / "keyed.db", csv, keyed_schema, "partner_sales", fields=SQLITE_FIELDS, filled=SQLITE_FILLED
     )
-    return Measured(seconds, summary, peak_rss_mb, plain_seconds, keyed_seconds)
+    return Measured(seconds, int(files[0]["rowsOk"]), peak_rss_mb, None, plain_seconds, keyed_seconds)
 
 
 # Per database: how headwater writes, and the baseline loader as the figures' labels name it.
@@ -249,24 +359,33 @@ def main() -> None:
         finally:
             server.stop()
 
-    files = measured.summary["files"]
-    assert isinstance(files, list) and files, measured.summary
-    imported = files[0]["rowsOk"]
     write, loader, raw = WRITES[args.database]
     headwater_rate = args.rows / measured.seconds
     plain_rate = args.rows / measured.plain_seconds
     keyed_rate = args.rows / measured.keyed_seconds
-    print(f"file: {args.rows:,} rows, {size_mb:.1f} MB; imported {imported:,} rows ({args.database})")
-    lines = (
-        (f"headwater run (SFTP -> parse -> validate -> {write})", measured.seconds, headwater_rate),
+    print(
+        f"file: {args.rows:,} rows, {size_mb:.1f} MB; imported {measured.imported:,} rows ({args.database})"
+    )
+    who = "headwater run" if measured.cold_seconds is None else "warm headwater worker"
+    lines: list[tuple[str, float, float]] = [
+        (f"{who} (SFTP -> parse -> validate -> {write})", measured.seconds, headwater_rate),
         (f"{loader} (local file -> plain table)", measured.plain_seconds, plain_rate),
         (f"{loader} (local file -> table with headwater's keys)", measured.keyed_seconds, keyed_rate),
-    )
+    ]
+    if measured.own_rows_seconds is not None:
+        own = ("psql \\copy (headwater's own rows -> partner_sales as migrated)", measured.own_rows_seconds)
+        lines.append((*own, args.rows / measured.own_rows_seconds))
+    if measured.cold_seconds is not None:
+        cold = ("cold headwater run (process start included)", measured.cold_seconds)
+        lines.insert(1, (*cold, args.rows / measured.cold_seconds))
     width = max(len(label) for label, _, _ in lines) + 1
     for label, elapsed, rate in lines:
         print(f"{label + ':':<{width}} {elapsed:8.2f} s  {rate:12,.0f} rows/s")
     print(f"ratio headwater / {raw} into a plain table: {headwater_rate / plain_rate:.2f}")
     print(f"ratio headwater / {raw} into a table with the same keys: {headwater_rate / keyed_rate:.2f}")
+    if measured.own_rows_seconds is not None:
+        ratio = measured.own_rows_seconds / measured.seconds
+        print(f"ratio headwater / {raw} of its own rows into its own table: {ratio:.2f}")
     print(f"peak RSS of the headwater process: {measured.peak_rss_mb:.0f} MB")
 
 
