@@ -319,8 +319,7 @@ async def test_a_worker_stops_cleanly_on_sigterm(queue_url: str, queue: App, tmp
         return bool(await _worker_count(queue))
 
     await wait_until(registered, "the worker registered", workers=[worker])
-    # procrastinate registers a worker before it installs its signal handlers, and starts the heartbeat
-    # in the same step as the handlers: a heartbeat after the registration's means both are up.
+    # A heartbeat after the registration's means the queue's worker loop is up.
     registered_at = await _scalar(
         queue, "SELECT extract(epoch FROM max(last_heartbeat)) FROM procrastinate_workers"
     )
@@ -332,6 +331,20 @@ async def test_a_worker_stops_cleanly_on_sigterm(queue_url: str, queue: App, tmp
         return beat > registered_at
 
     await wait_until(beating, "the worker up and beating", workers=[worker])
+    assert worker.stop() == 0, worker.output()
+    assert await _worker_count(queue) == 0
+
+
+async def test_a_worker_stopped_the_moment_it_registers_still_unregisters(
+    queue_url: str, queue: App, tmp_path: Path
+) -> None:
+    worker = WorkerProcess(queue_url, tmp_path / "worker.log")
+
+    async def registered() -> bool:
+        return bool(await _worker_count(queue))
+
+    # No wait for the worker loop: the signal lands while the worker is still starting.
+    await wait_until(registered, "the worker registered", workers=[worker], interval=0.005)
     assert worker.stop() == 0, worker.output()
     assert await _worker_count(queue) == 0
 

@@ -158,8 +158,10 @@ async def wait_until(
     *,
     timeout: float = 45,
     workers: list[WorkerProcess] | None = None,
+    interval: float = 0.05,
 ) -> None:
-    """Poll ``check`` until it holds; fail with the workers' output once ``timeout`` has passed."""
+    """Poll ``check`` every ``interval`` seconds until it holds; fail with the workers' output once
+    ``timeout`` has passed."""
     deadline = time.monotonic() + timeout
     while not await check():
         if time.monotonic() > deadline:
@@ -168,7 +170,7 @@ async def wait_until(
         for worker in workers or []:
             if worker.process.poll() not in (None, -signal.SIGKILL):
                 raise AssertionError(f"worker {worker.pid} exited early\n{worker.output()}")
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(interval)
 
 
 def clear_queue(database_url: str) -> None:

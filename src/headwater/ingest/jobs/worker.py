@@ -10,9 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import socket
+from typing import Protocol
 
 from procrastinate import App
+from procrastinate.worker import Worker
 
 from headwater.ingest.jobs.distributed import ProcrastinateRunner
 from headwater.ingest.jobs.queue import QUEUE, WorkerTuning, recover_stalled_jobs
@@ -37,15 +40,16 @@ async def work_queue(
     concurrency: int,
     tuning: WorkerTuning,
     shutdown_timeout: float,
-    install_signal_handlers: bool,
+    signals: SignalStop | None = None,
 ) -> None:
-    """Take runs from the queue with an open ``app`` until cancelled (or, with the handlers, a signal)."""
+    """Take runs from the queue with an open ``app`` until cancelled or, given ``signals``, stopped by one."""
     recovery = asyncio.create_task(_recover_while_running(app, tuning), name="stalled-job recovery")
     # Each worker also sends webhooks; leases keep two workers from sending one delivery together.
     webhooks = DeliveryLoop(runtime, release_leases=False)
     await webhooks.start()
     try:
-        await app.run_worker_async(
+        queue_worker: QueueWorker = Worker(
+            app=app,
             queues=[QUEUE],
             name=f"{socket.gethostname()}-{os.getpid()}",
             concurrency=concurrency,
@@ -58,13 +62,69 @@ async def work_queue(
             shutdown_graceful_timeout=shutdown_timeout,
             # headwater's runs table keeps the history; the queue keeps only what needs attention.
             delete_jobs="successful",
-            install_signal_handlers=install_signal_handlers,
+            # Signals are ours (``SignalStop``) or the server's, which cancels this task.
+            install_signal_handlers=False,
         )
+        if signals is not None and not signals.hand_to(queue_worker):
+            return
+        await queue_worker.run()
     finally:
         recovery.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await recovery
         await webhooks.stop()
+
+
+class QueueWorker(Protocol):
+    """What headwater uses of procrastinate's worker (whose methods carry no type hints)."""
+
+    async def run(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class SignalStop:
+    """SIGTERM and SIGINT for ``headwater worker``, handled from its first instant.
+
+    procrastinate's own handlers come only once its worker loop runs, after the worker has registered in
+    the queue: a signal in between ended the process without unregistering. Here a signal while the
+    process starts cancels the start; once the queue's worker exists, it is asked to stop as its own
+    handlers would (runs under way get the shutdown timeout, then go back to the queue). The handlers
+    are removed at the first signal, so that a second one ends the process at once."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._loop = asyncio.get_running_loop()
+        self._task = asyncio.current_task()
+        self._worker: QueueWorker | None = None
+
+    def __enter__(self) -> SignalStop:
+        for number in self.SIGNALS:
+            self._loop.add_signal_handler(number, self._on_signal)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._remove_handlers()
+
+    def hand_to(self, queue_worker: QueueWorker) -> bool:
+        """From now on a signal stops ``queue_worker``; False when one already came (do not start it)."""
+        self._worker = queue_worker
+        return not self.requested
+
+    def _on_signal(self) -> None:
+        self._remove_handlers()
+        self.requested = True
+        log.info("stopping: runs under way may finish; a second signal stops at once")
+        if self._worker is not None:
+            self._worker.stop()
+        elif self._task is not None:
+            self._task.cancel()
+
+    def _remove_handlers(self) -> None:
+        for number in self.SIGNALS:
+            self._loop.remove_signal_handler(number)
 
 
 async def run_worker(
@@ -74,20 +134,28 @@ async def run_worker(
     tuning: WorkerTuning | None = None,
     shutdown_timeout: float = 30.0,
 ) -> None:
-    """``headwater worker``: take runs from the queue until SIGTERM or SIGINT."""
-    # A worker never creates a store or a key: it must find the installation serve or migrate made.
-    async with open_runtime(settings, create=False) as runtime:
-        app = build_app(settings, pool_size=_pool_size(concurrency))
-        async with app.open_async():
-            runtime.runner = ProcrastinateRunner(runtime, app=app)
-            await work_queue(
-                runtime,
-                app,
-                concurrency=concurrency,
-                tuning=tuning or WorkerTuning(),
-                shutdown_timeout=shutdown_timeout,
-                install_signal_handlers=True,
-            )
+    """``headwater worker``: take runs from the queue until SIGTERM or SIGINT (see ``SignalStop``); a
+    worker stopped while it starts exits with status 0 too."""
+    with SignalStop() as signals:
+        try:
+            # A worker never creates a store or a key: it must find the installation serve or migrate made.
+            async with open_runtime(settings, create=False) as runtime:
+                app = build_app(settings, pool_size=_pool_size(concurrency))
+                async with app.open_async():
+                    runtime.runner = ProcrastinateRunner(runtime, app=app)
+                    await work_queue(
+                        runtime,
+                        app,
+                        concurrency=concurrency,
+                        tuning=tuning or WorkerTuning(),
+                        shutdown_timeout=shutdown_timeout,
+                        signals=signals,
+                    )
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if not signals.requested or current is None:
+                raise
+            current.uncancel()
 
 
 class ServingWorkerRunner(ProcrastinateRunner):
@@ -121,7 +189,6 @@ class ServingWorkerRunner(ProcrastinateRunner):
                 concurrency=self._concurrency,
                 tuning=self._tuning,
                 shutdown_timeout=self._shutdown_timeout,
-                install_signal_handlers=False,  # the server owns the signals and stops us in its lifespan
             ),
             name="in-process worker",
         )
