@@ -17,6 +17,7 @@ from headwater.domain import ProcessorType
 from headwater.ingest.processors import processor_for
 from headwater.ingest.processors.base import ProcessOptions
 from headwater.runtime import Runtime
+from headwater.store import records as record_store
 from headwater.store.records import Owner as RecordOwner
 from headwater.store.records import (
     WriteResult,
@@ -204,6 +205,54 @@ async def test_parties_and_locations_upsert_on_their_key(
         assert await _write(session, processor_type, owner, 1, second) == WriteResult(2)
         rows = (await session.scalars(select(table).order_by(table.id))).all()
     assert sorted(key_of(row) for row in rows) == [("K1", "newer"), ("K2", "second file"), ("K3", "three")]
+
+
+async def test_an_upsert_empties_what_the_replacing_row_leaves_empty(
+    runtime: Runtime, owner: Owner, tmp_path: Path
+) -> None:
+    header = "stockDate,quantity,amount,expirationDate,partnerSkuCode"
+    first = _batches(tmp_path, ProcessorType.PARTNER_STOCK, [header, "2024-01-05,1,4.5,2025-01-01,S1"])
+    # Every row of the second file leaves amount and expirationDate empty.
+    second = _batches(
+        tmp_path, ProcessorType.PARTNER_STOCK, [header, "2024-01-05,2,,,S1", "2024-01-06,3,,,S1"]
+    )
+    async with runtime.db.session() as session:
+        await _write(session, ProcessorType.PARTNER_STOCK, owner, 0, first)
+        assert await _write(session, ProcessorType.PARTNER_STOCK, owner, 1, second) == WriteResult(2)
+        stock = (await session.scalars(select(PartnerStock).order_by(PartnerStock.stock_date))).all()
+    assert [(s.stock_date, float(s.quantity), s.amount, s.expiration_date, s.line) for s in stock] == [
+        (date(2024, 1, 5), 2.0, None, None, 2),
+        (date(2024, 1, 6), 3.0, None, None, 3),
+    ]
+
+
+async def test_a_batch_written_in_several_inserts_counts_and_finds_every_conflict(
+    runtime: Runtime, owner: Owner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(record_store, "_ROWS_PER_INSERT", 2)  # SQLite: a statement per two rows
+    earlier = _batches(tmp_path, SALES, [SALES_HEADER, "2024-01-05,T3,1,1,S1,", "2024-01-05,T6,1,1,S1,"])
+    lines = [SALES_HEADER, *(f"2024-01-05,T{n},{n},1,S1," for n in range(1, 8)), "2024-01-05,T2,1,1,S1,"]
+    tables = _batches(tmp_path, SALES, lines, batch_rows=4)
+    async with runtime.db.session() as session:
+        await _write(session, SALES, owner, 0, earlier)
+        result = await _write(session, SALES, owner, 1, tables)
+        sales = (
+            await session.scalars(
+                select(PartnerSale)
+                .where(PartnerSale.import_file_id == owner.file_ids[1])
+                .order_by(PartnerSale.id)
+            )
+        ).all()
+    assert (result.inserted, result.skipped) == (5, 2)
+    assert [(e.line, e.code) for e in result.errors] == [(9, "DuplicateTransaction")]
+    assert "line 3" in result.errors[0].message
+    assert [(s.transaction_id, float(s.quantity), s.line) for s in sales] == [
+        ("T1", 1.0, 2),
+        ("T2", 2.0, 3),
+        ("T4", 4.0, 5),
+        ("T5", 5.0, 6),
+        ("T7", 7.0, 8),
+    ]
 
 
 async def test_principal_keys_upsert_persons(runtime: Runtime, owner: Owner, tmp_path: Path) -> None:
