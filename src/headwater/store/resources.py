@@ -6,6 +6,7 @@ grows never repeats or skips a row.
 
 A page is found first by its ids alone, then read: the rows an offset passes over are counted in the
 ``(tenant_id, id)`` index of a record table (PostgreSQL reads nothing else for them), never read whole.
+SQLite has no such index, so there a page without an offset is read in one query (``fetch_page_values``).
 """
 
 from __future__ import annotations
