@@ -5,8 +5,11 @@ float is written ``1e-6``: the same JSON number)."""
 from __future__ import annotations
 
 import json
+import random
 from datetime import date
 from decimal import Decimal
+
+import pytest
 
 from headwater import jsonbytes, resources
 from headwater.runtime import Runtime
@@ -80,3 +83,91 @@ async def test_ids_from_and_to_page_by_key(runtime: Runtime) -> None:
             session, tenant_id, resource, [("idFrom", str(after + 1)), ("idTo", str(seeded.sale_ids[9]))]
         )
     assert [row["id"] for row in jsonbytes.loads(answered)] == seeded.sale_ids[5:10]
+
+
+def _awkward_numbers(count: int, integer_digits: int, scale: int) -> list[Decimal]:
+    """Numbers that fit the column, with more places than it keeps among them, and some random ones."""
+    chosen = [
+        Decimal("0"),
+        Decimal("-0.000001"),
+        Decimal("0.000001"),
+        Decimal("2.675"),
+        Decimal("0.1"),
+        Decimal("-0.5"),
+        Decimal("3.0000001"),
+        Decimal("0.33333349"),
+        Decimal("123456.78901249"),
+        Decimal("-" + "9" * integer_digits + "." + "9" * scale),
+        Decimal("1" + "0" * (integer_digits - 1) + ".5"),
+    ]
+    # Kept below the largest value, which a number with more places could round up past.
+    fits = 10**integer_digits - 1
+    chosen = [number for number in chosen if abs(number) < fits] + [Decimal(fits - 1) + Decimal("0.5")]
+    generator = random.Random(20261201)
+    while len(chosen) < count:
+        digits = generator.randint(1, integer_digits + scale + 2)
+        places = generator.randint(0, scale + 2)
+        number = Decimal(generator.randint(-(10**digits), 10**digits)).scaleb(-places)
+        if abs(number) < fits:
+            chosen.append(number)
+    return chosen
+
+
+async def test_numbers_and_dates_show_as_their_column_types_read_them(runtime: Runtime) -> None:
+    """On SQLite a page's numbers and dates are read as stored and shown in one step: the bytes are those
+    of rows read through the column types (Decimal, date) and shown by ``show_rows``."""
+    if runtime.db.is_postgres:
+        pytest.skip("PostgreSQL writes a page of records itself (the test above compares it)")
+    amounts = _awkward_numbers(120, 14, 6)
+    places = _awkward_numbers(120, 3, 7)
+    days = [date(1900, 1, 1), date(2199, 12, 31), date(2024, 2, 29), date(999 + 1001, 1, 9)]
+    async with runtime.db.session() as session:
+        tenant_id = await add_tenant(session, "acme")
+        seeded = await seed_sales(session, tenant_id, 1)
+        for n, amount in enumerate(amounts):
+            session.add(
+                PartnerSale(
+                    tenant_id=tenant_id,
+                    data_source_id=seeded.source_id,
+                    import_file_id=seeded.file_id,
+                    line=n + 10,
+                    sale_date=days[n % len(days)],
+                    transaction_id=f"T-{n}",
+                    quantity=amount,
+                    amount=-amount,
+                    total=amounts[-1 - n],
+                    sku=f"S-{n}",
+                    currency=None if n % 3 else "EUR",
+                    descriptions=None if n % 2 else {"description1": f"d {n}", "sku": "taken", "more": n},
+                )
+            )
+            session.add(
+                PhysicalLocation(
+                    tenant_id=tenant_id,
+                    data_source_id=seeded.source_id,
+                    import_file_id=seeded.file_id,
+                    line=n + 10,
+                    code=f"P-{n}",
+                    latitude=places[n],
+                    longitude=None if n % 4 == 0 else -places[-1 - n],
+                )
+            )
+
+    for name in ("partnerSales", "physicalLocations"):
+        resource = resources.RESOURCES[name]
+        for parameters in ([], [("firstRow", "7"), ("maxNumRows", "50")], [("idFrom", "20")]):
+            async with runtime.db.reading() as session:
+                answered = await resources.list_json(session, tenant_id, resource, parameters)
+                page = resources.read_query(resource, parameters)
+                rows = await store.fetch_page(
+                    session,
+                    tenant_id,
+                    resource.model,
+                    page.conditions,
+                    first_row=page.first_row,
+                    max_rows=page.max_rows,
+                    columns_only=True,
+                )
+            written = jsonbytes.dumps(resources.show_rows(resource, rows))
+            assert json.loads(answered), (name, parameters)
+            assert answered == written, (name, parameters)

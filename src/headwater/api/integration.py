@@ -40,6 +40,7 @@ from headwater.api.deps import RuntimeDep
 from headwater.api.error_tables import ErrorTable
 from headwater.api.oauth_token import TOKEN_PATH, oauth_router
 from headwater.api.responses import JsonBytesResponse
+from headwater.api.route_index import RouteIndex
 from headwater.api.row_errors import row_error_json
 from headwater.clock import iso_millis
 from headwater.domain import CUSTOM_SYSTEM, ProcessorType
@@ -684,7 +685,10 @@ def create_app(settings: Settings) -> FastAPI:
     docs.add_docs_page(
         app, openapi_url=f"{settings.integration_prefix}/openapi.json", title="headwater integration API"
     )
-    router = APIRouter(route_class=IntegrationRoute)
+    # The dialect's routes go on the application's own router: FastAPI matches the routes of an included
+    # router twice per request (once to choose the router, once to choose the route).
+    router = app.router
+    router.route_class = IntegrationRoute
     _add_data_source_routes(router)
     _add_rejected_rows_route(router)
     _add_control_routes(router)
@@ -693,7 +697,7 @@ def create_app(settings: Settings) -> FastAPI:
     add_webhook_routes(router, AreaDep, MAX_ID)
     for resource in resources.RESOURCES.values():
         _add_reading_routes(router, resource)
-    app.include_router(router)
+    router.routes.insert(0, RouteIndex(router.routes))
     app.add_exception_handler(StarletteHTTPException, _http_exception)
     app.openapi = docs.openapi_builder(app, doc.add_schemas_and_security)  # type: ignore[method-assign]
     return app
