@@ -8,8 +8,10 @@ serves headwater with uvicorn on 127.0.0.1 and, in the same run and with the sam
 bare Starlette app that answers a 1000-element JSON array of the same rows. A loopback load generator
 (httpx, N concurrent workers, a fixed number of requests) measures ``GET /prod/partnerSales?maxNumRows=1000``
 and ``POST /prod/dataSources`` on headwater and ``GET /rows`` on the bare app, and prints each one's
-RPS and p50/p99 latency, with headwater's RPS as a ratio of the bare app's. Not a test: figures depend
-on the machine (the load generator shares it with the server).
+RPS and p50/p99 latency, with headwater's RPS as a ratio of the bare app's, and the CPU each request
+cost the served process and, on PostgreSQL, the database's processes (from ``/proc``): the load
+generator, the server and the database share the machine's cores, so requests/s alone says little of
+what a request costs. Not a test: figures depend on the machine.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -126,12 +129,57 @@ async def seed(settings: Settings) -> Credentials:
 # --- load ------------------------------------------------------------------------------------------
 
 
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User and system CPU each process has used so far (Linux ``/proc``)."""
+    used = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # a process that ended meanwhile (a database backend)
+            continue
+        used[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+    return used
+
+
+def postgres_pids() -> list[int]:
+    """The local PostgreSQL server's processes, whose CPU the listing's pages cost too."""
+    pids = []
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() == "postgres":
+                pids.append(int(comm.parent.name))
+        except OSError:
+            continue
+    return pids
+
+
+class CpuMeter:
+    """CPU per request of the served app's process and, on PostgreSQL, of the database's processes:
+    on a machine the load generator shares, the figure requests/s cannot show alone."""
+
+    def __init__(self, server_pid: int, postgres: bool) -> None:
+        self.server_pid = server_pid
+        self.postgres = postgres
+
+    def read(self) -> tuple[dict[int, float], dict[int, float] | None]:
+        database = cpu_seconds(postgres_pids()) if self.postgres else None
+        return cpu_seconds([self.server_pid]), database
+
+
+def cpu_between(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU used between two readings by the processes alive at the second (one started meanwhile
+    counts whole; one that ended meanwhile is lost, a backend's last moments)."""
+    return sum(used - before.get(pid, 0.0) for pid, used in after.items())
+
+
 @dataclass
 class Figures:
     label: str
     requests: int
     seconds: float
     latencies: list[float]
+    server_cpu: float = 0.0  # seconds, over the measured requests
+    database_cpu: float | None = None
 
     @property
     def rps(self) -> float:
@@ -143,8 +191,11 @@ class Figures:
 
     def line(self, baseline: Figures | None = None) -> str:
         ratio = f"{self.rps / baseline.rps:6.2f}x" if baseline else "  1.00x"
+        server = self.server_cpu / self.requests * 1000
+        database = "" if self.database_cpu is None else f"{self.database_cpu / self.requests * 1000:8.2f}"
         return (
             f"{self.label:<42} {self.rps:9.1f} {self.percentile(50):8.2f} {self.percentile(99):8.2f} {ratio}"
+            f" {server:8.2f}{database}"
         )
 
 
@@ -155,6 +206,7 @@ async def load(
     requests: int,
     workers: int,
     check: Callable[[httpx.Response], bool],
+    cpu: CpuMeter,
 ) -> Figures:
     latencies: list[float] = []
     issued = 0
@@ -180,10 +232,17 @@ async def load(
                         f"{label}: unexpected answer {response.status_code} {response.text[:200]}"
                     )
 
+        server_before, database_before = cpu.read()
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(workers)))
         seconds = time.perf_counter() - started
-    return Figures(label, requests, seconds, latencies)
+        server_after, database_after = cpu.read()
+    database = (
+        None
+        if database_before is None or database_after is None
+        else cpu_between(database_before, database_after)
+    )
+    return Figures(label, requests, seconds, latencies, cpu_between(server_before, server_after), database)
 
 
 async def main() -> None:
@@ -207,9 +266,13 @@ async def main() -> None:
         credentials = await seed(settings)
         headwater_port, bare_port = free_port(), free_port()
         with (
-            serving("benchmarks.api_throughput:headwater_app", headwater_port, env, log_level=LOG_LEVEL),
-            serving("benchmarks.api_throughput:bare_app", bare_port, env, log_level=LOG_LEVEL),
+            serving(
+                "benchmarks.api_throughput:headwater_app", headwater_port, env, log_level=LOG_LEVEL
+            ) as headwater_server,
+            serving("benchmarks.api_throughput:bare_app", bare_port, env, log_level=LOG_LEVEL) as bare_server,
         ):
+            postgres = settings.is_postgres
+            headwater_cpu = CpuMeter(headwater_server.pid, postgres)
             base = f"http://127.0.0.1:{headwater_port}"
             bare = f"http://127.0.0.1:{bare_port}"
             await wait_until_up(base + "/prod/openapi.json")
@@ -232,6 +295,7 @@ async def main() -> None:
                 "bare Starlette GET /rows (1000 rows)",
                 lambda http, _n: http.get(bare + "/rows"),
                 check=is_array,
+                cpu=CpuMeter(bare_server.pid, postgres),
                 **run,
             )
             listing = await load(
@@ -240,6 +304,7 @@ async def main() -> None:
                     base + "/prod/partnerSales", params={"maxNumRows": 1000}, headers=headers
                 ),
                 check=is_array,
+                cpu=headwater_cpu,
                 **run,
             )
             creating = await load(
@@ -250,6 +315,7 @@ async def main() -> None:
                     headers={**headers, "Content-Type": "application/json"},
                 ),
                 check=is_created,
+                cpu=headwater_cpu,
                 **run,
             )
 
@@ -257,12 +323,16 @@ async def main() -> None:
     print(
         f"\nuvicorn {' '.join(uvicorn_options(LOG_LEVEL))}; {options.workers} workers x {options.requests} requests; {store}"
     )
-    print(f"{'':<42} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs bare':>7}")
+    database = f" {'db CPU':>8}" if settings.is_postgres else ""
+    print(f"{'':<42} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs bare':>7} {'app CPU':>8}{database}")
     print(baseline.line())
     print(listing.line(baseline))
     print(creating.line(baseline))
     print(
         f"median latency ratio, list/bare: {statistics.median(listing.latencies) / statistics.median(baseline.latencies):.2f}"
+    )
+    print(
+        "CPU columns: milliseconds of CPU per request, of the served app's process and (PostgreSQL) the database's"
     )
 
 
