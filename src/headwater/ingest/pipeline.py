@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import queue
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, fields
@@ -43,6 +44,12 @@ log = get_logger(__name__)
 # Rows per transaction of a file imported in batches (SQLite): the database's one writer is held for
 # a few milliseconds at a time, so that other writers (API requests) wait little.
 PENDING_ROWS = 2_000
+# After each of those transactions the writer is left free for this share of the time it was held.
+# Another writer waiting for it (SQLite's busy handler) tries again at growing intervals, up to 100 ms,
+# and seldom tried in the instant between two transactions back to back: during a 1,000,000-row import,
+# API writes had a p99 of 201 ms (max 659 ms) without a pause, 102 ms (max 179 ms) with a quarter, for
+# 7% of the import's speed; half cost a third of it.
+PENDING_PAUSE = 0.25
 # Pending rows of a failed or abandoned file removed per transaction.
 DISCARD_ROWS = 20_000
 # Batches read, validated and encoded ahead of the one being written: enough to keep the database
@@ -451,9 +458,11 @@ async def _import_in_batches(
         pieces = _prepared(batches, job, owner, postgres=False, piece_rows=PENDING_ROWS)
         async with _made_ahead(pieces) as ready:
             async for prepared in ready:
+                started = time.monotonic()
                 async with runtime.db.session() as session:
                     await _write(session, job, owner, prepared, outcome, pending=True, rows=rows)
                     await _still_importing(session, job.tenant_id, file_id)
+                await anyio.sleep((time.monotonic() - started) * PENDING_PAUSE)
         if rows is not None:
             rows.done(outcome.rows)
         async with runtime.db.session() as session:
