@@ -167,8 +167,10 @@ class CpuMeter:
 
 
 def cpu_between(before: dict[int, float], after: dict[int, float]) -> float:
-    """CPU used between two readings by the processes alive at the second (one started meanwhile
-    counts whole; one that ended meanwhile is lost, a backend's last moments)."""
+    """CPU used between two readings by the processes alive at the second: one started meanwhile counts
+    whole, one that ended meanwhile is missing. With more concurrent requests than headwater's pool keeps
+    (10), the pool closes its overflow connections as they come back, and their backends' CPU goes
+    missing from the database's figure (measured: 0.4 ms per list request instead of about 4)."""
     return sum(used - before.get(pid, 0.0) for pid, used in after.items())
 
 
