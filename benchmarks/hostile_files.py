@@ -32,6 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
+from benchmarks.memory import peak_rss  # noqa: E402
+
 HEADER = ["saleDate", "transactionId", "quantity", "amount", "partnerSkuCode", "currency", "salesOrigin"]
 
 
@@ -104,22 +106,13 @@ def read_with_calamine(path: Path) -> dict[str, object]:
     return {"outcome": f"{sum(1 for _ in sheet.iter_rows())} rows"}
 
 
-def peak_rss_mb(pid: int | str = "self") -> float:
-    """VmHWM: unlike ru_maxrss, it starts afresh at exec, so a child does not inherit its parent's peak."""
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def watch_readers(peaks: dict[int, float], stop: threading.Event) -> None:
     """Sample the peak RSS of the workbook readers this process starts, until told to stop."""
     me = psutil.Process()
     while not stop.wait(0.01):
         for reader in me.children():
             try:
-                peaks[reader.pid] = max(peaks.get(reader.pid, 0.0), peak_rss_mb(reader.pid))
+                peaks[reader.pid] = max(peaks.get(reader.pid, 0.0), peak_rss(reader.pid))
             except (OSError, ValueError):
                 pass  # ended between the listing and the read
 
@@ -134,7 +127,7 @@ def child(reader: str, path: Path) -> None:
     result["seconds"] = time.perf_counter() - started
     stop.set()
     watcher.join()
-    result["rss_mb"] = peak_rss_mb()
+    result["rss_mb"] = peak_rss()
     result["reader_rss_mb"] = max(peaks.values(), default=0.0)
     print(json.dumps(result))
 
@@ -148,7 +141,9 @@ def measure(reader: str, path: Path) -> str:
         return f"process died (status {done.returncode}) after {time.perf_counter() - started:.1f} s"
     result = json.loads(done.stdout.strip().splitlines()[-1])
     reader_rss = f"reader {result['reader_rss_mb']:6.0f} MB" if reader == "headwater" else ""
-    return f"{result['seconds']:7.2f} s  peak {result['rss_mb']:6.0f} MB  {reader_rss:<17} {result['outcome']}"
+    return (
+        f"{result['seconds']:7.2f} s  peak {result['rss_mb']:6.0f} MB  {reader_rss:<17} {result['outcome']}"
+    )
 
 
 def main() -> None:

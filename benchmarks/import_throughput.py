@@ -27,9 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
-import resource
 import shutil
 import sqlite3
 import subprocess
@@ -42,15 +40,16 @@ from typing import NamedTuple
 
 import asyncssh
 import psycopg
-from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import SECRET_KEY, make_settings  # noqa: E402
+from tests.conftest import make_settings  # noqa: E402
+from tests.integration.worker_support import WorkerProcess, scalar, wait_until, worker_env  # noqa: E402
 from tests.servers import LOOPBACK, PASSWORD, USER, _SftpServer  # noqa: E402
 from tests.support.tenants import make_source, make_tenancy  # noqa: E402
 
+from benchmarks.memory import peak_rss, run_watching_memory  # noqa: E402
 from benchmarks.scratch import scratch_database  # noqa: E402
 from benchmarks.sqlite_import import SQLITE3, sqlite_import  # noqa: E402
 from headwater.domain import ProcessorType  # noqa: E402
@@ -58,7 +57,7 @@ from headwater.ingest.jobs.queue import defer_run  # noqa: E402
 from headwater.ingest.jobs.tasks import build_app  # noqa: E402
 from headwater.ingest.processors import processor_for  # noqa: E402
 from headwater.ingest.processors.base import ProcessOptions  # noqa: E402
-from headwater.runtime import Runtime, open_runtime  # noqa: E402
+from headwater.runtime import open_runtime  # noqa: E402
 from headwater.store.records import Owner, prepare_batch  # noqa: E402
 
 # The project's own environment, else the one running this script (a checkout without its own .venv).
@@ -126,31 +125,15 @@ async def create_source(url: str, work: Path, port: int) -> BenchSource:
         return BenchSource(tenancy.tenant_id, source.id)
 
 
-def headwater_env(url: str, work: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "HEADWATER_DATABASE_URL": url,
-        "HEADWATER_SECRET_KEY": SECRET_KEY,
-        "HEADWATER_ALLOW_PRIVATE_HOSTS": "true",
-        "HEADWATER_SECRET_KEY_FILE": str(work / "key"),
-        "HEADWATER_LOG_LEVEL": "WARNING",
-    }
-
-
-def headwater_run(url: str, source_id: int, work: Path) -> tuple[float, dict[str, object]]:
-    """A cold ``headwater run``: the process starts, imports its modules, connects, then imports."""
+def headwater_run(url: str, source_id: int) -> tuple[float, dict[str, object], float]:
+    """A cold ``headwater run``: the process starts, imports its modules, connects, then imports. Returns
+    the seconds, what it printed with --json and its peak RSS in MB."""
     started = time.perf_counter()
-    done = subprocess.run(
-        [str(HEADWATER), "run", str(source_id), "--json"],
-        env=headwater_env(url, work),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = run_watching_memory([str(HEADWATER), "run", str(source_id), "--json"], env=worker_env(url))
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"headwater run failed:\n{done.stdout}\n{done.stderr}")
-    return elapsed, json.loads(done.stdout.strip().splitlines()[-1])
+    return elapsed, json.loads(done.stdout.strip().splitlines()[-1]), done.peak_rss_mb
 
 
 async def warm_worker_run(url: str, work: Path, source: BenchSource) -> tuple[float, int, float]:
@@ -158,49 +141,31 @@ async def warm_worker_run(url: str, work: Path, source: BenchSource) -> tuple[fl
     queues it, and timed until the runs table says it ended. Returns the seconds, the rows imported and
     the worker's peak RSS in MB (read before it stops)."""
     settings = make_settings(work, url)
-    log = (work / "worker.log").open("wb")
-    worker = subprocess.Popen(
-        [str(HEADWATER), "worker", "--concurrency", "1"],
-        env=headwater_env(url, work),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    worker = WorkerProcess(url, work / "worker.log", concurrency=1)
     try:
         async with open_runtime(settings) as runtime, build_app(settings).open_async() as queue:
-            await _until(runtime, "SELECT count(*) = 1 FROM procrastinate.procrastinate_workers", worker)
+
+            async def registered() -> bool:
+                return bool(await scalar(runtime, "SELECT count(*) FROM procrastinate.procrastinate_workers"))
+
+            async def ended() -> bool:
+                finished = (
+                    "SELECT count(*) FROM runs WHERE data_source_id = :source AND finished_at IS NOT NULL"
+                )
+                return bool(await scalar(runtime, finished, source=source.source_id))
+
+            await wait_until(registered, "the worker registered", workers=[worker], interval=0.02)
             started = time.perf_counter()
             await defer_run(queue, source.tenant_id, source.source_id, "manual")
-            ended = "SELECT count(*) = 1 FROM runs WHERE data_source_id = :source AND finished_at IS NOT NULL"
-            await _until(runtime, ended, worker, source=source.source_id)
+            await wait_until(ended, "the run ended", timeout=3600, workers=[worker], interval=0.02)
             seconds = time.perf_counter() - started
-            async with runtime.db.session() as session:
-                rows = await session.scalar(
-                    text("SELECT rows_ok FROM runs WHERE data_source_id = :source"),
-                    {"source": source.source_id},
-                )
-        peak_rss_mb = _peak_rss_mb(worker.pid)
+            rows = await scalar(
+                runtime, "SELECT rows_ok FROM runs WHERE data_source_id = :source", source=source.source_id
+            )
+        peak_rss_mb = peak_rss(worker.pid)
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
-        log.close()
+        worker.stop()
     return seconds, int(rows or 0), peak_rss_mb
-
-
-async def _until(runtime: Runtime, sql: str, worker: subprocess.Popen[bytes], **params: object) -> None:
-    """Poll every 20 ms until ``sql`` says true (the worker must stay up meanwhile)."""
-    while True:
-        async with runtime.db.session() as session:
-            if await session.scalar(text(sql), params):
-                return
-        if worker.poll() is not None:
-            raise SystemExit(f"headwater worker exited with {worker.returncode}")
-        await asyncio.sleep(0.02)
-
-
-def _peak_rss_mb(pid: int) -> float:
-    status = Path(f"/proc/{pid}/status").read_text()
-    kilobytes = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))
-    return int(kilobytes) / 1024
 
 
 def psql_copy(
@@ -288,7 +253,7 @@ class Measured(NamedTuple):
 def measure_postgres(work: Path, csv: Path, port: int) -> Measured:
     with scratch_database() as name:
         url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-        cold_seconds, _ = headwater_run(url, asyncio.run(create_source(url, work, port)).source_id, work)
+        cold_seconds, _, _ = headwater_run(url, asyncio.run(create_source(url, work, port)).source_id)
     with scratch_database() as name:
         url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
         source = asyncio.run(create_source(url, work, port))
@@ -311,10 +276,9 @@ def measure_sqlite(work: Path, csv: Path, port: int) -> Measured:
     url = f"sqlite+aiosqlite:///{store}"
     source_id = asyncio.run(create_source(url, work, port)).source_id
     keyed_schema = store_schema(store, "partner_sales")
-    seconds, summary = headwater_run(url, source_id, work)
+    seconds, summary, peak_rss_mb = headwater_run(url, source_id)
     files = summary["files"]
     assert isinstance(files, list) and files, summary
-    peak_rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     plain_seconds = sqlite_import(work / "plain.db", csv, [SQLITE_PLAIN], "raw_sales")
     keyed_seconds = sqlite_import(
         work / "keyed.db", csv, keyed_schema, "partner_sales", fields=SQLITE_FIELDS, filled=SQLITE_FILLED
