@@ -151,6 +151,10 @@ async def fetch_page(
     parameters = _parameters(tenant_id, conditions, first_row=first_row, max_rows=max_rows)
     if not columns_only:
         return (await session.scalars(query, parameters)).all()
+    return await _plain_rows(session, query, parameters)
+
+
+async def _plain_rows(session: AsyncSession, query: Select[Any], parameters: dict[str, Any]) -> Sequence[Any]:
     # Plain rows need nothing of the ORM: its execute costs as much again as the connection's.
     connection = await session.connection()
     rows: Sequence[Any] = (await connection.execute(query, parameters)).all()
@@ -190,9 +194,7 @@ async def fetch_page_values(
     ids_first = first_row > 0 or session.get_bind().dialect.name != "sqlite"
     query = _page_of_values(_table(model), _shape(conditions), columns, as_stored, ids_first)
     parameters = _parameters(tenant_id, conditions, first_row=first_row, max_rows=max_rows)
-    connection = await session.connection()  # plain rows: see ``fetch_page``
-    rows: Sequence[Any] = (await connection.execute(query, parameters)).all()
-    return rows
+    return await _plain_rows(session, query, parameters)
 
 
 @dataclass(frozen=True)
