@@ -1,4 +1,5 @@
-"""Migration 0009 turns a store of 0008 with records in it into the new keys, rows and ids unchanged."""
+"""Migration 0009 turns a store of 0008 with records in it into the new keys, rows and ids unchanged;
+0010 counts its rows per block of ids (PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -101,10 +102,20 @@ def test_a_store_of_0008_keeps_its_records_and_ids_under_the_new_keys(fresh_url:
                     assert "USING brin (import_file_id)" in indexes[f"ix_{table}_import_file_id"]
                     assert "UNIQUE INDEX" in indexes[f"ix_{table}_tenant_id_id"]
                     assert "(tenant_id, id) INCLUDE (import_file_id)" in indexes[f"ix_{table}_tenant_id_id"]
-                    assert "(data_source_id, id) INCLUDE (tenant_id, import_file_id)" in (
-                        indexes[f"ix_{table}_data_source_id_id"]
+                    assert (
+                        "(data_source_id, id) INCLUDE (tenant_id, import_file_id)"
+                        in (indexes[f"ix_{table}_data_source_id_id"])
                     )
                     assert len(indexes) == 4, indexes
+                    # 0010 counted the rows already there per block of ids.
+                    counted = connection.execute(
+                        text(
+                            "SELECT tenant_id, data_source_id, first_id, rows FROM record_blocks"
+                            " WHERE record_table = :t"
+                        ),
+                        {"t": table},
+                    ).all()
+                    assert counted == [(1, 7, 0, len(RECORDS[table][1]))], table
                 else:
                     assert primary == ["id"], table
                     assert key in uniques, table

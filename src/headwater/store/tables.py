@@ -480,6 +480,32 @@ class PhysicalLocation(_Record, Base):
     company_code: Mapped[str | None] = mapped_column(String(200))
 
 
+# The record tables, whose rows ``record_blocks`` counts on PostgreSQL.
+RECORD_TABLES = frozenset(
+    model.__tablename__ for model in (PartnerSale, PartnerStock, Person, Company, PhysicalLocation)
+)
+
+
+class RecordBlock(Base):
+    """How many rows of one source a record table holds among the ids of one block (PostgreSQL only):
+    what an offset (``firstRow``) skips whole instead of counting the rows before it one by one.
+
+    A block is ``first_id .. first_id + 16383``. Statement triggers on every record table keep the counts
+    (migration ``0010_record_blocks``) in the transaction that inserts or deletes the rows, whoever
+    writes them, so a page reads them in the same snapshot as the rows. A record's ``id``, tenant and
+    source never change once written. Keyed by source, so imports of different sources never wait on
+    each other's counts (one source imports one file at a time).
+    """
+
+    __tablename__ = "record_blocks"
+    __table_args__ = ({"info": {ONLY_ON: "postgresql"}},)
+    tenant_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    record_table: Mapped[str] = mapped_column(String(40), primary_key=True)
+    data_source_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    first_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    rows: Mapped[int] = mapped_column(BigInteger)
+
+
 class WebhookEndpoint(Base):
     """Where a tenant wants to be told of its imports' outcomes (``webhooks``)."""
 
