@@ -7,6 +7,9 @@ grows never repeats or skips a row.
 A page is found first by its ids alone, then read: the rows an offset passes over are counted in the
 ``(tenant_id, id)`` index of a record table (PostgreSQL reads nothing else for them), never read whole.
 SQLite has no such index, so there a page without an offset is read in one query (``fetch_page_values``).
+On PostgreSQL an offset into one tenant's or one source's records does not count the rows before it
+either: ``record_blocks`` says how many rows each block of ids holds, so only the rows of the block the
+page starts in are counted (``_offset_start``).
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from sqlalchemy.sql.schema import Column, Table
 from sqlalchemy.sql.sqltypes import NullType
 
 from headwater.store.records import visible
-from headwater.store.tables import Base
+from headwater.store.tables import RECORD_TABLES, Base, RecordBlock
 
 Operator = Literal["eq", "match", "ge", "le", "lt"]
 _LIKE_ESCAPE = "\\"
@@ -122,17 +125,63 @@ async def fetch_one(session: AsyncSession, tenant_id: int, model: type[Base], ro
     return await session.scalar(_one_row(model), _parameters(tenant_id, [Condition("id", "eq", row_id)]))
 
 
-def _page(query: Select[Any], table: Table, shape: Shape) -> Select[Any]:
+# The pages whose offset ``record_blocks`` can count: a tenant's records, or one source's.
+_BLOCK_COUNTED_SHAPES: frozenset[Shape] = frozenset({(), (("data_source_id", "eq"),)})
+
+
+def _counts_blocks(session: AsyncSession, table: Table, shape: Shape, first_row: int) -> bool:
+    return (
+        first_row > 0
+        and table.name in RECORD_TABLES
+        and shape in _BLOCK_COUNTED_SHAPES
+        and session.get_bind().dialect.name == "postgresql"
+    )
+
+
+def _offset_start(table: Table, shape: Shape) -> Any:
+    """The last block whose rows before it are no more than the offset: its first id, and how many rows
+    come before it (one row, none when the offset falls in the first block). Summed from the
+    tenant's or the source's few block counts in the snapshot of the page's own query."""
+    blocks = _table(RecordBlock)
+    counted = select(blocks.c.first_id, cast(func.sum(blocks.c.rows), BigInteger).label("rows")).where(
+        blocks.c.tenant_id == _TENANT, blocks.c.record_table == table.name
+    )
+    if shape:  # one source's rows: the bind parameter of the page's own condition
+        counted = counted.where(blocks.c.data_source_id == bindparam("value_0"))
+    per_block = counted.group_by(blocks.c.first_id).subquery("per_block")
+    rows_up_to = cast(func.sum(per_block.c.rows).over(order_by=per_block.c.first_id), BigInteger)
+    running = select(per_block.c.first_id, (rows_up_to - per_block.c.rows).label("rows_before")).subquery(
+        "running"
+    )
+    return (
+        select(running.c.first_id, running.c.rows_before)
+        .where(running.c.rows_before <= _FIRST_ROW)
+        .order_by(running.c.first_id.desc())
+        .limit(1)
+        .cte("offset_start")
+    )
+
+
+def _page(query: Select[Any], table: Table, shape: Shape, counted: bool = False) -> Select[Any]:
     """The rows of one page: found by their ids alone first, since an offset then counts index entries,
-    not rows."""
-    ids = _filtered(select(table.c.id), table, shape).order_by(table.c.id).offset(_FIRST_ROW).limit(_MAX_ROWS)
+    not rows; with ``counted``, only those of the block the page starts in (``_offset_start``).
+
+    Rows a file still importing holds are in the counts but not in the page; on PostgreSQL a file's rows
+    commit with its ledger row leaving ``importing``, so no such rows are ever seen."""
+    ids = _filtered(select(table.c.id), table, shape)
+    offset: Any = _FIRST_ROW
+    if counted:
+        start = _offset_start(table, shape)
+        ids = ids.where(table.c.id >= func.coalesce(select(start.c.first_id).scalar_subquery(), 0))
+        offset = _FIRST_ROW - func.coalesce(select(start.c.rows_before).scalar_subquery(), 0)
+    ids = ids.order_by(table.c.id).offset(offset).limit(_MAX_ROWS)
     return query.where(table.c.tenant_id == _TENANT, table.c.id.in_(ids))
 
 
 @lru_cache(maxsize=_STATEMENTS_PER_KIND)
-def _page_of_rows(model: type[Base], shape: Shape, columns_only: bool) -> Select[Any]:
+def _page_of_rows(model: type[Base], shape: Shape, columns_only: bool, counted: bool) -> Select[Any]:
     table = _table(model)
-    return _page(select(table if columns_only else model), table, shape).order_by(table.c.id)
+    return _page(select(table if columns_only else model), table, shape, counted).order_by(table.c.id)
 
 
 async def fetch_page(
@@ -147,7 +196,9 @@ async def fetch_page(
 ) -> Sequence[Any]:
     """One page of rows in id order: ORM objects or, with ``columns_only``, plain rows in the table's
     column order (several times faster to load and to read)."""
-    query = _page_of_rows(model, _shape(conditions), columns_only)
+    shape = _shape(conditions)
+    counted = _counts_blocks(session, _table(model), shape, first_row)
+    query = _page_of_rows(model, shape, columns_only, counted)
     parameters = _parameters(tenant_id, conditions, first_row=first_row, max_rows=max_rows)
     if not columns_only:
         return (await session.scalars(query, parameters)).all()
@@ -163,7 +214,12 @@ async def _plain_rows(session: AsyncSession, query: Select[Any], parameters: dic
 
 @lru_cache(maxsize=_STATEMENTS_PER_KIND)
 def _page_of_values(
-    table: Table, shape: Shape, columns: tuple[str, ...], as_stored: frozenset[str], ids_first: bool
+    table: Table,
+    shape: Shape,
+    columns: tuple[str, ...],
+    as_stored: frozenset[str],
+    ids_first: bool,
+    counted: bool,
 ) -> Select[Any]:
     selected = select(
         *(
@@ -172,7 +228,7 @@ def _page_of_values(
         )
     )
     if ids_first:
-        return _page(selected, table, shape).order_by(table.c.id)
+        return _page(selected, table, shape, counted).order_by(table.c.id)
     return _filtered(selected, table, shape).order_by(table.c.id).offset(_FIRST_ROW).limit(_MAX_ROWS)
 
 
@@ -192,7 +248,9 @@ async def fetch_page_values(
     # SQLite keeps no index of a record table's ids by tenant to count an offset in: without an offset,
     # finding the ids first only reads the page's rows twice.
     ids_first = first_row > 0 or session.get_bind().dialect.name != "sqlite"
-    query = _page_of_values(_table(model), _shape(conditions), columns, as_stored, ids_first)
+    table, shape = _table(model), _shape(conditions)
+    counted = _counts_blocks(session, table, shape, first_row)
+    query = _page_of_values(table, shape, columns, as_stored, ids_first, counted)
     parameters = _parameters(tenant_id, conditions, first_row=first_row, max_rows=max_rows)
     return await _plain_rows(session, query, parameters)
 
@@ -253,13 +311,13 @@ def _extra_members(extras: ColumnElement[Any], taken: Sequence[str]) -> ColumnEl
 
 @lru_cache(maxsize=_STATEMENTS_PER_KIND)
 def _page_as_json(
-    table: Table, shape: Shape, fields: tuple[JsonField, ...], extras_column: str | None
+    table: Table, shape: Shape, fields: tuple[JsonField, ...], extras_column: str | None, counted: bool
 ) -> Select[Any]:
     """One page as one JSON array, written whole by the database: each row an object with the fields
     in the order given, null ones left out, then the members of ``extras_column`` (an object) that
     are not fields. Built by concatenation, which PostgreSQL does in half the time of
     ``json_build_object`` with ``json_strip_nulls``."""
-    page = _page(select(table), table, shape).subquery("page")
+    page = _page(select(table), table, shape, counted).subquery("page")
     members = [_member(field, page.c[field.column]) for field in fields]
     if extras_column is not None:
         members.append(_extra_members(page.c[extras_column], [field.name for field in fields]))
@@ -282,7 +340,9 @@ async def fetch_page_json(
     """PostgreSQL only: one page in id order as one JSON array, written whole by the database (see
     ``_page_as_json``). One text instead of a row per record is what makes a page cheap to serve: the
     driver and the ORM handle one value, not a thousand."""
-    query = _page_as_json(_table(model), _shape(conditions), tuple(fields), extras_column)
+    table, shape = _table(model), _shape(conditions)
+    counted = _counts_blocks(session, table, shape, first_row)
+    query = _page_as_json(table, shape, tuple(fields), extras_column, counted)
     parameters = _parameters(tenant_id, conditions, first_row=first_row, max_rows=max_rows)
     connection = await session.connection()  # one text, no ORM objects: see ``fetch_page``
     written: str = (await connection.execute(query, parameters)).scalar_one()
