@@ -1,6 +1,6 @@
 """Requests per second and p99 latency of the integration API, beside a bare Starlette app.
 
-    .venv/bin/python benchmarks/api_throughput.py [--requests 2000] [--workers 16]
+    .venv/bin/python benchmarks/api_throughput.py [--requests 2000] [--workers 16] [--wrk SECONDS]
         [--database-url postgresql+asyncpg://postgres@127.0.0.1:5432/DB]
 
 Seeds a tenant with 5,000 partner sales (SQLite in a temporary folder unless ``--database-url``),
@@ -20,7 +20,10 @@ import argparse
 import asyncio
 import json
 import os
+import re
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -95,6 +98,57 @@ def bare_app() -> Starlette:
         return JSONResponse(rows)
 
     return Starlette(routes=[Route("/rows", listing)])
+
+
+# --- wrk, a load generator in C: it leaves the cores to the servers -----------------------------
+
+# Unique source names per wrk thread (each has its own Lua state): "wrk <thread>-<n>".
+CREATE_SCRIPT = """
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("id", threads)
+end
+n = 0
+function request()
+  n = n + 1
+  return wrk.format("POST", nil, nil, string.format(BODY, id, n))
+end
+"""
+_UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def wrk(
+    url: str, *, seconds: int, connections: int, headers: dict[str, str], script: str = ""
+) -> tuple[float, float]:
+    """``wrk -t2`` against ``url`` for ``seconds``: requests/s and the p99 latency in ms. Any answer
+    other than 2xx fails the benchmark."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as lua:
+        lua.write(script)
+        lua.flush()
+        command = [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            *(["-s", lua.name] if script else []),
+        ]
+        for name, value in headers.items():
+            command += ["-H", f"{name}: {value}"]
+        done = subprocess.run([*command, url], capture_output=True, text=True, check=True)
+    if "Non-2xx" in done.stdout or "Socket errors" in done.stdout:
+        raise RuntimeError(f"wrk {url}: failed requests\n{done.stdout}")
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", done.stdout)
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", done.stdout)
+    if rps is None or p99 is None:
+        raise RuntimeError(f"wrk {url}: unexpected output\n{done.stdout}")
+    return float(rps.group(1)), float(p99.group(1)) * _UNIT_MS[p99.group(2)]
+
+
+def create_script() -> str:
+    body = json.dumps({**FTP_SOURCE, "name": "wrk %d-%d"})
+    return f"BODY = {json.dumps(body)}\n{CREATE_SCRIPT}"
 
 
 # --- set-up --------------------------------------------------------------------------------------
@@ -182,6 +236,8 @@ class Figures:
     latencies: list[float]
     server_cpu: float = 0.0  # seconds, over the measured requests
     database_cpu: float | None = None
+    client_cpu: float = 0.0  # seconds of the load generator's own process
+    answer_bytes: int = 0  # of the last answer's body
 
     @property
     def rps(self) -> float:
@@ -195,9 +251,10 @@ class Figures:
         ratio = f"{self.rps / baseline.rps:6.2f}x" if baseline else "  1.00x"
         server = self.server_cpu / self.requests * 1000
         database = "" if self.database_cpu is None else f"{self.database_cpu / self.requests * 1000:8.2f}"
+        client = self.client_cpu / self.requests * 1000
         return (
             f"{self.label:<42} {self.rps:9.1f} {self.percentile(50):8.2f} {self.percentile(99):8.2f} {ratio}"
-            f" {server:8.2f}{database}"
+            f" {server:8.2f}{database} {client:8.2f} {self.answer_bytes:9,}"
         )
 
 
@@ -212,6 +269,7 @@ async def load(
 ) -> Figures:
     latencies: list[float] = []
     issued = 0
+    answer_bytes = 0
     limits = httpx.Limits(max_connections=workers, max_keepalive_connections=workers)
 
     async with httpx.AsyncClient(limits=limits, timeout=60) as http:
@@ -222,29 +280,33 @@ async def load(
                 raise RuntimeError(f"{label}: unexpected answer {response.status_code} {response.text[:200]}")
 
         async def worker() -> None:
-            nonlocal issued
+            nonlocal issued, answer_bytes
             while issued < requests:
                 number = issued
                 issued += 1
                 started = time.perf_counter()
                 response = await make_request(http, number)
                 latencies.append(time.perf_counter() - started)
+                answer_bytes = len(response.content)
                 if not check(response):
                     raise RuntimeError(
                         f"{label}: unexpected answer {response.status_code} {response.text[:200]}"
                     )
 
         server_before, database_before = cpu.read()
+        client_before = time.process_time()
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(workers)))
         seconds = time.perf_counter() - started
+        client_cpu = time.process_time() - client_before
         server_after, database_after = cpu.read()
     database = (
         None
         if database_before is None or database_after is None
         else cpu_between(database_before, database_after)
     )
-    return Figures(label, requests, seconds, latencies, cpu_between(server_before, server_after), database)
+    server = cpu_between(server_before, server_after)
+    return Figures(label, requests, seconds, latencies, server, database, client_cpu, answer_bytes)
 
 
 async def main() -> None:
@@ -253,8 +315,17 @@ async def main() -> None:
     )
     parser.add_argument("--requests", type=int, default=2000, help="requests per measurement")
     parser.add_argument("--workers", type=int, default=16, help="concurrent connections")
+    parser.add_argument(
+        "--wrk",
+        type=int,
+        default=0,
+        metavar="SECONDS",
+        help="also measure each endpoint with wrk -t2 for this long (wrk must be on PATH)",
+    )
     add_database_option(parser)
     options = parser.parse_args()
+    if options.wrk and not shutil.which("wrk"):
+        raise SystemExit("--wrk needs wrk on PATH")
 
     with tempfile.TemporaryDirectory(prefix="headwater-bench-") as folder:
         database_url = database_url_of(options.database_url, folder)
@@ -321,12 +392,33 @@ async def main() -> None:
                 **run,
             )
 
+            by_wrk: list[tuple[str, tuple[float, float]]] = []
+            if options.wrk:
+                measured = {"seconds": options.wrk, "connections": options.workers}
+                by_wrk += [
+                    ("bare Starlette GET /rows (1000 rows)", wrk(bare + "/rows", headers={}, **measured)),
+                    (
+                        "GET /prod/partnerSales?maxNumRows=1000",
+                        wrk(base + "/prod/partnerSales?maxNumRows=1000", headers=headers, **measured),
+                    ),
+                    (
+                        "POST /prod/dataSources",
+                        wrk(
+                            base + "/prod/dataSources",
+                            headers={**headers, "Content-Type": "application/json"},
+                            script=create_script(),
+                            **measured,
+                        ),
+                    ),
+                ]
+
     store = "PostgreSQL" if settings.is_postgres else "SQLite"
     print(
         f"\nuvicorn {' '.join(uvicorn_options(LOG_LEVEL))}; {options.workers} workers x {options.requests} requests; {store}"
     )
     database = f" {'db CPU':>8}" if settings.is_postgres else ""
-    print(f"{'':<42} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs bare':>7} {'app CPU':>8}{database}")
+    columns = f"{'app CPU':>8}{database} {'load CPU':>8} {'bytes':>9}"
+    print(f"{'':<42} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs bare':>7} {columns}")
     print(baseline.line())
     print(listing.line(baseline))
     print(creating.line(baseline))
@@ -334,8 +426,15 @@ async def main() -> None:
         f"median latency ratio, list/bare: {statistics.median(listing.latencies) / statistics.median(baseline.latencies):.2f}"
     )
     print(
-        "CPU columns: milliseconds of CPU per request, of the served app's process and (PostgreSQL) the database's"
+        "CPU columns: milliseconds of CPU per request, of the served app's process, (PostgreSQL) the database's"
+        " and the load generator's; bytes: one answer's body"
     )
+    if options.wrk:
+        bare_rps = by_wrk[0][1][0]
+        print(f"\nwrk -t2 -c{options.workers} -d{options.wrk}s, same servers:")
+        print(f"{'':<42} {'req/s':>9} {'p99 ms':>8} {'vs bare':>7}")
+        for label, (rps, p99) in by_wrk:
+            print(f"{label:<42} {rps:9.1f} {p99:8.2f} {rps / bare_rps:6.2f}x")
 
 
 if __name__ == "__main__":
