@@ -155,3 +155,20 @@ async def test_the_counts_follow_imports_upserts_and_deletes(runtime: Runtime) -
         await record_store.delete_source_records(session, tenancy.tenant_id, source.id)
         assert await _counts(session) == set()  # blocks left empty go with their rows
         assert await _counts(session, "partner_stock") == set()
+
+
+async def test_a_truncated_record_table_takes_its_counts_with_it(runtime: Runtime) -> None:
+    async with runtime.db.session() as session:
+        tenant_id = await add_tenant(session, "acme")
+        await seed_sales(session, tenant_id, 20)
+        await session.execute(
+            text(
+                "INSERT INTO partner_stock (tenant_id, data_source_id, import_file_id, line, stock_date, sku, quantity)"
+                " SELECT tenant_id, data_source_id, import_file_id, line, sale_date, sku, 1 FROM partner_sales"
+            )
+        )
+        assert await _counts(session) == await _recounted(session) != set()
+
+        await session.execute(text("TRUNCATE partner_sales"))
+        assert await _counts(session) == set()
+        assert await _counts(session, "partner_stock") == await _recounted(session, "partner_stock") != set()

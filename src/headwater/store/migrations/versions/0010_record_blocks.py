@@ -8,7 +8,8 @@ before it, then counts at most one block's rows.
 Statement triggers with transition tables keep the counts, one statement of theirs per ``COPY``,
 ``INSERT`` or ``DELETE`` of records (a row trigger would run a million times for a million rows), in the
 writer's transaction: every writer is covered, and a reader sees counts and rows of the same snapshot.
-An upsert that updates a row changes no count: a record's id, tenant and source never change.
+An upsert that updates a row changes no count: a record's id, tenant and source never change. A
+``TRUNCATE`` of a record table (an operator's, never headwater's) drops the table's counts with it.
 
 SQLite keeps no counts: nothing changes there.
 
@@ -59,6 +60,14 @@ BEGIN
 END
 $$
 """,
+    """
+CREATE FUNCTION record_blocks_emptied() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM record_blocks WHERE record_table = TG_TABLE_NAME;
+    RETURN NULL;
+END
+$$
+""",
 )
 
 
@@ -94,14 +103,20 @@ def upgrade() -> None:
             f"CREATE TRIGGER {table}_blocks_removed AFTER DELETE ON {table} REFERENCING OLD TABLE AS removed"
             " FOR EACH STATEMENT EXECUTE FUNCTION record_blocks_removed()"
         )
+        op.execute(
+            f"CREATE TRIGGER {table}_blocks_emptied AFTER TRUNCATE ON {table}"
+            " FOR EACH STATEMENT EXECUTE FUNCTION record_blocks_emptied()"
+        )
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     for table in TABLES:
+        op.execute(f"DROP TRIGGER {table}_blocks_emptied ON {table}")
         op.execute(f"DROP TRIGGER {table}_blocks_removed ON {table}")
         op.execute(f"DROP TRIGGER {table}_blocks_added ON {table}")
+    op.execute("DROP FUNCTION record_blocks_emptied()")
     op.execute("DROP FUNCTION record_blocks_removed()")
     op.execute("DROP FUNCTION record_blocks_added()")
     op.drop_table("record_blocks")
