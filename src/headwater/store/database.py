@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from headwater.errors import StoreBusy
+from headwater.store.writer_turns import WriterTurns
 
 # How long a SQLite connection waits for another writer before giving up ("database is locked"). An
 # import holds the writer one batch at a time, so waits are short; this bounds the rare long ones.
@@ -105,9 +106,12 @@ class Database:
         if self.dialect == "postgresql":
             kwargs.update(pool_size=10, max_overflow=20)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        self.writer_turns: WriterTurns | None = None
         if self.dialect == "sqlite":
             secure_sqlite_file(url)
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            self.writer_turns = WriterTurns(SQLITE_BUSY_TIMEOUT_MS / 1000)
+            self.writer_turns.attach(self.engine)
         else:
             event.listen(self.engine.sync_engine.pool, "checkin", _note_idle_since)
             event.listen(self.engine.sync_engine.pool, "checkout", _ping_if_idle(self.engine))
