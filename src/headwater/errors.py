@@ -78,6 +78,16 @@ class RequestTooLarge(HeadwaterError):
         self.limit = limit
 
 
+class ClientGone(HeadwaterError):
+    """The client closed its connection before the whole body of its request arrived: no one is left
+    to answer, and nothing went wrong on our side."""
+
+    code = "ClientGone"
+
+    def __init__(self) -> None:
+        super().__init__("the client closed the connection before the whole request arrived")
+
+
 class AuthenticationFailed(HeadwaterError):
     code = "AuthenticationFailed"
 

@@ -16,10 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import pytest
+import structlog
 from sqlalchemy import func, select
 
+from headwater import metrics
 from headwater.access import apikeys
 from headwater.api.app import create_app
 from headwater.runtime import Runtime, open_runtime
@@ -266,3 +269,73 @@ async def test_a_token_request_of_many_tiny_fields_is_refused_without_parsing_th
 
     assert response.status_code == 400
     assert response.json() == {"error": "invalid_request", "error_description": "more than 20 form fields"}
+
+
+def _requests_counted(dialect: str, status: int) -> float:
+    return (
+        metrics.REGISTRY.get_sample_value(
+            "headwater_http_requests_total", {"dialect": dialect, "status": str(status)}
+        )
+        or 0.0
+    )
+
+
+async def test_a_client_that_leaves_before_its_body_arrives_is_no_error_of_ours_in_any_dialect(
+    live: Live, runtime: Runtime
+) -> None:
+    tenancy = await make_tenancy(runtime, "leaving", code="REST13")
+    key = await runtime_key(runtime, tenancy.tenant_id)
+    async with runtime.db.session() as session:
+        await add_tenant(session, "leaving-integration", touchpoint="shop")
+    issued = await add_client(runtime, "leaving-integration")
+    area_key = await add_area_key(runtime, "leaving-integration")
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{live.port}") as http:
+        client = IntegrationClient(http, issued.client_id, issued.secret, area_key)
+        await client.authenticate()
+        source_id = (await client.send("POST", "/dataSources", PULL_SOURCE))["id"]
+        integration = [f"{name}: {value}" for name, value in client.headers.items()]
+    chartmogul = [f"Authorization: Basic {base64.b64encode(f'{key}:'.encode()).decode()}"]
+    leaving = [
+        ("partner", partner_head("POST", "/partner/datasources", tenancy, "application/json")),
+        (
+            "partner",
+            partner_head("POST", "/import/file?type=25011", tenancy, "multipart/form-data; boundary=x"),
+        ),
+        ("chartmogul", ["POST /v1/data_sources HTTP/1.1", *chartmogul, "Content-Type: application/json"]),
+        ("integration", ["POST /prod/dataSources HTTP/1.1", *integration, "Content-Type: application/json"]),
+        (
+            "integration",
+            [
+                f"POST /prod/dataSources/{source_id}/importFiles?name=a.csv HTTP/1.1",
+                *integration,
+                "Content-Type: text/csv",
+            ],
+        ),
+        ("integration", ["POST /oauth2/token HTTP/1.1", "Content-Type: application/x-www-form-urlencoded"]),
+    ]
+    dialects = {dialect for dialect, _ in leaving}
+    gone_before = {dialect: _requests_counted(dialect, 499) for dialect in dialects}
+    failed_before = {dialect: _requests_counted(dialect, 500) for dialect in dialects}
+
+    with structlog.testing.capture_logs() as logs:
+        for _, head in leaving:
+            with socket.create_connection(("127.0.0.1", live.port), timeout=20) as sock:
+                sock.sendall(
+                    ("\r\n".join([*head, "Host: 127.0.0.1", "Content-Length: 1000"]) + "\r\n\r\n").encode()
+                )
+                sock.sendall(b"--x\r\n" + b"a" * 100)
+        with anyio.fail_after(20):
+            while sum(_requests_counted(d, 499) - gone_before[d] for d in dialects) < len(leaving):
+                await anyio.sleep(0.02)
+
+    assert [entry["event"] for entry in logs if entry["event"] == "client_gone"] == ["client_gone"] * len(
+        leaving
+    )
+    assert [entry for entry in logs if entry["log_level"] in ("error", "critical")] == []
+    assert {d: _requests_counted(d, 500) for d in dialects} == failed_before
+    assert await imported_files(runtime, tenancy.tenant_id) == 0
+
+
+async def runtime_key(runtime: Runtime, tenant_id: int) -> str:
+    async with runtime.db.session() as session:
+        return (await apikeys.issue(session, runtime.box, tenant_id)).key

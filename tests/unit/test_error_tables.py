@@ -28,6 +28,7 @@ def _instance(kind: type[HeadwaterError]) -> HeadwaterError:
         errors.RateLimited: errors.RateLimited(3),
         errors.TooManyFailures: errors.TooManyFailures(3, "touchpoint"),
         errors.StoreBusy: errors.StoreBusy(),
+        errors.ClientGone: errors.ClientGone(),
         errors.FileUnreadable: errors.FileUnreadable("no header"),
     }
     return made.get(kind) or kind("refused")

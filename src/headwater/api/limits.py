@@ -5,6 +5,10 @@ calling the application or reading a byte of the body; a body without one (chunk
 arrives and refused at the first chunk past the limit. Upload routes get the upload limit, every other
 route the (small) body limit. The refusal is a 413 in the style of the dialect the path belongs to,
 made by that dialect's own function, with ``Connection: close`` so the server stops reading the rest.
+
+A client that goes away before its body has arrived is no failure of ours: the application sees a
+``ClientGone``, which no dialect logs as an error, whatever it answers is dropped, and the request is
+counted with nginx's 499 ("client closed request").
 """
 
 from __future__ import annotations
@@ -18,8 +22,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from headwater.errors import RequestTooLarge
+from headwater.errors import ClientGone, RequestTooLarge
+from headwater.logging import get_logger
 from headwater.settings import path_under
+
+log = get_logger(__name__)
+
+# The status a request whose client went away is counted with: nginx's "client closed request".
+CLIENT_CLOSED_REQUEST = 499
 
 TooLargeAnswer = Callable[[RequestTooLarge], Response]
 
@@ -49,6 +59,11 @@ class UploadRoute:
 class _BodyOverLimit(RequestTooLarge, MultiPartException):
     """Raised into the application by ``receive``: a ``RequestTooLarge`` every dialect knows, and one
     Starlette's multipart parser takes for its own, so that it closes the files it spooled so far."""
+
+
+class _ClientLeft(ClientGone, MultiPartException):
+    """Raised into the application by ``receive`` when the client disconnects; a ``MultiPartException``
+    for the same reason as ``_BodyOverLimit``."""
 
 
 def plain_too_large(exc: RequestTooLarge) -> Response:
@@ -111,21 +126,25 @@ class BodyLimits:
 
         received = 0
         refused: RequestTooLarge | None = None
+        gone: ClientGone | None = None
         started = False
 
         async def counted_receive() -> Message:
-            nonlocal received, refused
+            nonlocal received, refused, gone
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
                     refused = _BodyOverLimit(limit)
                     raise refused
+            elif message["type"] == "http.disconnect" and not started:
+                gone = _ClientLeft()
+                raise gone
             return message
 
         async def guarded_send(message: Message) -> None:
             nonlocal started
-            if refused is not None:
+            if refused is not None or gone is not None:
                 return  # the application's answer to the refusal is replaced by ours, below
             if message["type"] == "http.response.start":
                 started = True
@@ -134,7 +153,12 @@ class BodyLimits:
         try:
             await self.app(scope, counted_receive, guarded_send)
         except Exception:
-            if refused is None:
+            if refused is None and gone is None:
                 raise
-        if refused is not None and not started:
+        if started:
+            return
+        if gone is not None:
+            log.info("client_gone", method=scope["method"], path=scope["path"], received_bytes=received)
+            await Response(status_code=CLIENT_CLOSED_REQUEST)(scope, receive, send)
+        elif refused is not None:
             await self._refuse(scope, receive, send, refused)
