@@ -34,6 +34,10 @@ class Runtime:
     limiter: RateLimiter
     # Set by ``serve`` and ``worker``: where runs requested over the APIs are executed.
     runner: JobRunner | None = None
+    # True in the process that serves the APIs (set by the app): on SQLite its requests take the one
+    # writer in turn with its imports (``store.writer_turns``), so an import there need not leave the
+    # writer free between its transactions for them, as an import in a process of its own does.
+    serves_api: bool = False
     # Where downloads and uploads are copied while they are imported (the system's temporary
     # directory for a runtime made by hand; open_runtime gives it one of headwater's own).
     scratch: Path = field(default_factory=lambda: Path(tempfile.gettempdir()))

@@ -8,6 +8,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from sqlalchemy import func, select
@@ -15,6 +16,7 @@ from sqlalchemy import func, select
 from headwater.access import apikeys
 from headwater.api.app import create_app
 from headwater.domain import FileState, ProcessorType
+from headwater.ingest import pipeline
 from headwater.ingest.pipeline import FileJob, FileOutcome, discard_abandoned_imports, import_local_file
 from headwater.ingest.processors.base import ProcessOptions
 from headwater.ingest.uploads import import_upload
@@ -24,7 +26,7 @@ from headwater.store import database
 from headwater.store import imports as ledger_store
 from headwater.store.records import write_batch
 from headwater.store.tables import ImportErrorRow, ImportFile, PartnerSale, PartnerStock
-from tests.conftest import running_app
+from tests.conftest import running_app, runtime_of
 from tests.integration.integration_support import (
     PULL_SOURCE,
     IntegrationClient,
@@ -327,3 +329,38 @@ async def test_a_store_locked_too_long_answers_503_with_retry_after_in_each_dial
     assert "retry" in chartmogul.json()["message"].lower()
     assert (integration.status_code, integration.headers["Retry-After"]) == (503, "5")
     assert integration.json() == {"message": "Service Unavailable"}
+
+
+async def test_an_import_in_the_serving_process_takes_turns_with_its_requests_instead_of_pausing(
+    sqlite_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline, "PENDING_ROWS", 500)
+    monkeypatch.setattr(pipeline, "PENDING_PAUSE", 3600.0)  # one pause would outlast the test
+    rows = 5_000
+    async with running_app(sqlite_settings) as (app, http):
+        runtime = runtime_of(app)
+        assert runtime.serves_api
+        await add_tenant(runtime, "acme")
+        client = await connect(app, http, "acme")
+        source_id = (await client.send("POST", "/dataSources", {**PULL_SOURCE, "host": "127.0.0.1"}))["id"]
+        created: list[httpx.Response] = []
+
+        async def upload() -> httpx.Response:
+            return await client.request(
+                "POST",
+                f"/dataSources/{source_id}/importFiles",
+                params={"name": "big.csv"},
+                content=sales_csv([f"T{n:07d}" for n in range(rows)]),
+                headers={"Content-Type": "text/csv"},
+            )
+
+        async def create(n: int) -> None:
+            body = {**PULL_SOURCE, "host": "127.0.0.1", "name": f"while importing {n}"}
+            created.append(await client.request("POST", "/dataSources", json=body))
+
+        with anyio.fail_after(120):
+            uploaded, *_ = await asyncio.gather(upload(), *(create(n) for n in range(8)))
+
+    assert uploaded.status_code == 200, uploaded.text
+    assert uploaded.json()["rowsOk"] == rows
+    assert [(answer.status_code, "messageCode" in answer.text) for answer in created] == [(200, False)] * 8

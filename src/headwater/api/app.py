@@ -35,6 +35,7 @@ def create_app(settings: Settings, *, migrate_on_start: bool = True) -> FastAPI:
             open_runtime(settings, migrate_first=migrate_on_start) as runtime,
             serving_metrics(settings) as metrics_address,
         ):
+            runtime.serves_api = True
             app.state.runtime = runtime
             app.state.metrics_address = metrics_address
             integration_app.state.runtime = runtime
