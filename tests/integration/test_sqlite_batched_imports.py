@@ -334,7 +334,7 @@ async def test_a_store_locked_too_long_answers_503_with_retry_after_in_each_dial
 async def test_an_import_in_the_serving_process_takes_turns_with_its_requests_instead_of_pausing(
     sqlite_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pipeline, "PENDING_ROWS", 500)
+    monkeypatch.setattr(pipeline, "PENDING_ROWS_SERVING", 500)
     monkeypatch.setattr(pipeline, "PENDING_PAUSE", 3600.0)  # one pause would outlast the test
     rows = 5_000
     async with running_app(sqlite_settings) as (app, http):

@@ -44,6 +44,11 @@ log = get_logger(__name__)
 # Rows per transaction of a file imported in batches (SQLite): the database's one writer is held for
 # a few milliseconds at a time, so that other writers (API requests) wait little.
 PENDING_ROWS = 2_000
+# The same in the process that serves the APIs, whose writers queue for their turn rather than poll
+# SQLite's lock: a request waits one piece at most, and fewer, larger pieces cost the import less. A
+# 1,000,000-row upload with 4 API writers took 5.6-6.4 s in pieces of 10,000 against 9.4-9.5 s in
+# pieces of 2,000, the writers' p99 78-92 ms against 53-57 ms; 20,000 gained nothing more.
+PENDING_ROWS_SERVING = 10_000
 # After each of those transactions, an import in a process that does not serve the APIs (``headwater
 # run``) leaves the writer free for this share of the time it held it. The API's writers, in another
 # process, wait for it in SQLite's busy handler, which tries again at growing intervals of up to 100 ms
@@ -459,7 +464,8 @@ async def _import_in_batches(
         await discard_pending_rows(runtime, job.tenant_id, file_id)
         info, batches = await anyio.to_thread.run_sync(processor.read, job.local, job.options)
         owner = record_store.Owner(job.tenant_id, job.source_id, file_id)
-        pieces = _prepared(batches, job, owner, postgres=False, piece_rows=PENDING_ROWS)
+        piece_rows = PENDING_ROWS_SERVING if runtime.serves_api else PENDING_ROWS
+        pieces = _prepared(batches, job, owner, postgres=False, piece_rows=piece_rows)
         async with _made_ahead(pieces) as ready:
             async for prepared in ready:
                 started = time.monotonic()
