@@ -464,9 +464,12 @@ async def _import_in_batches(
         await discard_pending_rows(runtime, job.tenant_id, file_id)
         info, batches = await anyio.to_thread.run_sync(processor.read, job.local, job.options)
         owner = record_store.Owner(job.tenant_id, job.source_id, file_id)
-        piece_rows = PENDING_ROWS_SERVING if runtime.serves_api else PENDING_ROWS
+        # One large piece ahead keeps the writer as busy as two small ones, for 5 MB less.
+        piece_rows, ahead = (
+            (PENDING_ROWS_SERVING, 1) if runtime.serves_api else (PENDING_ROWS, PREPARED_AHEAD)
+        )
         pieces = _prepared(batches, job, owner, postgres=False, piece_rows=piece_rows)
-        async with _made_ahead(pieces) as ready:
+        async with _made_ahead(pieces, ahead) as ready:
             async for prepared in ready:
                 started = time.monotonic()
                 async with runtime.db.session() as session:
