@@ -23,6 +23,12 @@ def peak_rss(pid: int | str = "self") -> float:
     return 0.0
 
 
+def reset_peak_rss(pid: int) -> None:
+    """Start the process's peak resident size again from its current size (Linux ``clear_refs``), so that
+    a later ``peak_rss`` is the peak of what it did since, not of its start."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
 @dataclass(frozen=True)
 class Watched:
     returncode: int
