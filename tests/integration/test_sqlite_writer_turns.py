@@ -125,3 +125,31 @@ async def test_many_writers_at_once_all_commit(db: Database) -> None:
             tasks.start_soon(writer, n)
     async with db.reading() as session:
         assert len((await session.scalars(select(Tenant.id))).all()) == 60
+
+
+async def test_writers_cancelled_while_waiting_or_holding_a_turn_pass_it_on(db: Database) -> None:
+    assert db.writer_turns is not None
+    holding = anyio.Event()
+
+    async def write(name: str, *, hold: bool = False) -> None:
+        async with db.session() as session:
+            await session.execute(_tenant(name))
+            if hold:
+                holding.set()
+                await anyio.sleep_forever()
+
+    async with anyio.create_task_group() as holder:
+        holder.start_soon(lambda: write("held then cancelled", hold=True))
+        await holding.wait()
+        async with anyio.create_task_group() as waiters:
+            waiters.start_soon(write, "waiting then cancelled")
+            await _waiting(db.writer_turns, 1)
+            waiters.cancel_scope.cancel()
+        holder.cancel_scope.cancel()
+
+    assert db.writer_turns.waiting == 0
+    with anyio.fail_after(10):
+        async with db.session() as session:
+            await session.execute(_tenant("after"))
+    async with db.reading() as session:
+        assert (await session.scalars(select(Tenant.name))).all() == ["after"]

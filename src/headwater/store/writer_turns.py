@@ -69,7 +69,10 @@ class WriterTurns:
     async def _take(self, lock: asyncio.Lock) -> None:
         self.waiting += 1
         try:
-            await asyncio.wait_for(lock.acquire(), self.timeout)
+            # A timeout cancels the acquire itself, which hands on a turn granted in the same instant;
+            # ``wait_for`` on Python 3.11 could drop such a turn, and with it every later writer's.
+            async with asyncio.timeout(self.timeout):
+                await lock.acquire()
         except TimeoutError as exc:
             raise StoreBusy from exc
         finally:
