@@ -1,6 +1,6 @@
 """API writes on SQLite while a large file imports: latency of the writes, rows/s of the import.
 
-    .venv/bin/python benchmarks/sqlite_write_latency.py [--rows 1000000] [--workers 4]
+    .venv/bin/python benchmarks/sqlite_write_latency.py [--rows 1000000] [--workers 4] [--in-process]
         [--baseline PATH_TO_ANOTHER_CHECKOUT]
 
 Seeds a SQLite store in a temporary folder (a tenant, an integration client, an area key and a
@@ -9,6 +9,10 @@ partner sales CSV in a separate process, as ``headwater run`` or an upload would
 create data sources, in turn ``POST /v1/data_sources`` and ``POST /prod/dataSources``, until the import
 ends. Prints p50/p99/max of those writes, how many failed (anything but 200/201) and the import's
 rows/s, alone and under the writes.
+
+``--in-process`` imports the file the way the embedded deployment does: as an upload to the served
+process itself (``POST /prod/dataSources/{id}/importFiles``), timed by its client, its transactions
+taking the writer in turn with the API's.
 
 ``--baseline`` measures the same with the code of another checkout (its ``src``) in the same run, on
 a fresh store seeded alike: the figure to compare with. Not a test: the figures depend on the machine.
@@ -112,7 +116,7 @@ class Measured:
     label: str
     import_seconds: float
     rows: int
-    longest_transaction: float = 0.0
+    longest_transaction: float | None = None  # unknown for an upload, timed from outside
     latencies: list[float] = field(default_factory=list)
     failures: dict[int, int] = field(default_factory=dict)
     first_failure: str = ""
@@ -125,9 +129,14 @@ class Measured:
         if not self.rows:
             head = f"{self.label:<44} no import; "
         else:
+            longest = (
+                ""
+                if self.longest_transaction is None
+                else f", longest transaction {self.longest_transaction * 1000:,.0f} ms"
+            )
             head = (
                 f"{self.label:<44} import {self.rows / self.import_seconds:>7,.0f} rows/s "
-                f"({self.import_seconds:.1f} s, longest transaction {self.longest_transaction * 1000:,.0f} ms)"
+                f"({self.import_seconds:.1f} s{longest})"
             )
         if not self.latencies:
             return head
@@ -164,6 +173,34 @@ class _Clock:
         return 0 if time.monotonic() > self.ends else None
 
 
+class _Uploading:
+    """Stands for an importer that is an upload to the served process."""
+
+    def __init__(self, task: asyncio.Task[tuple[float, int]]) -> None:
+        self.task = task
+
+    def poll(self) -> int | None:
+        return 0 if self.task.done() else None
+
+
+async def upload(base: str, seeded: Seeded, csv: Path) -> tuple[float, int]:
+    """The file uploaded to the served process, which imports it before it answers: seconds, rows."""
+    async with httpx.AsyncClient(base_url=base, timeout=3600) as http:
+        headers = await integration_headers(http, seeded.client_id, seeded.secret, seeded.area_key)
+        content = csv.read_bytes()
+        started = time.perf_counter()
+        response = await http.post(
+            f"/prod/dataSources/{seeded.source_id}/importFiles",
+            params={"name": "sales.csv"},
+            content=content,
+            headers={**headers, "Content-Type": "text/csv"},
+        )
+        seconds = time.perf_counter() - started
+    if response.status_code != 200 or "rowsOk" not in response.json():
+        raise RuntimeError(f"the upload gave {response.status_code} {response.text[:300]}")
+    return seconds, int(response.json()["rowsOk"])
+
+
 async def write_while(importer: Any, base: str, seeded: Seeded, workers: int) -> Measured:
     measured = Measured("", 0.0, 0)
     async with httpx.AsyncClient(base_url=base, timeout=120) as http:
@@ -196,7 +233,9 @@ async def write_while(importer: Any, base: str, seeded: Seeded, workers: int) ->
     return measured
 
 
-async def measure(label: str, code: Path, csv: Path, rows: int, workers: int) -> Measured:
+async def measure(
+    label: str, code: Path, csv: Path, rows: int, workers: int, *, in_process: bool = False
+) -> Measured:
     with tempfile.TemporaryDirectory(prefix="headwater-bench-") as folder:
         database_url = f"sqlite+aiosqlite:///{Path(folder) / 'headwater.db'}"
         secret_key = Fernet.generate_key().decode()
@@ -210,7 +249,7 @@ async def measure(label: str, code: Path, csv: Path, rows: int, workers: int) ->
             str(seeded.source_id),
             str(csv),
         ]
-        if workers == 0:
+        if workers == 0 and not in_process:
             done = subprocess.run(importer_command, env=env, capture_output=True, check=True)
             outcome = json.loads(done.stdout)
             return Measured(label, outcome["seconds"], outcome["rows"], outcome["longest"])
@@ -222,6 +261,14 @@ async def measure(label: str, code: Path, csv: Path, rows: int, workers: int) ->
             if rows == 0:  # the reference: the same writes for a while, nothing imported
                 measured = await write_while(_Clock(REFERENCE_SECONDS), base, seeded, workers)
                 measured.label, measured.import_seconds = label, REFERENCE_SECONDS
+                return measured
+            if in_process:
+                uploading = asyncio.create_task(upload(base, seeded, csv))
+                measured = await write_while(_Uploading(uploading), base, seeded, workers)
+                measured.import_seconds, measured.rows = await uploading
+                measured.label = label
+                if measured.rows != rows:
+                    raise RuntimeError(f"the upload imported {measured.rows} rows of {rows}")
                 return measured
             importer = subprocess.Popen(importer_command, env=env, stdout=subprocess.PIPE)
             measured = await write_while(importer, base, seeded, workers)
@@ -241,6 +288,9 @@ async def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=4, help="concurrent writers during the import")
     parser.add_argument("--baseline", type=Path, default=None, help="another checkout to measure alike")
+    parser.add_argument(
+        "--in-process", action="store_true", help="import as an upload to the served process itself"
+    )
     options = parser.parse_args()
     codes = [("this checkout", ROOT)]
     if options.baseline is not None:
@@ -250,14 +300,19 @@ async def main() -> None:
         write_sales(csv, options.rows)
         results = [await measure("API writes alone, no import", ROOT, csv, 0, options.workers)]
         print(results[0].line(), flush=True)
+        where = {"in_process": options.in_process}
         for name, code in codes:
-            results.append(await measure(f"{name}, import alone", code, csv, options.rows, 0))
+            results.append(await measure(f"{name}, import alone", code, csv, options.rows, 0, **where))
             results.append(
-                await measure(f"{name}, with API writes", code, csv, options.rows, options.workers)
+                await measure(f"{name}, with API writes", code, csv, options.rows, options.workers, **where)
             )
             print(results[-2].line(), flush=True)
             print(results[-1].line(), flush=True)
-    print(f"\nSQLite; {options.rows:,} sales rows; {options.workers} writers, {PAUSE * 1000:.0f} ms apart")
+    importer = "an upload to the served process" if options.in_process else "a process of its own"
+    print(
+        f"\nSQLite; {options.rows:,} sales rows imported by {importer}; {options.workers} writers,"
+        f" {PAUSE * 1000:.0f} ms apart"
+    )
     for result in results:
         print(result.line())
 
