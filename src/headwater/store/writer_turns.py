@@ -6,7 +6,7 @@ has waited long sleeps 100 ms at a time while newcomers, trying every millisecon
 before it, so a few requests wait seconds while most wait none. Here each connection of the process
 that is about to write waits for its turn first, first come first served, and holds it until its
 transaction ends; only the connection whose turn it is meets SQLite's lock, and then only when another
-process (a worker) holds it.
+process (a ``headwater run`` importing, a command of the CLI) holds it.
 """
 
 from __future__ import annotations
