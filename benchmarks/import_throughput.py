@@ -299,6 +299,7 @@ class Measured(NamedTuple):
     cold_seconds: float  # the same file by a cold ``headwater run``, into a second store
     plain_seconds: float  # the bulk loader into a plain table
     keyed_seconds: float  # the bulk loader into a table with headwater's keys
+    cold_peak_rss_mb: float  # of the cold ``headwater run``, start to end
     # PostgreSQL: ``psql \copy`` of the rows headwater sends (its columns, its CSV) into its own table
     own_rows_seconds: float | None = None
 
@@ -306,7 +307,8 @@ class Measured(NamedTuple):
 def measure_postgres(work: Path, csv: Path, port: int) -> Measured:
     with scratch_database() as name:
         url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-        cold_seconds, _, _ = headwater_run(url, asyncio.run(create_source(url, work, port)).source_id)
+        source_id = asyncio.run(create_source(url, work, port)).source_id
+        cold_seconds, _, cold_peak_rss_mb = headwater_run(url, source_id)
     with scratch_database() as name:
         url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
         source = asyncio.run(create_source(url, work, port))
@@ -318,7 +320,14 @@ def measure_postgres(work: Path, csv: Path, port: int) -> Measured:
         )
         own_rows_seconds = psql_copy_own_rows(dsn, csv, work / "payload.csv")
     return Measured(
-        seconds, imported, peak_rss_mb, cold_seconds, plain_seconds, keyed_seconds, own_rows_seconds
+        seconds,
+        imported,
+        peak_rss_mb,
+        cold_seconds,
+        plain_seconds,
+        keyed_seconds,
+        cold_peak_rss_mb,
+        own_rows_seconds,
     )
 
 
@@ -329,7 +338,7 @@ def measure_sqlite(work: Path, csv: Path, port: int) -> Measured:
     url = f"sqlite+aiosqlite:///{store}"
     source_id = asyncio.run(create_source(url, work, port)).source_id
     keyed_schema = store_schema(store, "partner_sales")
-    cold_seconds, summary, _ = headwater_run(url, source_id)
+    cold_seconds, summary, cold_peak_rss_mb = headwater_run(url, source_id)
     files = summary["files"]
     assert isinstance(files, list) and files, summary
     # The warm run imports the same file into a second store.
@@ -344,7 +353,9 @@ def measure_sqlite(work: Path, csv: Path, port: int) -> Measured:
     keyed_seconds = sqlite_import(
         work / "keyed.db", csv, keyed_schema, "partner_sales", fields=SQLITE_FIELDS, filled=SQLITE_FILLED
     )
-    return Measured(seconds, imported, peak_rss_mb, cold_seconds, plain_seconds, keyed_seconds)
+    return Measured(
+        seconds, imported, peak_rss_mb, cold_seconds, plain_seconds, keyed_seconds, cold_peak_rss_mb
+    )
 
 
 # Per database: how headwater writes, and the baseline loader as the figures' labels name it.
@@ -416,6 +427,7 @@ def main() -> None:
         ratio = measured.own_rows_seconds / measured.seconds
         print(f"ratio headwater / {raw} of its own rows into its own table: {ratio:.2f}")
     print(f"peak RSS of the warm headwater process during the import: {measured.peak_rss_mb:.0f} MB")
+    print(f"peak RSS of the cold headwater run: {measured.cold_peak_rss_mb:.0f} MB")
 
 
 if __name__ == "__main__":
