@@ -31,8 +31,9 @@ def _tenant(name: str) -> object:
 
 
 async def _waiting(turns: WriterTurns, count: int) -> None:
-    while turns.waiting < count:
-        await anyio.sleep(0)
+    with anyio.fail_after(30):
+        while turns.waiting < count:
+            await anyio.sleep(0)
 
 
 async def test_writers_get_the_writer_in_the_order_they_asked(db: Database) -> None:
