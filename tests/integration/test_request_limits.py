@@ -139,7 +139,7 @@ def test_a_declared_body_over_the_limit_is_refused_in_the_dialects_style_before_
 async def test_a_chunked_json_body_is_refused_once_it_passes_the_limit(live: Live, runtime: Runtime) -> None:
     async with runtime.db.session() as session:
         tenant_id = await add_tenant(session, "chunked-json")
-        key = (await apikeys.issue(session, runtime.box, tenant_id)).key
+    key = await chartmogul_key(runtime, tenant_id)
     basic = base64.b64encode(f"{key}:".encode()).decode()
 
     answer = exchange(
@@ -198,18 +198,29 @@ async def test_a_chunked_multipart_upload_is_refused_at_the_upload_limit_and_not
     assert await imported_files(runtime, tenancy.tenant_id) == 0
 
 
-async def test_a_chunked_raw_upload_is_refused_at_the_upload_limit_in_the_integration_style(
-    live: Live, runtime: Runtime
-) -> None:
+async def integration_source(live: Live, runtime: Runtime, tenant: str) -> tuple[int, int, dict[str, str]]:
+    """A new tenant with a pull source made over the integration API: its id, the source's id, and the
+    headers of an authenticated integration client."""
     async with runtime.db.session() as session:
-        tenant_id = await add_tenant(session, "raw-upload", touchpoint="shop")
-    issued = await add_client(runtime, "raw-upload")
-    area_key = await add_area_key(runtime, "raw-upload")
+        tenant_id = await add_tenant(session, tenant, touchpoint="shop")
+    issued = await add_client(runtime, tenant)
+    area_key = await add_area_key(runtime, tenant)
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{live.port}") as http:
         client = IntegrationClient(http, issued.client_id, issued.secret, area_key)
         await client.authenticate()
         source_id = (await client.send("POST", "/dataSources", PULL_SOURCE))["id"]
-        headers = client.headers
+        return tenant_id, source_id, client.headers
+
+
+async def chartmogul_key(runtime: Runtime, tenant_id: int) -> str:
+    async with runtime.db.session() as session:
+        return (await apikeys.issue(session, runtime.box, tenant_id)).key
+
+
+async def test_a_chunked_raw_upload_is_refused_at_the_upload_limit_in_the_integration_style(
+    live: Live, runtime: Runtime
+) -> None:
+    tenant_id, source_id, headers = await integration_source(live, runtime, "raw-upload")
 
     answer = exchange(
         live.port,
@@ -251,7 +262,7 @@ async def test_an_upload_may_be_larger_than_a_json_body(live: Live, runtime: Run
 async def test_a_json_body_under_the_limit_is_read_as_before(live: Live, runtime: Runtime) -> None:
     async with runtime.db.session() as session:
         tenant_id = await add_tenant(session, "small-json")
-        key = (await apikeys.issue(session, runtime.box, tenant_id)).key
+    key = await chartmogul_key(runtime, tenant_id)
 
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{live.port}") as http:
         response = await http.post("/v1/data_sources", json={"name": "x" * 400}, auth=(key, ""))
@@ -284,16 +295,9 @@ async def test_a_client_that_leaves_before_its_body_arrives_is_no_error_of_ours_
     live: Live, runtime: Runtime
 ) -> None:
     tenancy = await make_tenancy(runtime, "leaving", code="REST13")
-    key = await runtime_key(runtime, tenancy.tenant_id)
-    async with runtime.db.session() as session:
-        await add_tenant(session, "leaving-integration", touchpoint="shop")
-    issued = await add_client(runtime, "leaving-integration")
-    area_key = await add_area_key(runtime, "leaving-integration")
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{live.port}") as http:
-        client = IntegrationClient(http, issued.client_id, issued.secret, area_key)
-        await client.authenticate()
-        source_id = (await client.send("POST", "/dataSources", PULL_SOURCE))["id"]
-        integration = [f"{name}: {value}" for name, value in client.headers.items()]
+    key = await chartmogul_key(runtime, tenancy.tenant_id)
+    _, source_id, headers = await integration_source(live, runtime, "leaving-integration")
+    integration = [f"{name}: {value}" for name, value in headers.items()]
     chartmogul = [f"Authorization: Basic {base64.b64encode(f'{key}:'.encode()).decode()}"]
     leaving = [
         ("partner", partner_head("POST", "/partner/datasources", tenancy, "application/json")),
@@ -334,8 +338,3 @@ async def test_a_client_that_leaves_before_its_body_arrives_is_no_error_of_ours_
     assert [entry for entry in logs if entry["log_level"] in ("error", "critical")] == []
     assert {d: _requests_counted(d, 500) for d in dialects} == failed_before
     assert await imported_files(runtime, tenancy.tenant_id) == 0
-
-
-async def runtime_key(runtime: Runtime, tenant_id: int) -> str:
-    async with runtime.db.session() as session:
-        return (await apikeys.issue(session, runtime.box, tenant_id)).key
