@@ -34,7 +34,7 @@ class Runtime:
     limiter: RateLimiter
     # Set by ``serve`` and ``worker``: where runs requested over the APIs are executed.
     runner: JobRunner | None = None
-    # True in the process that serves the APIs (set by the app): on SQLite its requests take the one
+    # True in the process that serves the APIs (``serving``): on SQLite its requests take the one
     # writer in turn with its imports (``store.writer_turns``), so an import there need not leave the
     # writer free between its transactions for them, as an import in a process of its own does.
     serves_api: bool = False
@@ -50,6 +50,20 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.guard = AuthGuard.from_settings(self.settings, self.limiter.storage)
+
+    @asynccontextmanager
+    async def serving(self) -> AsyncIterator[None]:
+        """This process serves the APIs while the block runs; on a SQLite store, imports in processes
+        of their own know it (``store.presence``)."""
+        self.serves_api = True
+        try:
+            if self.db.presence is None:
+                yield
+            else:
+                async with self.db.presence.held():
+                    yield
+        finally:
+            self.serves_api = False
 
 
 def prepare_store(database_url: str) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from headwater.access import apikeys
 from headwater.api.app import create_app
@@ -364,3 +364,72 @@ async def test_an_import_in_the_serving_process_takes_turns_with_its_requests_in
     assert uploaded.status_code == 200, uploaded.text
     assert uploaded.json()["rowsOk"] == rows
     assert [(answer.status_code, "messageCode" in answer.text) for answer in created] == [(200, False)] * 8
+
+
+def pieces_written(runtime: Runtime) -> list[int]:
+    """Counts, live, the transactions that wrote partner sales: one per piece of a file imported."""
+    wrote: dict[int, bool] = {}
+    pieces: list[int] = []
+
+    def executed(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO PARTNER_SALES"):
+            wrote[id(connection)] = True
+
+    def committed(connection: Any) -> None:
+        if wrote.pop(id(connection), False):
+            pieces.append(1)
+
+    event.listen(runtime.db.engine.sync_engine, "before_cursor_execute", executed)
+    event.listen(runtime.db.engine.sync_engine, "commit", committed)
+    return pieces
+
+
+async def test_an_import_with_no_process_serving_the_store_writes_large_pieces_and_never_pauses(
+    runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline, "PENDING_ROWS", 100)
+    monkeypatch.setattr(pipeline, "PENDING_ROWS_SERVING", 1_000)
+    monkeypatch.setattr(pipeline, "PENDING_PAUSE", 3600.0)  # one pause would outlast the test
+    tenant_id, source_id = await new_source(runtime)
+    pieces = pieces_written(runtime)
+
+    with anyio.fail_after(60):
+        outcome = await import_file(
+            runtime,
+            tenant_id,
+            source_id,
+            "alone.csv",
+            sales_csv([f"T{n:05d}" for n in range(5_000)]),
+            tmp_path,
+            batch_rows=5_000,
+        )
+
+    assert not runtime.serves_api and not runtime.db.may_be_served()
+    assert (outcome.state, outcome.rows_ok) == ("imported", 5_000)
+    assert len(pieces) == 5
+
+
+async def test_an_import_beside_a_process_serving_the_store_writes_small_pieces(
+    runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline, "PENDING_ROWS", 100)
+    monkeypatch.setattr(pipeline, "PENDING_ROWS_SERVING", 1_000)
+    monkeypatch.setattr(pipeline, "PENDING_PAUSE", 0.0)
+    tenant_id, source_id = await new_source(runtime)
+    pieces = pieces_written(runtime)
+    assert runtime.db.presence is not None
+
+    # Another runtime serving the same store, as ``headwater serve`` would.
+    async with open_runtime(runtime.settings) as server, server.serving():
+        outcome = await import_file(
+            runtime,
+            tenant_id,
+            source_id,
+            "beside.csv",
+            sales_csv([f"T{n:05d}" for n in range(5_000)]),
+            tmp_path,
+            batch_rows=5_000,
+        )
+
+    assert (outcome.state, outcome.rows_ok) == ("imported", 5_000)
+    assert len(pieces) == 50

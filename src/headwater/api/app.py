@@ -34,8 +34,8 @@ def create_app(settings: Settings, *, migrate_on_start: bool = True) -> FastAPI:
         async with (
             open_runtime(settings, migrate_first=migrate_on_start) as runtime,
             serving_metrics(settings) as metrics_address,
+            runtime.serving(),
         ):
-            runtime.serves_api = True
             app.state.runtime = runtime
             app.state.metrics_address = metrics_address
             integration_app.state.runtime = runtime

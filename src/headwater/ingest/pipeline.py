@@ -57,7 +57,8 @@ PENDING_ROWS_SERVING = 10_000
 # 7% of the import's speed; half cost a third of it. In the serving process the API's writers take the
 # writer in turn with the import (``store.writer_turns``) and the pause would only slow it: an upload of
 # 1,000,000 rows took 4.2-4.7 s without it against 5.0-5.6 s, and with 4 writers 9.4-9.6 s against
-# 10.6-12.0 s, their p99 52-54 ms against 47-49 ms.
+# 10.6-12.0 s, their p99 52-54 ms against 47-49 ms. When no process serves the store at all
+# (``store.presence``), an import of its own writes pieces of ``PENDING_ROWS_SERVING`` and does not pause.
 PENDING_PAUSE = 0.25
 # Pending rows of a failed or abandoned file removed per transaction.
 DISCARD_ROWS = 20_000
@@ -465,9 +466,8 @@ async def _import_in_batches(
         info, batches = await anyio.to_thread.run_sync(processor.read, job.local, job.options)
         owner = record_store.Owner(job.tenant_id, job.source_id, file_id)
         # One large piece ahead keeps the writer as busy as two small ones, for 5 MB less.
-        piece_rows, ahead = (
-            (PENDING_ROWS_SERVING, 1) if runtime.serves_api else (PENDING_ROWS, PREPARED_AHEAD)
-        )
+        large = runtime.serves_api or not runtime.db.may_be_served()
+        piece_rows, ahead = (PENDING_ROWS_SERVING, 1) if large else (PENDING_ROWS, PREPARED_AHEAD)
         pieces = _prepared(batches, job, owner, postgres=False, piece_rows=piece_rows)
         async with _made_ahead(pieces, ahead) as ready:
             async for prepared in ready:
@@ -475,7 +475,7 @@ async def _import_in_batches(
                 async with runtime.db.session() as session:
                     await _write(session, job, owner, prepared, outcome, pending=True, rows=rows)
                     await _still_importing(session, job.tenant_id, file_id)
-                if not runtime.serves_api:
+                if not runtime.serves_api and runtime.db.may_be_served():
                     await anyio.sleep((time.monotonic() - started) * PENDING_PAUSE)
         if rows is not None:
             rows.done(outcome.rows)

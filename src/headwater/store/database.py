@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from headwater.errors import StoreBusy
+from headwater.store.presence import ServingPresence
 from headwater.store.writer_turns import WriterTurns
 
 # How long a SQLite connection waits for another writer before giving up ("database is locked"). An
@@ -77,19 +78,24 @@ def _refuse_flush_writes(session: Session, _flush: UOWTransaction, _instances: A
         raise RuntimeError("a reading session does not write")
 
 
+def sqlite_store_file(url: str) -> Path | None:
+    """The file of a SQLite store given by its path; None for other databases, memory or a URI."""
+    parsed = make_url(url)
+    name = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not name or name == ":memory:" or name.startswith("file:"):
+        return None
+    return Path(name)
+
+
 def secure_sqlite_file(url: str) -> None:
     """Make the SQLite store (and its WAL/SHM files, if any) readable and writable by its owner alone.
 
     SQLite gives the WAL and SHM files the mode of the database file, so a store created here at 0600
     keeps them at 0600 too; an existing store is brought down to 0600.
     """
-    parsed = make_url(url)
-    name = parsed.database
-    if parsed.get_backend_name() != "sqlite" or not name or name == ":memory:" or name.startswith("file:"):
-        return
-    store = Path(name)
-    if not store.parent.is_dir():
-        return  # SQLite itself says it cannot open the file
+    store = sqlite_store_file(url)
+    if store is None or not store.parent.is_dir():
+        return  # not a file, or SQLite itself says it cannot open it
     os.close(os.open(store, os.O_CREAT | os.O_WRONLY, 0o600))
     for path in (store, Path(f"{store}-wal"), Path(f"{store}-shm"), Path(f"{store}-journal")):
         if path.exists():
@@ -107,6 +113,10 @@ class Database:
             kwargs.update(pool_size=10, max_overflow=20)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         self.writer_turns: WriterTurns | None = None
+        store = sqlite_store_file(url)
+        # Whether a process serving the APIs has this SQLite store open; None when no other process
+        # can be asked (another database, or a store in memory or named by a URI).
+        self.presence = ServingPresence(store) if store is not None else None
         if self.dialect == "sqlite":
             secure_sqlite_file(url)
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
@@ -126,6 +136,11 @@ class Database:
     @property
     def is_postgres(self) -> bool:
         return self.dialect == "postgresql"
+
+    def may_be_served(self) -> bool:
+        """Whether a process serving the APIs (this one included) may have this SQLite store open:
+        true whenever that cannot be told."""
+        return self.presence is None or self.presence.served()
 
     def session(self) -> AbstractAsyncContextManager[AsyncSession]:
         """A session whose work is committed on success and rolled back on any error. SQLite's
