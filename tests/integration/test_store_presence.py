@@ -77,3 +77,19 @@ async def test_a_store_no_other_process_can_be_asked_about_counts_as_served(tmp_
             assert database.presence is None and database.may_be_served()
         finally:
             await database.dispose()
+
+
+async def test_a_store_named_through_a_link_finds_the_same_mark(
+    sqlite_settings: Settings, tmp_path: Path
+) -> None:
+    async with running_app(sqlite_settings):
+        linked = tmp_path / "elsewhere" / "linked.db"
+        linked.parent.mkdir()
+        linked.symlink_to(store_of(sqlite_settings))
+        importer = Database(f"sqlite+aiosqlite:///{linked}")
+        try:
+            while_served = importer.may_be_served()
+        finally:
+            await importer.dispose()
+
+    assert while_served

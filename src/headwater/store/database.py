@@ -115,8 +115,9 @@ class Database:
         self.writer_turns: WriterTurns | None = None
         store = sqlite_store_file(url)
         # Whether a process serving the APIs has this SQLite store open; None when no other process
-        # can be asked (another database, or a store in memory or named by a URI).
-        self.presence = ServingPresence(store) if store is not None else None
+        # can be asked (another database, or a store in memory or named by a URI). Resolved, so that
+        # processes naming the store by different paths or links find the same mark.
+        self.presence = ServingPresence(store.resolve()) if store is not None else None
         if self.dialect == "sqlite":
             secure_sqlite_file(url)
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
