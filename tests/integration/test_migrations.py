@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
+
 import anyio
+from alembic.script import ScriptDirectory
 
 from headwater.settings import Settings
 from headwater.store import migrate
@@ -17,3 +22,34 @@ async def test_migrating_twice_changes_nothing(settings: Settings) -> None:
     await anyio.to_thread.run_sync(migrate.upgrade, settings.database_url)
     differences = await anyio.to_thread.run_sync(migrate.pending_differences, settings.database_url)
     assert differences == []
+
+
+def test_the_head_a_migrated_store_is_checked_against_is_alembics_own() -> None:
+    scripts = ScriptDirectory.from_config(migrate.alembic_config("sqlite:///:memory:"))
+
+    assert scripts.get_heads() == [migrate.HEAD]
+
+
+async def test_a_store_at_the_head_is_left_alone_and_one_behind_is_brought_up(settings: Settings) -> None:
+    await anyio.to_thread.run_sync(migrate.upgrade, settings.database_url, "0009_record_keys")
+    await anyio.to_thread.run_sync(migrate.upgrade, settings.database_url)
+    differences = await anyio.to_thread.run_sync(migrate.pending_differences, settings.database_url)
+
+    assert differences == []
+
+
+def test_a_process_opening_a_store_at_the_head_never_loads_alembic(sqlite_settings: Settings) -> None:
+    url = str(sqlite_settings.database_url)
+    migrate.upgrade(url)
+    opened = textwrap.dedent(
+        f"""
+        import sys
+        from headwater.runtime import prepare_store
+        prepare_store({url!r})
+        print(sorted(name for name in sys.modules if name.split(".")[0] == "alembic"))
+        """
+    )
+
+    done = subprocess.run([sys.executable, "-c", opened], capture_output=True, text=True, check=True)
+
+    assert done.stdout.strip() == "[]"

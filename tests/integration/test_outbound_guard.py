@@ -20,8 +20,9 @@ import pytest
 
 from headwater.errors import HostRefused
 from headwater.ingest.connectors import connector_for
+from headwater.ingest.connectors.guarded_aiohttp import aiohttp_connector_args
 from headwater.ingest.connectors.hosts import HostGuard, HostPolicy
-from headwater.ingest.connectors.outbound import aiohttp_connector_args, guarded_client
+from headwater.ingest.connectors.outbound import guarded_client
 from headwater.ingest.connectors.s3 import S3Connector
 from headwater.settings import Settings
 from tests.servers import S3ServerInfo

@@ -11,8 +11,8 @@ from s3fs import S3FileSystem
 
 from headwater.errors import ConnectionFailed
 from headwater.ingest.connectors.fsspec_connector import FsspecConnector, SizeCappedSink
+from headwater.ingest.connectors.guarded_aiohttp import aiohttp_connector_args
 from headwater.ingest.connectors.hosts import HostGuard
-from headwater.ingest.connectors.outbound import aiohttp_connector_args
 
 _BUCKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$")
 _CHUNK_SIZE = 8 * 1024 * 1024
