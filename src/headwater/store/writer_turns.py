@@ -101,6 +101,11 @@ class WriterTurns:
             lock.release()
 
     def _transaction_ended(self, connection: Connection) -> None:
+        # An invalidated connection (its statement was interrupted, by a cancellation say) raises when
+        # its info is read, and that error would replace the interruption; ``_invalidated`` has
+        # already passed its turn on.
+        if connection.invalidated:
+            return
         self._release(connection.info)
 
     def _returned(self, _dbapi_connection: Any, record: Any) -> None:

@@ -270,8 +270,11 @@ class DeliveryLoop:
                 await self._wait(self._tick)
 
     async def _wait(self, timeout: float | None) -> None:
+        # Not ``wait_for``: on Python 3.11 it returns, instead of raising, when the task is cancelled as
+        # the event is set, and this loop then went on past its own cancellation for good.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._wake.wait()
 
     async def _send(self, due: webhook_store.DueDelivery) -> None:
         try:
