@@ -384,6 +384,14 @@ def pieces_written(runtime: Runtime) -> list[int]:
     return pieces
 
 
+async def import_five_thousand_sales(
+    runtime: Runtime, tenant_id: int, source_id: int, path: str, folder: Path
+) -> FileOutcome:
+    """5,000 sales read as one batch, so that only the pipeline's pieces divide them."""
+    content = sales_csv([f"T{n:05d}" for n in range(5_000)])
+    return await import_file(runtime, tenant_id, source_id, path, content, folder, batch_rows=5_000)
+
+
 async def test_an_import_with_no_process_serving_the_store_writes_large_pieces_and_never_pauses(
     runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -394,15 +402,7 @@ async def test_an_import_with_no_process_serving_the_store_writes_large_pieces_a
     pieces = pieces_written(runtime)
 
     with anyio.fail_after(60):
-        outcome = await import_file(
-            runtime,
-            tenant_id,
-            source_id,
-            "alone.csv",
-            sales_csv([f"T{n:05d}" for n in range(5_000)]),
-            tmp_path,
-            batch_rows=5_000,
-        )
+        outcome = await import_five_thousand_sales(runtime, tenant_id, source_id, "alone.csv", tmp_path)
 
     assert not runtime.serves_api and not runtime.db.may_be_served()
     assert (outcome.state, outcome.rows_ok) == ("imported", 5_000)
@@ -421,15 +421,7 @@ async def test_an_import_beside_a_process_serving_the_store_writes_small_pieces(
 
     # Another runtime serving the same store, as ``headwater serve`` would.
     async with open_runtime(runtime.settings) as server, server.serving():
-        outcome = await import_file(
-            runtime,
-            tenant_id,
-            source_id,
-            "beside.csv",
-            sales_csv([f"T{n:05d}" for n in range(5_000)]),
-            tmp_path,
-            batch_rows=5_000,
-        )
+        outcome = await import_five_thousand_sales(runtime, tenant_id, source_id, "beside.csv", tmp_path)
 
     assert (outcome.state, outcome.rows_ok) == ("imported", 5_000)
     assert len(pieces) == 50
