@@ -25,7 +25,7 @@ from sqlalchemy import text
 from headwater.api.app import create_app
 from headwater.runtime import Runtime, open_runtime
 from headwater.settings import Settings
-from headwater.store.tables import Base
+from headwater.store.tables import ONLY_ON, Base
 
 pytest_plugins = ["tests.servers"]
 
@@ -87,7 +87,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 def _truncate_postgres(url: str) -> None:
     dsn = url.replace("postgresql+asyncpg", "postgresql")
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    tables = ", ".join(
+        f'"{t.name}"' for t in Base.metadata.sorted_tables if t.info.get(ONLY_ON, "postgresql") == "postgresql"
+    )
     with psycopg.connect(dsn, autocommit=True) as connection:
         connection.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
 

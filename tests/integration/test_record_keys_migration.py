@@ -1,5 +1,5 @@
 """Migration 0009 turns a store of 0008 with records in it into the new keys, rows and ids unchanged;
-0010 counts its rows per block of ids (PostgreSQL)."""
+0010 (PostgreSQL) and 0011 (SQLite) count its rows per block of ids."""
 
 from __future__ import annotations
 
@@ -107,18 +107,23 @@ def test_a_store_of_0008_keeps_its_records_and_ids_under_the_new_keys(fresh_url:
                         in (indexes[f"ix_{table}_data_source_id_id"])
                     )
                     assert len(indexes) == 4, indexes
-                    # 0010 counted the rows already there per block of ids.
-                    counted = connection.execute(
-                        text(
-                            "SELECT tenant_id, data_source_id, first_id, rows FROM record_blocks"
-                            " WHERE record_table = :t"
-                        ),
-                        {"t": table},
-                    ).all()
-                    assert counted == [(1, 7, 0, len(RECORDS[table][1]))], table
                 else:
                     assert primary == ["id"], table
                     assert key in uniques, table
+                    # The counts hold every row there was.
+                    reach = connection.execute(
+                        text("SELECT last_id FROM record_blocks_reach WHERE record_table = :t"), {"t": table}
+                    ).scalar_one()
+                    assert reach == len(RECORDS[table][1]), table
+                # The rows already there are counted per block of ids.
+                counted = connection.execute(
+                    text(
+                        "SELECT tenant_id, data_source_id, first_id, rows FROM record_blocks"
+                        " WHERE record_table = :t"
+                    ),
+                    {"t": table},
+                ).all()
+                assert counted == [(1, 7, 0, len(RECORDS[table][1]))], table
 
         # New rows are numbered after the old ones, and the record's key still refuses a repeat.
         with engine.begin() as connection:

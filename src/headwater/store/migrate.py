@@ -21,7 +21,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration under ``migrations/versions`` (``test_migrations`` holds it to Alembic's own
 # head). A store already there is left alone without importing Alembic, which every process that opens
 # the store would otherwise load and keep: some 13 MB of a serving process's resting size.
-HEAD = "0010_record_blocks"
+HEAD = "0011_sqlite_record_blocks"
 
 
 def sync_url(url: str) -> str:

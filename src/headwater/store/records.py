@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from headwater.domain import FileState, ProcessorType, RowError
 from headwater.errors import FieldProblem, ImportContended, ValidationFailed
+from headwater.store import record_counts
 from headwater.store.tables import (
     Company,
     ImportFile,
@@ -207,7 +208,9 @@ async def write_prepared(
         written = int(result.rowcount)
     else:
         values = prepared.sqlite or _sqlite_values(staged, columns)
+        counting = await record_counts.counting(connection, target.table.name)
         written = await _insert_values(connection, target, columns, values, owner, only_own=pending)
+        await record_counts.counted(connection, counting, owner.tenant_id, owner.source_id)
     if target.upsert:
         if pending and written < staged.num_rows:
             return WriteResult(written, held_by_others=staged.num_rows - written)

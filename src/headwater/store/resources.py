@@ -7,9 +7,9 @@ grows never repeats or skips a row.
 A page is found first by its ids alone, then read: the rows an offset passes over are counted in the
 ``(tenant_id, id)`` index of a record table (PostgreSQL reads nothing else for them), never read whole.
 SQLite has no such index, so there a page without an offset is read in one query (``fetch_page_values``).
-On PostgreSQL an offset into one tenant's or one source's records does not count the rows before it
-either: ``record_blocks`` says how many rows each block of ids holds, so only the rows of the block the
-page starts in are counted (``_offset_start``).
+An offset into one tenant's or one source's records does not count the rows before it either:
+``record_blocks`` says how many rows each block of ids holds, so only the rows of the block the page
+starts in are counted (``_offset_start``). On SQLite the counts are kept by ``record_counts``.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.schema import Column, Table
 from sqlalchemy.sql.sqltypes import NullType
 
+from headwater.store import record_counts
 from headwater.store.records import visible
 from headwater.store.tables import RECORD_TABLES, Base, RecordBlock
 
@@ -129,19 +130,23 @@ async def fetch_one(session: AsyncSession, tenant_id: int, model: type[Base], ro
 _BLOCK_COUNTED_SHAPES: frozenset[Shape] = frozenset({(), (("data_source_id", "eq"),)})
 
 
-def _counts_blocks(session: AsyncSession, table: Table, shape: Shape, first_row: int) -> bool:
-    return (
-        first_row > 0
-        and table.name in RECORD_TABLES
-        and shape in _BLOCK_COUNTED_SHAPES
-        and session.get_bind().dialect.name == "postgresql"
-    )
+# Whose block counts a page by offset starts from: the database's name, None when it counts every row.
+Counted = Literal["postgresql", "sqlite"] | None
 
 
-def _offset_start(table: Table, shape: Shape) -> Any:
+def _counted(session: AsyncSession, table: Table, shape: Shape, first_row: int) -> Counted:
+    if first_row > 0 and table.name in RECORD_TABLES and shape in _BLOCK_COUNTED_SHAPES:
+        return "sqlite" if session.get_bind().dialect.name == "sqlite" else "postgresql"
+    return None
+
+
+def _offset_start(table: Table, shape: Shape, *, sqlite: bool) -> Any:
     """The last block whose rows before it are no more than the offset: its first id, and how many rows
     come before it (one row, none when the offset falls in the first block). Summed from the
-    tenant's or the source's few block counts in the snapshot of the page's own query."""
+    tenant's or the source's few block counts in the snapshot of the page's own query.
+
+    On SQLite a block is a start only if no block before it may be short or hold rows the page does
+    not show (``record_counts.trusted_below``); from there the page counts rows one by one."""
     blocks = _table(RecordBlock)
     counted = select(blocks.c.first_id, cast(func.sum(blocks.c.rows), BigInteger).label("rows")).where(
         blocks.c.tenant_id == _TENANT, blocks.c.record_table == table.name
@@ -153,25 +158,23 @@ def _offset_start(table: Table, shape: Shape) -> Any:
     running = select(per_block.c.first_id, (rows_up_to - per_block.c.rows).label("rows_before")).subquery(
         "running"
     )
-    return (
-        select(running.c.first_id, running.c.rows_before)
-        .where(running.c.rows_before <= _FIRST_ROW)
-        .order_by(running.c.first_id.desc())
-        .limit(1)
-        .cte("offset_start")
-    )
+    start = select(running.c.first_id, running.c.rows_before).where(running.c.rows_before <= _FIRST_ROW)
+    if sqlite:
+        start = start.where(running.c.first_id <= record_counts.trusted_below(table, _TENANT))
+    return start.order_by(running.c.first_id.desc()).limit(1).cte("offset_start")
 
 
-def _page(query: Select[Any], table: Table, shape: Shape, counted: bool = False) -> Select[Any]:
+def _page(query: Select[Any], table: Table, shape: Shape, counted: Counted = None) -> Select[Any]:
     """The rows of one page: found by their ids alone first, since an offset then counts index entries,
     not rows; with ``counted``, only those of the block the page starts in (``_offset_start``).
 
-    Rows a file still importing holds are in the counts but not in the page; on PostgreSQL a file's rows
-    commit with its ledger row leaving ``importing``, so no such rows are ever seen."""
+    Rows a file still importing holds are in the counts but not in the page: on PostgreSQL a file's rows
+    commit with its ledger row leaving ``importing``, so no such rows are ever seen; on SQLite the
+    blocks from the first of them on are not trusted."""
     ids = _filtered(select(table.c.id), table, shape)
     offset: Any = _FIRST_ROW
-    if counted:
-        start = _offset_start(table, shape)
+    if counted is not None:
+        start = _offset_start(table, shape, sqlite=counted == "sqlite")
         ids = ids.where(table.c.id >= func.coalesce(select(start.c.first_id).scalar_subquery(), 0))
         offset = _FIRST_ROW - func.coalesce(select(start.c.rows_before).scalar_subquery(), 0)
     ids = ids.order_by(table.c.id).offset(offset).limit(_MAX_ROWS)
@@ -179,7 +182,7 @@ def _page(query: Select[Any], table: Table, shape: Shape, counted: bool = False)
 
 
 @lru_cache(maxsize=_STATEMENTS_PER_KIND)
-def _page_of_rows(model: type[Base], shape: Shape, columns_only: bool, counted: bool) -> Select[Any]:
+def _page_of_rows(model: type[Base], shape: Shape, columns_only: bool, counted: Counted) -> Select[Any]:
     table = _table(model)
     return _page(select(table if columns_only else model), table, shape, counted).order_by(table.c.id)
 
@@ -197,7 +200,7 @@ async def fetch_page(
     """One page of rows in id order: ORM objects or, with ``columns_only``, plain rows in the table's
     column order (several times faster to load and to read)."""
     shape = _shape(conditions)
-    counted = _counts_blocks(session, _table(model), shape, first_row)
+    counted = _counted(session, _table(model), shape, first_row)
     query = _page_of_rows(model, shape, columns_only, counted)
     parameters = _parameters(tenant_id, conditions, first_row=first_row, max_rows=max_rows)
     if not columns_only:
@@ -219,7 +222,7 @@ def _page_of_values(
     columns: tuple[str, ...],
     as_stored: frozenset[str],
     ids_first: bool,
-    counted: bool,
+    counted: Counted,
 ) -> Select[Any]:
     selected = select(
         *(
@@ -249,7 +252,7 @@ async def fetch_page_values(
     # finding the ids first only reads the page's rows twice.
     ids_first = first_row > 0 or session.get_bind().dialect.name != "sqlite"
     table, shape = _table(model), _shape(conditions)
-    counted = _counts_blocks(session, table, shape, first_row)
+    counted = _counted(session, table, shape, first_row)
     query = _page_of_values(table, shape, columns, as_stored, ids_first, counted)
     parameters = _parameters(tenant_id, conditions, first_row=first_row, max_rows=max_rows)
     return await _plain_rows(session, query, parameters)
@@ -311,7 +314,7 @@ def _extra_members(extras: ColumnElement[Any], taken: Sequence[str]) -> ColumnEl
 
 @lru_cache(maxsize=_STATEMENTS_PER_KIND)
 def _page_as_json(
-    table: Table, shape: Shape, fields: tuple[JsonField, ...], extras_column: str | None, counted: bool
+    table: Table, shape: Shape, fields: tuple[JsonField, ...], extras_column: str | None, counted: Counted
 ) -> Select[Any]:
     """One page as one JSON array, written whole by the database: each row an object with the fields
     in the order given, null ones left out, then the members of ``extras_column`` (an object) that
@@ -341,7 +344,7 @@ async def fetch_page_json(
     ``_page_as_json``). One text instead of a row per record is what makes a page cheap to serve: the
     driver and the ORM handle one value, not a thousand."""
     table, shape = _table(model), _shape(conditions)
-    counted = _counts_blocks(session, table, shape, first_row)
+    counted = _counted(session, table, shape, first_row)
     query = _page_as_json(table, shape, tuple(fields), extras_column, counted)
     parameters = _parameters(tenant_id, conditions, first_row=first_row, max_rows=max_rows)
     connection = await session.connection()  # one text, no ORM objects: see ``fetch_page``

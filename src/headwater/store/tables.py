@@ -487,23 +487,33 @@ RECORD_TABLES = frozenset(
 
 
 class RecordBlock(Base):
-    """How many rows of one source a record table holds among the ids of one block (PostgreSQL only):
-    what an offset (``firstRow``) skips whole instead of counting the rows before it one by one.
+    """How many rows of one source a record table holds among the ids of one block: what an offset
+    (``firstRow``) skips whole instead of counting the rows before it one by one.
 
-    A block is ``first_id .. first_id + 16383``. Statement triggers on every record table keep the counts
-    (migration ``0010_record_blocks``) in the transaction that inserts or deletes the rows, whoever
-    writes them, so a page reads them in the same snapshot as the rows. A record's ``id``, tenant and
+    A block is ``first_id .. first_id + 16383``. The counts change in the transaction that inserts or
+    deletes the rows, so a page reads them in the same snapshot as the rows. On PostgreSQL statement
+    triggers on every record table keep them (migration ``0010_record_blocks``), whoever writes; on
+    SQLite the writer and a delete trigger do (``store.record_counts``). A record's ``id``, tenant and
     source never change once written. Keyed by source, so imports of different sources never wait on
     each other's counts (one source imports one file at a time).
     """
 
     __tablename__ = "record_blocks"
-    __table_args__ = ({"info": {ONLY_ON: "postgresql"}},)
     tenant_id: Mapped[int] = mapped_column(Id, primary_key=True)
     record_table: Mapped[str] = mapped_column(String(40), primary_key=True)
     data_source_id: Mapped[int] = mapped_column(Id, primary_key=True)
     first_id: Mapped[int] = mapped_column(Id, primary_key=True)
     rows: Mapped[int] = mapped_column(BigInteger)
+
+
+class RecordBlocksReach(Base):
+    """SQLite: the id up to which ``record_blocks`` counts every row of a record table. Rows above it
+    were written without being counted (``store.record_counts``)."""
+
+    __tablename__ = "record_blocks_reach"
+    __table_args__ = ({"info": {ONLY_ON: "sqlite"}},)
+    record_table: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_id: Mapped[int] = mapped_column(Id)
 
 
 class WebhookEndpoint(Base):
