@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, Table, func, select, text
+from sqlalchemy import BindParameter, ColumnElement, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from headwater.domain import FileState
@@ -58,19 +58,21 @@ async def counting(connection: AsyncConnection, table: str) -> Counting | None:
     """Begin a counted write of ``table``'s records: None on a store that keeps no counts here
     (PostgreSQL, whose triggers count).
 
-    The first statement writes, so that SQLite's writer is held before the largest id is read and no
-    other writer can add rows between this and the write's own."""
+    The statement writes, so that SQLite's writer is held before the largest id is read and no other
+    writer can add rows between this and the write's own. The statements are sent as they are, each
+    in one round trip: a file of 1,000,000 rows makes a hundred counted writes."""
     if connection.dialect.name != "sqlite":
         return None
-    reach = await connection.scalar(
-        text(
-            "UPDATE record_blocks_reach SET last_id = last_id WHERE record_table = :table RETURNING last_id"
-        ),
-        {"table": table},
+    found = await connection.exec_driver_sql(
+        "UPDATE record_blocks_reach SET last_id = last_id WHERE record_table = ?"
+        f" RETURNING last_id, (SELECT coalesce(max(id), 0) FROM {table})",
+        (table,),
     )
-    if reach is None:
+    row = found.one_or_none()
+    if row is None:
         return None
-    return Counting(table, await _largest_id(connection, table), int(reach))
+    reach, before = tuple(row)
+    return Counting(table, before=int(before), reach=int(reach))
 
 
 async def counted(
@@ -81,31 +83,23 @@ async def counted(
     if counting is None:
         return
     table = counting.table
-    after = await _largest_id(connection, table)
+    moved = await connection.exec_driver_sql(
+        f"UPDATE record_blocks_reach SET last_id = (SELECT coalesce(max(id), 0) FROM {table})"
+        " WHERE record_table = ? RETURNING last_id",
+        (table,),
+    )
+    after = int(moved.scalar_one())
     if counting.before > counting.reach:
         await _count_rows(connection, table, counting.reach, counting.before)
-    if after > counting.before:
-        await connection.execute(
-            text(
-                "INSERT INTO record_blocks (tenant_id, record_table, data_source_id, first_id, rows) "
-                "VALUES (:tenant_id, :table, :source_id, :first_id, :rows) "
-                f"{_ADDED}"
-            ),
-            [
-                {
-                    "tenant_id": tenant_id,
-                    "table": table,
-                    "source_id": source_id,
-                    "first_id": block,
-                    "rows": rows,
-                }
-                for block, rows in blocks_of(counting.before + 1, after)
-            ],
+    blocks = blocks_of(counting.before + 1, after)
+    if blocks:
+        values = ", ".join(["(?, ?, ?, ?, ?)"] * len(blocks))
+        owned = (tenant_id, table, source_id)
+        await connection.exec_driver_sql(
+            "INSERT INTO record_blocks (tenant_id, record_table, data_source_id, first_id, rows) "
+            f"VALUES {values} {_ADDED}",
+            tuple(value for block, rows in blocks for value in (*owned, block, rows)),
         )
-    await connection.execute(
-        text("UPDATE record_blocks_reach SET last_id = :after WHERE record_table = :table"),
-        {"after": after, "table": table},
-    )
 
 
 async def catch_up(connection: AsyncConnection, table: str) -> None:
@@ -117,20 +111,13 @@ async def catch_up(connection: AsyncConnection, table: str) -> None:
 _ADDED = "ON CONFLICT (tenant_id, record_table, data_source_id, first_id) DO UPDATE SET rows = rows + excluded.rows"
 
 
-async def _largest_id(connection: AsyncConnection, table: str) -> int:
-    largest = await connection.scalar(text(f"SELECT coalesce(max(id), 0) FROM {table}"))
-    return int(largest)
-
-
 async def _count_rows(connection: AsyncConnection, table: str, above: int, up_to: int) -> None:
-    await connection.execute(
-        text(
-            "INSERT INTO record_blocks (tenant_id, record_table, data_source_id, first_id, rows) "
-            f"SELECT tenant_id, :table, data_source_id, (id >> {BLOCK_BITS}) << {BLOCK_BITS}, count(*) "
-            f"FROM {table} WHERE id > :above AND id <= :up_to "
-            f"GROUP BY tenant_id, data_source_id, (id >> {BLOCK_BITS}) << {BLOCK_BITS} {_ADDED}"
-        ),
-        {"table": table, "above": above, "up_to": up_to},
+    block = f"(id >> {BLOCK_BITS}) << {BLOCK_BITS}"
+    await connection.exec_driver_sql(
+        "INSERT INTO record_blocks (tenant_id, record_table, data_source_id, first_id, rows) "
+        f"SELECT tenant_id, ?, data_source_id, {block}, count(*) FROM {table} WHERE id > ? AND id <= ? "
+        f"GROUP BY tenant_id, data_source_id, {block} {_ADDED}",
+        (table, above, up_to),
     )
 
 
