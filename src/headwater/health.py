@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import anyio
 from sqlalchemy import text
 
-from headwater.ingest.jobs.queue_health import QueueHealth, queue_health
 from headwater.logging import get_logger
 from headwater.runtime import Runtime
+
+if TYPE_CHECKING:
+    from headwater.ingest.jobs.queue_health import QueueHealth
 
 log = get_logger(__name__)
 
@@ -65,8 +68,10 @@ async def _redis_reachable(runtime: Runtime) -> bool | None:
 
 
 async def _queue(runtime: Runtime, database: bool) -> QueueHealth | None:
-    if not database:
-        return None
+    if not database or not runtime.settings.distributed:
+        return None  # embedded mode has no queue, and keeps the job queue's library out of its process
+    from headwater.ingest.jobs.queue_health import queue_health
+
     try:
         with anyio.fail_after(CHECK_TIMEOUT):
             return await queue_health(runtime)

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import psycopg
-import psycopg.conninfo
-from procrastinate.schema import SchemaManager
 from sqlalchemy.engine.url import make_url
 
 from headwater.errors import ConfigurationError
@@ -39,6 +36,9 @@ def libpq_conninfo(database_url: str) -> str:
     ssl = query.get("sslmode") or query.get("ssl")  # asyncpg says ssl=, libpq says sslmode=
     if ssl:
         params["sslmode"] = {"true": "require", "false": "disable"}.get(ssl.lower(), ssl)
+    # psycopg and the queue's library are imported where used: only distributed mode needs them.
+    import psycopg.conninfo
+
     return psycopg.conninfo.make_conninfo(**{k: v for k, v in params.items() if v is not None})
 
 
@@ -47,6 +47,9 @@ def apply_queue_schema(database_url: str) -> None:
 
     Concurrent callers (several workers starting together) wait on an advisory lock.
     """
+    import psycopg
+    from procrastinate.schema import SchemaManager
+
     with psycopg.connect(libpq_conninfo(database_url), autocommit=True) as connection:
         connection.execute("SELECT pg_advisory_lock(%s)", (_SCHEMA_LOCK,))
         try:

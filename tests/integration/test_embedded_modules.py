@@ -1,0 +1,46 @@
+"""An embedded process (SQLite, runs in the serving process) never loads what only distributed mode
+uses: the job queue's library and psycopg, whose modules a process would keep for good."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+
+def test_a_serving_sqlite_process_answers_readiness_without_the_queue_library(tmp_path: Path) -> None:
+    served = textwrap.dedent(
+        f"""
+        import asyncio, sys
+        import httpx
+        from headwater.api.app import create_app
+        from headwater.settings import Settings
+
+        async def main():
+            settings = Settings(
+                database_url={f"sqlite+aiosqlite:///{tmp_path / 'headwater.db'}"!r},
+                secret_key={Fernet.generate_key().decode()!r},
+                secret_key_file={str(tmp_path / "headwater.key")!r},
+                temp_directory={str(tmp_path)!r},
+                run_imports=False,
+                log_level="WARNING",
+            )
+            app = create_app(settings)
+            async with app.router.lifespan_context(app):
+                transport = httpx.ASGITransport(app=app)
+                async with httpx.AsyncClient(transport=transport, base_url="http://headwater") as http:
+                    answer = await http.get("/readyz")
+                    assert answer.status_code == 200, answer.text
+            loaded = sorted(name for name in sys.modules if name.split(".")[0] in ("procrastinate", "psycopg"))
+            print(loaded)
+
+        asyncio.run(main())
+        """
+    )
+
+    done = subprocess.run([sys.executable, "-c", served], capture_output=True, text=True, check=True)
+
+    assert done.stdout.strip().splitlines()[-1] == "[]"
