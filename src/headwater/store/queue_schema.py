@@ -48,7 +48,6 @@ def apply_queue_schema(database_url: str) -> None:
     Concurrent callers (several workers starting together) wait on an advisory lock.
     """
     import psycopg
-    from procrastinate.schema import SchemaManager
 
     with psycopg.connect(libpq_conninfo(database_url), autocommit=True) as connection:
         connection.execute("SELECT pg_advisory_lock(%s)", (_SCHEMA_LOCK,))
@@ -58,6 +57,9 @@ def apply_queue_schema(database_url: str) -> None:
             ).fetchone()
             if found is not None and found[0] is not None:
                 return
+            # Only a store without the queue's tables loads the queue's library here.
+            from procrastinate.schema import SchemaManager
+
             with connection.transaction():
                 connection.execute(f"CREATE SCHEMA IF NOT EXISTS {QUEUE_SCHEMA}")
                 connection.execute(f"SET LOCAL search_path TO {QUEUE_SCHEMA}")

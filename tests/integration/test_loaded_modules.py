@@ -1,5 +1,5 @@
-"""An embedded process (SQLite, runs in the serving process) never loads what only distributed mode
-uses: the job queue's library and psycopg, whose modules a process would keep for good."""
+"""A process loads the job queue's library (and, on SQLite, psycopg) only when it uses the queue: a
+module once imported stays in the process for good."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 from cryptography.fernet import Fernet
 
 
@@ -44,3 +45,21 @@ def test_a_serving_sqlite_process_answers_readiness_without_the_queue_library(tm
     done = subprocess.run([sys.executable, "-c", served], capture_output=True, text=True, check=True)
 
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.postgres
+def test_a_process_opening_a_postgres_store_with_its_queue_leaves_the_queue_library_unloaded(
+    postgres_url: str,
+) -> None:
+    opened = textwrap.dedent(
+        f"""
+        import sys
+        from headwater.runtime import prepare_store
+        prepare_store({postgres_url!r})
+        print(sorted(name for name in sys.modules if name.split(".")[0] == "procrastinate"))
+        """
+    )
+
+    done = subprocess.run([sys.executable, "-c", opened], capture_output=True, text=True, check=True)
+
+    assert done.stdout.strip() == "[]"
