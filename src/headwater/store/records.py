@@ -14,7 +14,8 @@ only a batch of sales that met existing keys is staged then, to find out what it
 Nothing here commits: the caller's transaction decides. On SQLite a file's batches may commit one by
 one (``pending``) while its ledger row says ``importing``: readers skip such rows (``visible``), and a
 pending batch never changes a row of another file; what would is reported back, for the caller to
-import that file in one transaction instead.
+import that file in one transaction instead. On SQLite every batch also counts the rows it adds into
+``record_blocks`` (``store.record_counts``), which PostgreSQL's triggers do there.
 """
 
 from __future__ import annotations
