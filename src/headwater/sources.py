@@ -17,7 +17,6 @@ from typing import Any
 from urllib.parse import urlparse
 
 import anyio
-import asyncssh
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -334,6 +333,8 @@ async def _database_check(
 
 def _valid_private_key(key: str, passphrase: str | None) -> str | None:
     """None when the key loads, else the code of what is wrong."""
+    import asyncssh  # loaded only where a private key is given (see ``connectors.failures``)
+
     try:
         asyncssh.import_private_key(key, passphrase)
     except asyncssh.KeyEncryptionError:

@@ -1,5 +1,5 @@
-"""A process loads the job queue's library (and, on SQLite, psycopg) only when it uses the queue: a
-module once imported stays in the process for good."""
+"""A process loads the job queue's library (and, on SQLite, psycopg) only when it uses the queue, and
+SSH's library only for SFTP: a module once imported stays in the process for good."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ import pytest
 from cryptography.fernet import Fernet
 
 
-def test_a_serving_sqlite_process_answers_readiness_without_the_queue_library(tmp_path: Path) -> None:
+def test_a_serving_sqlite_process_answers_readiness_without_the_queue_or_ssh_libraries(
+    tmp_path: Path,
+) -> None:
     served = textwrap.dedent(
         f"""
         import asyncio, sys
@@ -35,7 +37,8 @@ def test_a_serving_sqlite_process_answers_readiness_without_the_queue_library(tm
                 async with httpx.AsyncClient(transport=transport, base_url="http://headwater") as http:
                     answer = await http.get("/readyz")
                     assert answer.status_code == 200, answer.text
-            loaded = sorted(name for name in sys.modules if name.split(".")[0] in ("procrastinate", "psycopg"))
+            libraries = ("procrastinate", "psycopg", "asyncssh")
+            loaded = sorted(name for name in sys.modules if name.split(".")[0] in libraries)
             print(loaded)
 
         asyncio.run(main())

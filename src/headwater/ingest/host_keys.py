@@ -7,7 +7,6 @@ says so in its message ("pinned new host key SHA256:...").
 
 from __future__ import annotations
 
-import asyncssh
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from headwater.clock import utcnow
@@ -26,6 +25,8 @@ def host_key_fingerprint(public_key: str | None) -> str | None:
     """
     if not public_key:
         return None
+    import asyncssh  # loaded only where a key is pinned (see ``connectors.failures``)
+
     try:
         return str(asyncssh.import_public_key(public_key.strip()).get_fingerprint("sha256"))
     except (asyncssh.KeyImportError, ValueError):

@@ -15,7 +15,6 @@ from collections.abc import Iterable
 from typing import Literal
 from urllib.parse import quote, quote_plus
 
-import asyncssh
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -90,6 +89,9 @@ def _ftp_code(exc: ftplib.Error) -> str:
 
 def translate(exc: BaseException, *, step: Step, where: str, secrets: Iterable[str | None]) -> SourceError:
     """The headwater error for ``exc``, raised while doing ``step`` against ``where`` (e.g. "SFTP server h:22")."""
+    # SSH's library (some 10 MB) is loaded by an SFTP source's connector, not by every process.
+    import asyncssh
+
     refused = _refusal_inside(exc)
     if refused is not None:
         return refused
