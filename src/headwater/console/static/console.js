@@ -13,11 +13,14 @@ function localTimes(root) {
   }
 }
 
-// A running import: poll its progress and reload the page when the run has ended.
+// A running import: poll its progress and reload the page when the run has ended. A run can also
+// start and end between two polls (a small file): the newest run's id and outcome then differ from
+// the ones the page shows, and the page reloads as well.
 function followRun(live) {
   const url = live.dataset.liveUrl;
   const progress = document.getElementById("live-progress");
   const numbers = new Intl.NumberFormat();
+  const shownRun = live.dataset.run || "";
   let wasWorking = live.dataset.status === "working";
   async function tick() {
     let state;
@@ -34,7 +37,7 @@ function followRun(live) {
       progress.textContent = `${numbers.format(state.run.files)} file(s), ${numbers.format(state.run.rows)} rows so far` +
         (rate ? ` · ${numbers.format(rate)} rows/s` : "");
       wasWorking = true;
-    } else if (wasWorking) {
+    } else if (wasWorking || (state.run ? `${state.run.runId}:${state.run.outcome}` : "") !== shownRun) {
       window.location.reload();
       return;
     }
