@@ -3,21 +3,19 @@ SSH's library only for SFTP: a module once imported stays in the process for goo
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
 
+from tests.support.processes import libraries_loaded_by
+
 
 def test_a_serving_sqlite_process_answers_readiness_without_the_queue_or_ssh_libraries(
     tmp_path: Path,
 ) -> None:
-    served = textwrap.dedent(
-        f"""
-        import asyncio, sys
+    served = f"""
+        import asyncio
         import httpx
         from headwater.api.app import create_app
         from headwater.settings import Settings
@@ -37,32 +35,20 @@ def test_a_serving_sqlite_process_answers_readiness_without_the_queue_or_ssh_lib
                 async with httpx.AsyncClient(transport=transport, base_url="http://headwater") as http:
                     answer = await http.get("/readyz")
                     assert answer.status_code == 200, answer.text
-            libraries = ("procrastinate", "psycopg", "asyncssh")
-            loaded = sorted(name for name in sys.modules if name.split(".")[0] in libraries)
-            print(loaded)
 
         asyncio.run(main())
         """
-    )
 
-    done = subprocess.run([sys.executable, "-c", served], capture_output=True, text=True, check=True)
-
-    assert done.stdout.strip().splitlines()[-1] == "[]"
+    assert libraries_loaded_by(served, ("procrastinate", "psycopg", "asyncssh")) == []
 
 
 @pytest.mark.postgres
 def test_a_process_opening_a_postgres_store_with_its_queue_leaves_the_queue_library_unloaded(
     postgres_url: str,
 ) -> None:
-    opened = textwrap.dedent(
-        f"""
-        import sys
+    opened = f"""
         from headwater.runtime import prepare_store
         prepare_store({postgres_url!r})
-        print(sorted(name for name in sys.modules if name.split(".")[0] == "procrastinate"))
         """
-    )
 
-    done = subprocess.run([sys.executable, "-c", opened], capture_output=True, text=True, check=True)
-
-    assert done.stdout.strip() == "[]"
+    assert libraries_loaded_by(opened, ("procrastinate",)) == []
