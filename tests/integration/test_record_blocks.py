@@ -18,16 +18,12 @@ from headwater.runtime import Runtime
 from headwater.store import records as record_store
 from headwater.store import resources as store
 from headwater.store.tables import PartnerSale
-from tests.support.records import add_tenant, seed_sales
+from tests.support.records import add_tenant, block_counts, recounted_blocks, seed_sales
 from tests.support.tenants import make_source, make_tenancy
 
 pytestmark = [pytest.mark.postgres, pytest.mark.parametrize("database_url", ["postgres"], indirect=True)]
 
 BLOCK = 16_384
-COUNTED = """
-SELECT tenant_id, '{table}', data_source_id, (id >> 14) << 14, count(*) FROM {table}
-GROUP BY 1, 2, 3, 4
-"""
 
 
 async def _skip_ids(session: AsyncSession, count: int) -> None:
@@ -39,21 +35,6 @@ async def _skip_ids(session: AsyncSession, count: int) -> None:
         ),
         {"count": count},
     )
-
-
-async def _counts(session: AsyncSession, table: str = "partner_sales") -> set[tuple[object, ...]]:
-    found = await session.execute(
-        text(
-            "SELECT tenant_id, record_table, data_source_id, first_id, rows FROM record_blocks"
-            " WHERE record_table = :table"
-        ),
-        {"table": table},
-    )
-    return {tuple(row) for row in found}
-
-
-async def _recounted(session: AsyncSession, table: str = "partner_sales") -> set[tuple[object, ...]]:
-    return {tuple(row) for row in await session.execute(text(COUNTED.format(table=table)))}
 
 
 async def _page_ids(
@@ -77,7 +58,7 @@ async def test_an_offset_reads_the_page_counting_every_row_reads(runtime: Runtim
         third = await seed_sales(session, tenant_id, 60, name="third")
         mine = sorted(first.sale_ids + second.sale_ids + third.sale_ids)
         assert len({sale_id >> 14 for sale_id in mine}) >= 3
-        assert await _counts(session) == await _recounted(session)
+        assert await block_counts(session) == await recounted_blocks(session)
 
     async with runtime.db.session() as session:
         for first_row in [*range(0, len(mine) + 3), 10**9]:
@@ -133,12 +114,12 @@ async def test_the_counts_follow_imports_upserts_and_deletes(runtime: Runtime) -
     first_file = await upload("first.csv", _sales(500, "A"))  # a COPY straight into the table
     await upload("again.csv", _sales(700, "A"))  # 500 skipped as known, 200 added through staging
     async with runtime.db.session() as session:
-        assert await _counts(session) == await _recounted(session)
-        assert sum(row[4] for row in await _counts(session)) == 700  # type: ignore[misc]
+        assert await block_counts(session) == await recounted_blocks(session)
+        assert sum(row[4] for row in await block_counts(session)) == 700  # type: ignore[misc]
 
         await record_store.delete_file_records(session, tenancy.tenant_id, first_file)
-        assert await _counts(session) == await _recounted(session)
-        assert sum(row[4] for row in await _counts(session)) == 200  # type: ignore[misc]
+        assert await block_counts(session) == await recounted_blocks(session)
+        assert sum(row[4] for row in await block_counts(session)) == 200  # type: ignore[misc]
 
         # An upsert that updates rows counts only the rows it adds.
         upsert = text(
@@ -149,12 +130,14 @@ async def test_the_counts_follow_imports_upserts_and_deletes(runtime: Runtime) -
         owner = {"tenant": tenancy.tenant_id, "source": source.id, "file": first_file}
         await session.execute(upsert, {**owner, "rows": 10})
         await session.execute(upsert, {**owner, "rows": 15})
-        assert await _counts(session, "partner_stock") == await _recounted(session, "partner_stock")
-        assert {row[4] for row in await _counts(session, "partner_stock")} == {15}
+        assert await block_counts(session, "partner_stock") == await recounted_blocks(
+            session, "partner_stock"
+        )
+        assert {row[4] for row in await block_counts(session, "partner_stock")} == {15}
 
         await record_store.delete_source_records(session, tenancy.tenant_id, source.id)
-        assert await _counts(session) == set()  # blocks left empty go with their rows
-        assert await _counts(session, "partner_stock") == set()
+        assert await block_counts(session) == set()  # blocks left empty go with their rows
+        assert await block_counts(session, "partner_stock") == set()
 
 
 async def test_a_truncated_record_table_takes_its_counts_with_it(runtime: Runtime) -> None:
@@ -167,8 +150,12 @@ async def test_a_truncated_record_table_takes_its_counts_with_it(runtime: Runtim
                 " SELECT tenant_id, data_source_id, import_file_id, line, sale_date, sku, 1 FROM partner_sales"
             )
         )
-        assert await _counts(session) == await _recounted(session) != set()
+        assert await block_counts(session) == await recounted_blocks(session) != set()
 
         await session.execute(text("TRUNCATE partner_sales"))
-        assert await _counts(session) == set()
-        assert await _counts(session, "partner_stock") == await _recounted(session, "partner_stock") != set()
+        assert await block_counts(session) == set()
+        assert (
+            await block_counts(session, "partner_stock")
+            == await recounted_blocks(session, "partner_stock")
+            != set()
+        )

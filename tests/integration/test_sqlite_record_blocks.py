@@ -6,7 +6,7 @@ every row gives."""
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pyarrow as pa
 import pytest
@@ -21,31 +21,19 @@ from headwater.store import record_counts
 from headwater.store import records as record_store
 from headwater.store import resources as store
 from headwater.store.tables import PartnerSale
-from tests.support.records import add_custom_source, add_import_file, add_tenant, seed_sales
+from tests.support.records import (
+    add_custom_source,
+    add_import_file,
+    add_tenant,
+    block_counts,
+    recounted_blocks,
+    seed_sales,
+)
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 BLOCK = record_counts.BLOCK
 SALES = ProcessorType.PARTNER_SALES
-COUNTED = """
-SELECT tenant_id, '{table}', data_source_id, (id >> 14) << 14, count(*) FROM {table}
-GROUP BY 1, 2, 3, 4
-"""
-
-
-async def _counts(session: AsyncSession, table: str = "partner_sales") -> set[tuple[object, ...]]:
-    found = await session.execute(
-        text(
-            "SELECT tenant_id, record_table, data_source_id, first_id, rows FROM record_blocks"
-            " WHERE record_table = :table AND rows != 0"
-        ),
-        {"table": table},
-    )
-    return {tuple(row) for row in found}
-
-
-async def _recounted(session: AsyncSession, table: str = "partner_sales") -> set[tuple[object, ...]]:
-    return {tuple(row) for row in await session.execute(text(COUNTED.format(table=table)))}
 
 
 async def _reach(session: AsyncSession, table: str = "partner_sales") -> int:
@@ -97,19 +85,25 @@ async def _file(
     )
 
 
-async def _write(
+async def _imported(
     session: AsyncSession,
+    tmp_path: Path,
     tenant_id: int,
     source_id: int,
-    file_id: int,
-    sales: pa.Table,
+    name: str,
+    sales: int,
     *,
-    pending: bool = False,
-) -> None:
+    importing: bool = False,
+) -> int:
+    """A file of ``sales`` new sales of the source, written as an import writes it (its rows pending
+    while it is still ``importing``); the file's id."""
+    file_id = await _file(session, tenant_id, source_id, name, "importing" if importing else "imported")
+    rows = _sales(tmp_path, sales, PurePosixPath(name).stem)
     result = await record_store.write_batch(
-        session, SALES, tenant_id, source_id, file_id, sales, pending=pending
+        session, SALES, tenant_id, source_id, file_id, rows, pending=importing
     )
-    assert result.inserted == sales.num_rows
+    assert result.inserted == rows.num_rows
+    return file_id
 
 
 async def _shown_ids(session: AsyncSession, tenant_id: int, source_id: int | None = None) -> list[int]:
@@ -153,15 +147,13 @@ async def test_the_rows_a_write_adds_are_counted_into_their_blocks(runtime: Runt
     async with runtime.db.session() as session:
         tenant_id = await add_tenant(session, "acme")
         source_id = await add_custom_source(session, tenant_id, "shop", processor_type=SALES)
-        first = await _file(session, tenant_id, source_id, "first.csv")
-        await _write(session, tenant_id, source_id, first, _sales(tmp_path, 40, "A"))
+        first = await _imported(session, tmp_path, tenant_id, source_id, "first.csv", 40)
         # The next rows straddle a block's end.
         await _take_ids_up_to(session, tenant_id, source_id, first, 3 * BLOCK - 31)
-        second = await _file(session, tenant_id, source_id, "second.csv")
-        await _write(session, tenant_id, source_id, second, _sales(tmp_path, 60, "B"))
+        await _imported(session, tmp_path, tenant_id, source_id, "second.csv", 60)
 
-        assert await _counts(session) == await _recounted(session)
-        assert {row[3] for row in await _counts(session)} == {0, 2 * BLOCK, 3 * BLOCK}
+        assert await block_counts(session, nonzero=True) == await recounted_blocks(session)
+        assert {row[3] for row in await block_counts(session, nonzero=True)} == {0, 2 * BLOCK, 3 * BLOCK}
         assert await _reach(session) == await _largest_id(session)
         await _assert_every_page(session, tenant_id)
         await _assert_every_page(session, tenant_id, source_id)
@@ -174,8 +166,7 @@ async def test_rows_written_by_hand_are_counted_row_by_row_until_the_next_write(
         tenant_id = await add_tenant(session, "acme")
         other_id = await add_tenant(session, "other")
         source_id = await add_custom_source(session, tenant_id, "shop", processor_type=SALES)
-        first = await _file(session, tenant_id, source_id, "first.csv")
-        await _write(session, tenant_id, source_id, first, _sales(tmp_path, 30, "A"))
+        await _imported(session, tmp_path, tenant_id, source_id, "first.csv", 30)
         by_hand = await seed_sales(session, tenant_id, 25, name="by-hand")
         theirs = await seed_sales(session, other_id, 20, name="theirs")
         await _take_ids_up_to(session, tenant_id, by_hand.source_id, by_hand.file_id, BLOCK + 5)
@@ -185,9 +176,8 @@ async def test_rows_written_by_hand_are_counted_row_by_row_until_the_next_write(
         await _assert_every_page(session, tenant_id, by_hand.source_id)
         await _assert_every_page(session, other_id)
 
-        second = await _file(session, tenant_id, source_id, "second.csv")
-        await _write(session, tenant_id, source_id, second, _sales(tmp_path, 10, "B"))
-        assert await _counts(session) == await _recounted(session)
+        await _imported(session, tmp_path, tenant_id, source_id, "second.csv", 10)
+        assert await block_counts(session, nonzero=True) == await recounted_blocks(session)
         assert await _reach(session) == await _largest_id(session)
         await _assert_every_page(session, tenant_id)
         await _assert_every_page(session, other_id, theirs.source_id)
@@ -199,13 +189,11 @@ async def test_deleted_rows_leave_their_blocks_and_their_ids_given_out_again_are
     async with runtime.db.session() as session:
         tenant_id = await add_tenant(session, "acme")
         source_id = await add_custom_source(session, tenant_id, "shop", processor_type=SALES)
-        first = await _file(session, tenant_id, source_id, "first.csv")
-        await _write(session, tenant_id, source_id, first, _sales(tmp_path, 50, "A"))
-        newest = await _file(session, tenant_id, source_id, "newest.csv")
-        await _write(session, tenant_id, source_id, newest, _sales(tmp_path, 30, "B"))
+        await _imported(session, tmp_path, tenant_id, source_id, "first.csv", 50)
+        newest = await _imported(session, tmp_path, tenant_id, source_id, "newest.csv", 30)
 
         await record_store.delete_file_records(session, tenant_id, newest)
-        assert await _counts(session) == await _recounted(session)
+        assert await block_counts(session, nonzero=True) == await recounted_blocks(session)
         assert await _reach(session) == await _largest_id(session) == 50
 
         # SQLite numbers these rows 51.. again, as the deleted ones were: they are not in the counts.
@@ -216,7 +204,7 @@ async def test_deleted_rows_leave_their_blocks_and_their_ids_given_out_again_are
         await record_store.delete_source_records(session, tenant_id, source_id)
         await _assert_every_page(session, tenant_id)
         await record_counts.catch_up(await session.connection(), PartnerSale.__tablename__)
-        assert await _counts(session) == await _recounted(session)
+        assert await block_counts(session, nonzero=True) == await recounted_blocks(session)
         await _assert_every_page(session, tenant_id)
 
 
@@ -227,16 +215,13 @@ async def test_the_counts_from_a_file_still_importing_on_are_not_trusted(
         tenant_id = await add_tenant(session, "acme")
         source_id = await add_custom_source(session, tenant_id, "shop", processor_type=SALES)
         other_source = await add_custom_source(session, tenant_id, "other shop", processor_type=SALES)
-        done = await _file(session, tenant_id, source_id, "done.csv")
-        await _write(session, tenant_id, source_id, done, _sales(tmp_path, 40, "A"))
-        importing = await _file(session, tenant_id, other_source, "importing.csv", state="importing")
-        await _write(session, tenant_id, other_source, importing, _sales(tmp_path, 30, "B"), pending=True)
-        await _take_ids_up_to(
-            session, tenant_id, source_id, done, BLOCK + 3
-        )  # the next file's block is later
-        later = await _file(session, tenant_id, source_id, "later.csv")
-        await _write(session, tenant_id, source_id, later, _sales(tmp_path, 20, "C"))
-        assert await _counts(session) == await _recounted(session)  # the importing rows are counted
+        done = await _imported(session, tmp_path, tenant_id, source_id, "done.csv", 40)
+        await _imported(session, tmp_path, tenant_id, other_source, "importing.csv", 30, importing=True)
+        # The next file's rows lie in a later block.
+        await _take_ids_up_to(session, tenant_id, source_id, done, BLOCK + 3)
+        await _imported(session, tmp_path, tenant_id, source_id, "later.csv", 20)
+        # The importing rows are counted too.
+        assert await block_counts(session, nonzero=True) == await recounted_blocks(session)
 
         await _assert_every_page(session, tenant_id)
         await _assert_every_page(session, tenant_id, source_id)
@@ -251,11 +236,9 @@ async def test_a_page_by_offset_starts_from_the_counts(runtime: Runtime, tmp_pat
     async with runtime.db.session() as session:
         tenant_id = await add_tenant(session, "acme")
         source_id = await add_custom_source(session, tenant_id, "shop", processor_type=SALES)
-        first = await _file(session, tenant_id, source_id, "first.csv")
-        await _write(session, tenant_id, source_id, first, _sales(tmp_path, 10, "A"))
+        first = await _imported(session, tmp_path, tenant_id, source_id, "first.csv", 10)
         await _take_ids_up_to(session, tenant_id, source_id, first, BLOCK - 1)
-        second = await _file(session, tenant_id, source_id, "second.csv")
-        await _write(session, tenant_id, source_id, second, _sales(tmp_path, 10, "B"))
+        await _imported(session, tmp_path, tenant_id, source_id, "second.csv", 10)
         shown = await _shown_ids(session, tenant_id)
         assert await _page_ids(session, tenant_id, [], 15, 3) == shown[15:18]
 
@@ -280,8 +263,10 @@ async def test_an_upsert_counts_only_the_rows_it_adds(runtime: Runtime, tmp_path
                 await record_store.write_batch(
                     session, ProcessorType.PARTNER_STOCK, tenant_id, source_id, file_id, batch.records
                 )
-        assert await _counts(session, "partner_stock") == await _recounted(session, "partner_stock")
-        assert {row[4] for row in await _counts(session, "partner_stock")} == {15}
+        assert await block_counts(session, "partner_stock", nonzero=True) == await recounted_blocks(
+            session, "partner_stock"
+        )
+        assert {row[4] for row in await block_counts(session, "partner_stock", nonzero=True)} == {15}
         assert await session.scalar(text("SELECT count(*) FROM partner_stock")) == 15
 
 
@@ -291,11 +276,9 @@ async def test_blocks_emptied_by_deletes_do_not_count_for_rows_written_by_hand_a
     async with runtime.db.session() as session:
         tenant_id = await add_tenant(session, "acme")
         source_id = await add_custom_source(session, tenant_id, "shop", processor_type=SALES)
-        first = await _file(session, tenant_id, source_id, "first.csv")
-        await _write(session, tenant_id, source_id, first, _sales(tmp_path, 10, "A"))
+        first = await _imported(session, tmp_path, tenant_id, source_id, "first.csv", 10)
         await _take_ids_up_to(session, tenant_id, source_id, first, 3 * BLOCK)
-        newest = await _file(session, tenant_id, source_id, "newest.csv")
-        await _write(session, tenant_id, source_id, newest, _sales(tmp_path, 20, "B"))
+        await _imported(session, tmp_path, tenant_id, source_id, "newest.csv", 20)
         await session.execute(text("DELETE FROM partner_sales WHERE id >= :id"), {"id": 3 * BLOCK})
         assert await _reach(session) == 10  # block 3 is still listed, with no rows
 

@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import PurePosixPath
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from headwater.access.crypto import new_token
@@ -146,3 +147,29 @@ async def seed_sales(
     session.add_all(sales)
     await session.flush()
     return Seeded(source_id, file_id, [sale.id for sale in sales])
+
+
+_RECOUNTED = """
+SELECT tenant_id, '{table}', data_source_id, (id >> 14) << 14, count(*) FROM {table}
+GROUP BY 1, 2, 3, 4
+"""
+
+
+async def block_counts(
+    session: AsyncSession, table: str = "partner_sales", *, nonzero: bool = False
+) -> set[tuple[object, ...]]:
+    """``record_blocks`` of ``table`` as (tenant, table, source, first id, rows); with ``nonzero``,
+    the blocks that hold rows only (SQLite leaves emptied blocks listed)."""
+    found = await session.execute(
+        text(
+            "SELECT tenant_id, record_table, data_source_id, first_id, rows FROM record_blocks"
+            f" WHERE record_table = :table{' AND rows != 0' if nonzero else ''}"
+        ),
+        {"table": table},
+    )
+    return {tuple(row) for row in found}
+
+
+async def recounted_blocks(session: AsyncSession, table: str = "partner_sales") -> set[tuple[object, ...]]:
+    """What ``block_counts`` should hold, counted from the rows themselves."""
+    return {tuple(row) for row in await session.execute(text(_RECOUNTED.format(table=table)))}
